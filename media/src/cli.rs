@@ -1,0 +1,127 @@
+//! Command line: `avenue-media [serve]`, `avenue-media token`, `avenue-media sweep`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use avenue_shared::{Claims, JwtKeys, Role};
+
+use crate::config::Settings;
+use crate::maintenance::sweep::sweep_once;
+use crate::startup::{open_library, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "avenue-media", version, about = "Avenue's media gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Print a bearer token signed with AVENUE_JWT_SECRET (for operators and `make run`).
+    Token {
+        #[arg(long, default_value = "operator")]
+        sub: String,
+        #[arg(long, value_enum, default_value_t = TokenRole::Admin)]
+        role: TokenRole,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 12 * 3600)]
+        ttl: u64,
+    },
+    /// Remove bytes of uploads and deletions that a crash left unfinished
+    /// for longer than MEDIA_STAGING_GRACE_SECS.
+    Sweep {
+        /// Report what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TokenRole {
+    Admin,
+    Service,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init("avenue_media=info,tower_http=info");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = ?err, "avenue-media failed");
+            eprintln!("avenue-media: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings.clone()).await?;
+            tracing::info!(
+                port = app.port(),
+                bind = %settings.bind,
+                database = %settings.mongodb.database,
+                "avenue-media listening"
+            );
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Token { sub, role, ttl } => {
+            let role = match role {
+                TokenRole::Admin => Role::Admin,
+                TokenRole::Service => Role::Service,
+            };
+            let keys = JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes());
+            println!("{}", keys.sign(&Claims::new(sub, role, ttl))?);
+            Ok(())
+        }
+        Command::Sweep { dry_run } => {
+            let library = open_library(&settings).await?;
+            let report = sweep_once(&library, settings.lifecycle.staging_grace, dry_run).await?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            println!(
+                "sweep: {verb} {} abandoned object(s); {} finished entr(y/ies) cleared",
+                report.removed, report.cleared
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes and Docker send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,218 @@
+//! Configuration, read once from the environment at start-up into typed
+//! structs. Nothing else in the service reads environment variables.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use url::Url;
+
+/// Used when `AVENUE_JWT_SECRET` is unset outside production. Loud on purpose.
+pub const DEV_JWT_SECRET: &str = "avenue-dev-secret-DO-NOT-USE-IN-PRODUCTION";
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    /// Base of the absolute URLs written into descriptors (`url`). Behind a
+    /// CDN this is the CDN's address, not the bind address.
+    pub public_url: Url,
+    pub mongodb: MongoSettings,
+    pub jwt_secret: Secret,
+    pub limits: Limits,
+    pub lifecycle: Lifecycle,
+}
+
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    pub uri: Secret,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Larger uploads are refused with 413 as soon as the count passes it.
+    pub max_upload_bytes: u64,
+    /// Larger images (width x height) are refused with 422 from their header.
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Lifecycle {
+    /// How long an upload may stay unfinished before its partial bytes count
+    /// as abandoned (a crashed instance cannot clean up after itself).
+    pub staging_grace: Duration,
+    /// How often the background sweeper looks for abandoned uploads.
+    pub sweep_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 * 1024 * 1024,
+            max_pixels: 50_000_000,
+        }
+    }
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            staging_grace: Duration::from_secs(3600),
+            sweep_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Settings {
+    /// Settings for tests and tools: everything local, dev secrets.
+    pub fn local(mongodb_uri: &str, database: &str) -> Self {
+        let bind: SocketAddr = ([127, 0, 0, 1], 0).into();
+        Self {
+            bind,
+            public_url: Url::parse("http://127.0.0.1:8081").expect("a literal URL parses"),
+            mongodb: MongoSettings {
+                uri: Secret::new(mongodb_uri),
+                database: database.to_owned(),
+            },
+            jwt_secret: Secret::new(DEV_JWT_SECRET),
+            limits: Limits::default(),
+            lifecycle: Lifecycle::default(),
+        }
+    }
+
+    /// Reads every variable the service knows.
+    ///
+    /// # Errors
+    /// When a variable is present but malformed, or when a secret is missing
+    /// with `AVENUE_ENV=production`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let production = get("AVENUE_ENV").as_deref() == Some("production");
+        let bind: SocketAddr = get("MEDIA_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8081".to_owned())
+            .parse()
+            .context("MEDIA_BIND must be host:port")?;
+        let public_url = match get("MEDIA_PUBLIC_URL") {
+            Some(raw) => Url::parse(&raw).context("MEDIA_PUBLIC_URL must be an absolute URL")?,
+            None => Url::parse(&format!("http://{bind}")).context("MEDIA_BIND as a URL")?,
+        };
+        let jwt_secret = match get("AVENUE_JWT_SECRET") {
+            Some(secret) if !secret.is_empty() => Secret::new(secret),
+            _ if production => bail!("AVENUE_JWT_SECRET is required when AVENUE_ENV=production"),
+            _ => {
+                tracing::warn!(
+                    "AVENUE_JWT_SECRET is not set: using the PUBLIC development secret. \
+                     Anyone can mint admin tokens. Never run like this in production."
+                );
+                Secret::new(DEV_JWT_SECRET)
+            }
+        };
+        let defaults = Limits::default();
+        let lifecycle_defaults = Lifecycle::default();
+        Ok(Self {
+            bind,
+            public_url,
+            mongodb: MongoSettings {
+                uri: Secret::new(
+                    get("MONGODB_URI").unwrap_or_else(|| "mongodb://127.0.0.1:27017".to_owned()),
+                ),
+                database: get("MONGODB_DB").unwrap_or_else(|| "avenue".to_owned()),
+            },
+            jwt_secret,
+            limits: Limits {
+                max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
+                    .unwrap_or(defaults.max_upload_bytes),
+                max_pixels: number(&get, "MEDIA_MAX_PIXELS")?.unwrap_or(defaults.max_pixels),
+            },
+            lifecycle: Lifecycle {
+                staging_grace: number(&get, "MEDIA_STAGING_GRACE_SECS")?
+                    .map(Duration::from_secs)
+                    .unwrap_or(lifecycle_defaults.staging_grace),
+                sweep_interval: number(&get, "MEDIA_SWEEP_INTERVAL_SECS")?
+                    .map(Duration::from_secs)
+                    .unwrap_or(lifecycle_defaults.sweep_interval),
+            },
+        })
+    }
+}
+
+fn number(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<u64>> {
+    get(key)
+        .map(|raw| {
+            raw.trim()
+                .parse::<u64>()
+                .with_context(|| format!("{key} must be a non-negative integer, got {raw:?}"))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_design_brief() {
+        let settings = Settings::from_lookup(lookup(&[])).expect("defaults parse");
+        assert_eq!(settings.bind.to_string(), "127.0.0.1:8081");
+        assert_eq!(settings.limits.max_upload_bytes, 26_214_400);
+        assert_eq!(settings.limits.max_pixels, 50_000_000);
+        assert_eq!(settings.mongodb.database, "avenue");
+        assert_eq!(settings.jwt_secret.expose(), DEV_JWT_SECRET);
+    }
+
+    #[test]
+    fn production_refuses_the_dev_secret() {
+        assert!(Settings::from_lookup(lookup(&[("AVENUE_ENV", "production")])).is_err());
+        let ok = Settings::from_lookup(lookup(&[
+            ("AVENUE_ENV", "production"),
+            ("AVENUE_JWT_SECRET", "s3cret"),
+        ]));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn malformed_numbers_are_refused_with_the_variable_name() {
+        let err = Settings::from_lookup(lookup(&[("MEDIA_MAX_PIXELS", "lots")]))
+            .expect_err("must refuse");
+        assert!(err.to_string().contains("MEDIA_MAX_PIXELS"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let settings =
+            Settings::from_lookup(lookup(&[("AVENUE_JWT_SECRET", "hunter2")])).expect("parse");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

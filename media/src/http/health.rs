@@ -1,0 +1,49 @@
+//! Liveness and readiness probes.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::AppState;
+
+/// A probe that hangs is as bad as one that fails: orchestrators time out.
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the store (and with it MongoDB, which also holds metadata)
+/// answers.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let store = state.library.store();
+    let backend = store.backend().as_str();
+    match tokio::time::timeout(READY_TIMEOUT, store.health_check()).await {
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "backend": backend })),
+        ),
+        Ok(Err(err)) => {
+            tracing::warn!(error = ?anyhow::Error::from(err), "readiness check failed");
+            unready(backend, "the storage backend did not answer")
+        }
+        Err(_) => unready(backend, "the storage backend timed out"),
+    }
+}
+
+fn unready(backend: &str, reason: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "backend": backend, "reason": reason })),
+    )
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}

@@ -1,0 +1,387 @@
+//! `/v1/media`: upload, list, show, edit and delete media.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::StreamExt;
+use serde::{Deserialize, Deserializer};
+
+use avenue_shared::{MediaDescriptor, MediaId, MediaPage};
+
+use super::auth::MediaManager;
+use super::error::AppError;
+use super::extract::{JsonBody, QueryParams};
+use super::AppState;
+use crate::media::fields::{Alt, FieldError, Folder, MediaPatch, Tag, Tags, UploadFields};
+use crate::media::ingest::StagedObject;
+use crate::media::repo::{ListQuery, PageCursor};
+use crate::media::MediaError;
+
+/// Multipart framing (boundaries, part headers, small text fields) on top of
+/// the file itself, allowed before a declared Content-Length counts as too large.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+/// Longest accepted text field in a multipart upload.
+const TEXT_FIELD_MAX: usize = 4096;
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/media",
+            // Uploads enforce their own limit while streaming.
+            post(upload).layer(DefaultBodyLimit::disable()).get(list),
+        )
+        .route("/v1/media/{id}", get(show).patch(update).delete(remove))
+}
+
+fn parse_id(raw: &str) -> Result<MediaId, AppError> {
+    MediaId::parse(raw).map_err(|err| AppError::bad_request("invalid-id", err.to_string()))
+}
+
+/// Metadata for raw-body uploads, which have nowhere else to put it.
+#[derive(Debug, Default, Deserialize)]
+struct UploadQuery {
+    folder: Option<String>,
+    tags: Option<String>,
+    alt: Option<String>,
+}
+
+/// Metadata as it arrives, before parsing.
+#[derive(Debug, Default)]
+struct RawFields {
+    folder: Option<String>,
+    tags: Option<String>,
+    alt: Option<String>,
+}
+
+impl RawFields {
+    fn parse(self) -> Result<UploadFields, FieldError> {
+        Ok(UploadFields {
+            folder: self
+                .folder
+                .filter(|f| !f.trim().is_empty())
+                .as_deref()
+                .map(Folder::parse)
+                .transpose()?,
+            tags: Tags::parse_csv(self.tags.as_deref().unwrap_or(""))?,
+            alt: self.alt.as_deref().map(Alt::parse).transpose()?,
+        })
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    MediaManager(claims): MediaManager,
+    QueryParams(query): QueryParams<UploadQuery>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let result = receive(&state, query, request).await;
+    let outcome = match result {
+        Ok((staged, fields)) => state
+            .library
+            .commit(staged, fields, &claims.sub)
+            .await
+            .map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(done) => {
+            let label = if done.created {
+                "created"
+            } else {
+                "deduplicated"
+            };
+            state.metrics.record_upload(label);
+            state.metrics.upload_bytes.inc_by(done.record.bytes);
+            let descriptor = state.library.describe(&done.record);
+            let status = if done.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            let mut response = (status, Json(descriptor)).into_response();
+            if let Ok(location) = HeaderValue::from_str(&format!("/v1/media/{}", done.record.id)) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        Err(err) => {
+            state.metrics.record_upload(&upload_error_label(&err));
+            Err(err)
+        }
+    }
+}
+
+fn upload_error_label(err: &AppError) -> String {
+    match err {
+        AppError::Media(MediaError::TooLarge { .. }) => "too-large".into(),
+        AppError::Media(MediaError::UnsupportedType(_)) => "unsupported-media-type".into(),
+        AppError::Media(MediaError::TooManyPixels { .. }) => "too-many-pixels".into(),
+        AppError::Media(MediaError::EmptyUpload) => "empty-upload".into(),
+        _ => "failed".into(),
+    }
+}
+
+/// Streams the file of a multipart or raw upload into the store.
+async fn receive(
+    state: &AppState,
+    query: UploadQuery,
+    request: Request,
+) -> Result<(StagedObject, UploadFields), AppError> {
+    let max = state.library.limits().max_upload_bytes;
+    let multipart = is_multipart(request.headers());
+    if let Some(declared) = content_length(request.headers()) {
+        let allowed = if multipart {
+            max + MULTIPART_SLACK
+        } else {
+            max
+        };
+        if declared > allowed {
+            return Err(MediaError::TooLarge { limit: max }.into());
+        }
+    }
+    let mut fields = RawFields {
+        folder: query.folder,
+        tags: query.tags,
+        alt: query.alt,
+    };
+    if !multipart {
+        let fields = fields.parse().map_err(MediaError::from)?;
+        let staged = state
+            .library
+            .ingest(request.into_body().into_data_stream())
+            .await?;
+        return Ok((staged, fields));
+    }
+
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|rejection| AppError::bad_request("malformed-multipart", rejection.body_text()))?;
+    let mut staged = None;
+    let read = read_form(state, &mut form, &mut staged, &mut fields).await;
+    let parsed = read.and_then(|()| {
+        if staged.is_none() {
+            return Err(AppError::bad_request(
+                "missing-file",
+                "the form has no 'file' field",
+            ));
+        }
+        fields.parse().map_err(|err| MediaError::from(err).into())
+    });
+    match (parsed, staged) {
+        (Ok(fields), Some(staged)) => Ok((staged, fields)),
+        (Err(err), Some(staged)) => {
+            // Remove the stored file now, so the refusal leaves nothing behind.
+            state.library.discard(staged).await;
+            Err(err)
+        }
+        (Err(err), None) => Err(err),
+        (Ok(_), None) => Err(AppError::bad_request(
+            "missing-file",
+            "the form has no 'file' field",
+        )),
+    }
+}
+
+/// Reads every form field; the file goes to the store as it streams.
+async fn read_form(
+    state: &AppState,
+    form: &mut Multipart,
+    staged: &mut Option<StagedObject>,
+    fields: &mut RawFields,
+) -> Result<(), AppError> {
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" if staged.is_some() => {
+                return Err(AppError::bad_request(
+                    "too-many-files",
+                    "send one 'file' field per upload",
+                ))
+            }
+            "file" => *staged = Some(state.library.ingest(Box::pin(field)).await?),
+            "folder" => fields.folder = Some(read_text(field, "folder").await?),
+            "tags" => fields.tags = Some(read_text(field, "tags").await?),
+            "alt" => fields.alt = Some(read_text(field, "alt").await?),
+            other => {
+                return Err(AppError::bad_request(
+                    "unknown-field",
+                    format!("unknown form field '{other}'; expected file, folder, tags or alt"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> AppError {
+    AppError::bad_request("malformed-multipart", err.body_text())
+}
+
+async fn read_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    name: &'static str,
+) -> Result<String, AppError> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(multipart_error)?;
+        if text.len() + chunk.len() > TEXT_FIELD_MAX {
+            return Err(MediaError::from(FieldError::new(
+                name,
+                format!("longer than {TEXT_FIELD_MAX} bytes"),
+            ))
+            .into());
+        }
+        text.extend_from_slice(&chunk);
+    }
+    String::from_utf8(text)
+        .map_err(|_| MediaError::from(FieldError::new(name, "not valid UTF-8")).into())
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    folder: Option<String>,
+    tag: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    QueryParams(params): QueryParams<ListParams>,
+) -> Result<Json<MediaPage>, AppError> {
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid-parameter",
+                    format!("limit must be 1 to {MAX_PAGE}"),
+                )
+            })?,
+    };
+    let query = ListQuery {
+        folder: params
+            .folder
+            .as_deref()
+            .map(Folder::parse)
+            .transpose()
+            .map_err(MediaError::from)?,
+        tag: params
+            .tag
+            .as_deref()
+            .map(Tag::parse)
+            .transpose()
+            .map_err(MediaError::from)?,
+        limit,
+        after: params
+            .cursor
+            .as_deref()
+            .map(|raw| {
+                PageCursor::decode(raw).ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid-parameter",
+                        "cursor is not one this service issued",
+                    )
+                })
+            })
+            .transpose()?,
+    };
+    let (records, next) = state.library.list(&query).await?;
+    Ok(Json(MediaPage {
+        items: records.iter().map(|r| state.library.describe(r)).collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path(id): Path<String>,
+) -> Result<Json<MediaDescriptor>, AppError> {
+    let record = state.library.get(&parse_id(&id)?).await?;
+    Ok(Json(state.library.describe(&record)))
+}
+
+/// A PATCH body: an absent field is left alone, `null` clears it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default, deserialize_with = "present")]
+    folder: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    alt: Option<Option<String>>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+/// Tells `"field": null` (Some(None)) from a missing field (None).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+impl PatchBody {
+    fn parse(self) -> Result<MediaPatch, FieldError> {
+        Ok(MediaPatch {
+            folder: self
+                .folder
+                .map(|f| f.as_deref().map(Folder::parse).transpose())
+                .transpose()?,
+            alt: self
+                .alt
+                .map(|a| a.as_deref().map(Alt::parse).transpose())
+                .transpose()?,
+            tags: self
+                .tags
+                .map(|t| Tags::parse_list(t.iter().map(String::as_str)))
+                .transpose()?,
+        })
+    }
+}
+
+async fn update(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> Result<Json<MediaDescriptor>, AppError> {
+    let id = parse_id(&id)?;
+    let patch = body.parse().map_err(MediaError::from)?;
+    let record = state.library.update(&id, &patch).await?;
+    Ok(Json(state.library.describe(&record)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    state.library.delete(&parse_id(&id)?).await?;
+    Ok((StatusCode::NO_CONTENT, Body::empty()).into_response())
+}

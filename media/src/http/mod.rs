@@ -1,0 +1,51 @@
+//! The HTTP surface: thin handlers that parse requests into domain types,
+//! call [`crate::media::MediaLibrary`] and shape responses.
+
+pub mod auth;
+pub mod conditional;
+pub mod delivery;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod media;
+pub mod metrics;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use avenue_shared::JwtKeys;
+
+use crate::media::MediaLibrary;
+use metrics::Metrics;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub library: MediaLibrary,
+    pub keys: JwtKeys,
+    pub metrics: Arc<Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    Router::new()
+        .merge(media::router())
+        .merge(delivery::router())
+        .merge(health::router())
+        .merge(metrics::router())
+        .fallback(|| async {
+            error::AppError::Rejected {
+                status: axum::http::StatusCode::NOT_FOUND,
+                code: "not-found",
+                message: "no such endpoint".into(),
+            }
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

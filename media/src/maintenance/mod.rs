@@ -1,0 +1,3 @@
+//! Background and command-line upkeep of the store.
+
+pub mod sweep;

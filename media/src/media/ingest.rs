@@ -1,0 +1,267 @@
+//! Streaming an upload into the store: the type is decided from the first
+//! bytes, the dimensions from the header, and size limits are enforced as
+//! bytes arrive, so a refused upload costs at most the head of its body and a
+//! huge one is cut off as soon as it passes the limit.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use super::format::{sniff, ImageFormat, Sniffed};
+use super::library::MediaError;
+use super::repo::MediaRepo;
+use crate::config::Limits;
+use crate::store::{StorageKey, Store};
+
+/// Most header bytes held in memory to find the dimensions. JPEG puts them
+/// after EXIF, ICC and Photoshop segments, which can be large.
+const HEAD_MAX: usize = 2 * 1024 * 1024;
+/// First attempt to read dimensions once this much head has arrived.
+const HEAD_FIRST_PROBE: usize = 4096;
+/// How often a long upload refreshes its staging entry.
+const TOUCH_EVERY: Duration = Duration::from_secs(10);
+
+/// An upload whose bytes are in the store but that no media record points to
+/// yet. Dropping it without [`StagedObject::disarm`] removes the bytes in the
+/// background (the request was cancelled, say by a client disconnect); a
+/// crashed process leaves its staging entry for the sweeper instead.
+pub struct StagedObject {
+    pub key: StorageKey,
+    pub format: ImageFormat,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub sha256: [u8; 32],
+    cleanup: Option<Cleanup>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Cleanup {
+    pub(crate) repo: MediaRepo,
+    pub(crate) store: Arc<dyn Store>,
+}
+
+impl Cleanup {
+    /// Deletes the bytes under `key` and then its staging entry; if either
+    /// step fails the entry stays and the sweeper finishes the job.
+    pub(crate) async fn discard(&self, key: &StorageKey) {
+        match self.store.delete(key).await {
+            Ok(()) => {
+                if let Err(err) = self.repo.unstage(key).await {
+                    tracing::warn!(%key, error = %err, "could not clear staging entry");
+                }
+            }
+            Err(err) => tracing::warn!(%key, error = %err, "could not discard staged object"),
+        }
+    }
+}
+
+impl StagedObject {
+    /// The object is now owned by a media record (or was discarded by hand).
+    pub(crate) fn disarm(&mut self) {
+        self.cleanup = None;
+    }
+}
+
+impl Drop for StagedObject {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            let key = self.key.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { cleanup.discard(&key).await });
+            }
+        }
+    }
+}
+
+/// Header facts learnt before any byte is stored.
+struct Head {
+    bytes: BytesMut,
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+    ended: bool,
+}
+
+/// Reads the body into the store.
+///
+/// # Errors
+/// Every refusal of [`MediaError`] an upload can earn, and store or database
+/// failures. Nothing stays visible after an error.
+pub(crate) async fn ingest<S, E>(
+    mut body: S,
+    limits: Limits,
+    cleanup: Cleanup,
+) -> Result<StagedObject, MediaError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut received: u64 = 0;
+    let head = read_head(&mut body, &limits, &mut received).await?;
+    let store = &cleanup.store;
+    let key = store.new_key();
+    cleanup.repo.stage(&key, store.backend()).await?;
+    // From here on the guard owns the bytes until a record claims them.
+    let mut staged = StagedObject {
+        key: key.clone(),
+        format: head.format,
+        bytes: 0,
+        width: head.width,
+        height: head.height,
+        sha256: [0; 32],
+        cleanup: Some(cleanup.clone()),
+    };
+
+    let mut writer = store.open_writer(&key).await?;
+    let mut hasher = Sha256::new();
+    hasher.update(&head.bytes);
+    writer.write(&head.bytes).await?;
+    let mut last_touch = Instant::now();
+
+    if !head.ended {
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    tracing::info!(error = %err, "upload body broke off");
+                    abort(writer, &mut staged).await;
+                    return Err(MediaError::Interrupted);
+                }
+            };
+            received += chunk.len() as u64;
+            if received > limits.max_upload_bytes {
+                abort(writer, &mut staged).await;
+                return Err(MediaError::TooLarge {
+                    limit: limits.max_upload_bytes,
+                });
+            }
+            hasher.update(&chunk);
+            writer.write(&chunk).await?;
+            if last_touch.elapsed() >= TOUCH_EVERY {
+                cleanup.repo.touch(&key).await?;
+                last_touch = Instant::now();
+            }
+        }
+    }
+    writer.finish().await?;
+    staged.bytes = received;
+    staged.sha256 = hasher.finalize().into();
+    Ok(staged)
+}
+
+async fn abort(writer: Box<dyn crate::store::ObjectWriter>, staged: &mut StagedObject) {
+    if let Err(err) = writer.abort().await {
+        tracing::warn!(key = %staged.key, error = %err, "aborting a GridFS upload failed");
+    }
+    if let Some(cleanup) = staged.cleanup.take() {
+        cleanup.discard(&staged.key).await;
+    }
+}
+
+async fn read_head<S, E>(
+    body: &mut S,
+    limits: &Limits,
+    received: &mut u64,
+) -> Result<Head, MediaError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::fmt::Display,
+{
+    let mut head = BytesMut::new();
+    let mut format = None;
+    let mut next_probe = HEAD_FIRST_PROBE;
+    loop {
+        let ended = match body.next().await {
+            Some(Ok(chunk)) => {
+                *received += chunk.len() as u64;
+                if *received > limits.max_upload_bytes {
+                    return Err(MediaError::TooLarge {
+                        limit: limits.max_upload_bytes,
+                    });
+                }
+                head.extend_from_slice(&chunk);
+                false
+            }
+            Some(Err(err)) => {
+                tracing::info!(error = %err, "upload body broke off");
+                return Err(MediaError::Interrupted);
+            }
+            None => true,
+        };
+        if ended && head.is_empty() {
+            return Err(MediaError::EmptyUpload);
+        }
+        let known = match format {
+            Some(known) => known,
+            None => match sniff(&head) {
+                Sniffed::Accepted(found) => {
+                    format = Some(found);
+                    found
+                }
+                Sniffed::NeedMore if !ended => continue,
+                Sniffed::Refused(what) => {
+                    return Err(MediaError::UnsupportedType(format!(
+                        "{what} is not accepted"
+                    )))
+                }
+                Sniffed::NeedMore | Sniffed::Unknown => {
+                    return Err(MediaError::UnsupportedType(
+                        "the bytes are not a JPEG, PNG, WebP, GIF or AVIF image".into(),
+                    ))
+                }
+            },
+        };
+        if !ended && head.len() < next_probe {
+            continue;
+        }
+        match header_size(&head) {
+            Some((width, height)) => {
+                let pixels = u64::from(width) * u64::from(height);
+                if width == 0 || height == 0 {
+                    return Err(MediaError::UnreadableImage(
+                        "the header declares an empty image".into(),
+                    ));
+                }
+                if pixels > limits.max_pixels {
+                    return Err(MediaError::TooManyPixels {
+                        width,
+                        height,
+                        max: limits.max_pixels,
+                    });
+                }
+                return Ok(Head {
+                    bytes: head,
+                    format: known,
+                    width,
+                    height,
+                    ended,
+                });
+            }
+            None if ended || head.len() >= HEAD_MAX => {
+                return Err(MediaError::UnreadableImage(format!(
+                    "no readable {} header with the image size",
+                    known.extension().to_uppercase()
+                )));
+            }
+            None => next_probe = (head.len() * 2).min(HEAD_MAX),
+        }
+    }
+}
+
+/// Width and height from the header alone. The parser is shielded from
+/// panics because it reads attacker-controlled bytes.
+fn header_size(head: &[u8]) -> Option<(u32, u32)> {
+    let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| imagesize::blob_size(head)));
+    match parsed {
+        Ok(Ok(size)) => Some((
+            u32::try_from(size.width).ok()?,
+            u32::try_from(size.height).ok()?,
+        )),
+        _ => None,
+    }
+}

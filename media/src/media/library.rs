@@ -1,0 +1,257 @@
+//! Operations on the media library: upload (ingest then commit), read,
+//! list, edit and delete, keeping metadata and bytes consistent.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::Stream;
+use time::OffsetDateTime;
+use url::Url;
+
+use avenue_shared::{MediaDescriptor, MediaId};
+
+use super::fields::{FieldError, MediaPatch, UploadFields};
+use super::ingest::{ingest, Cleanup, StagedObject};
+use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
+use crate::config::Limits;
+use crate::store::{ByteRange, ByteStream, Store, StoreError};
+
+/// Why a media operation failed. The HTTP layer maps each variant to a
+/// status in one place (`http::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("the upload is empty")]
+    EmptyUpload,
+    #[error("the upload is larger than the {limit} byte limit")]
+    TooLarge { limit: u64 },
+    #[error("unsupported media type: {0}")]
+    UnsupportedType(String),
+    #[error("the image is {width}x{height}, more than the {max} pixel limit")]
+    TooManyPixels { width: u32, height: u32, max: u64 },
+    #[error("unreadable image: {0}")]
+    UnreadableImage(String),
+    #[error("the upload broke off before it ended")]
+    Interrupted,
+    #[error(transparent)]
+    InvalidField(#[from] FieldError),
+    #[error("no media with this id")]
+    NotFound,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("metadata storage failed")]
+    Repo(#[from] RepoError),
+}
+
+/// What an upload did: stored new bytes, or found the same bytes already there.
+pub struct UploadOutcome {
+    pub record: MediaRecord,
+    pub created: bool,
+}
+
+#[derive(Clone)]
+pub struct MediaLibrary {
+    repo: MediaRepo,
+    store: Arc<dyn Store>,
+    limits: Limits,
+    public_url: Url,
+}
+
+impl MediaLibrary {
+    pub fn new(repo: MediaRepo, store: Arc<dyn Store>, limits: Limits, public_url: Url) -> Self {
+        Self {
+            repo,
+            store,
+            limits,
+            public_url,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn repo(&self) -> &MediaRepo {
+        &self.repo
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn cleanup(&self) -> Cleanup {
+        Cleanup {
+            repo: self.repo.clone(),
+            store: self.store.clone(),
+        }
+    }
+
+    /// Streams an upload body into the store. The result is invisible until
+    /// [`MediaLibrary::commit`].
+    ///
+    /// # Errors
+    /// See [`MediaError`]; nothing is left behind on error.
+    pub async fn ingest<S, E>(&self, body: S) -> Result<StagedObject, MediaError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+        E: std::fmt::Display,
+    {
+        ingest(body, self.limits, self.cleanup()).await
+    }
+
+    /// Removes a staged upload now instead of in the background.
+    pub async fn discard(&self, mut staged: StagedObject) {
+        staged.disarm();
+        self.cleanup().discard(&staged.key).await;
+    }
+
+    /// Makes a staged upload a media, or, when the same bytes are already a
+    /// media, drops the new copy and answers the existing one.
+    ///
+    /// # Errors
+    /// Database failures; the staged bytes are discarded.
+    pub async fn commit(
+        &self,
+        mut staged: StagedObject,
+        fields: UploadFields,
+        owner: &str,
+    ) -> Result<UploadOutcome, MediaError> {
+        let id = MediaId::from_sha256(&staged.sha256);
+        let cleanup = self.cleanup();
+        if let Some(existing) = self.repo.get(&id).await? {
+            staged.disarm();
+            cleanup.discard(&staged.key).await;
+            return Ok(UploadOutcome {
+                record: existing,
+                created: false,
+            });
+        }
+        let record = MediaRecord {
+            id: id.clone(),
+            format: staged.format,
+            bytes: staged.bytes,
+            width: staged.width,
+            height: staged.height,
+            sha256: hex::encode(staged.sha256),
+            backend: self.store.backend(),
+            storage_key: staged.key.clone(),
+            folder: fields.folder,
+            tags: fields.tags,
+            alt: fields.alt,
+            owner: owner.to_owned(),
+            // Stored with millisecond precision: answer what a later read will.
+            created_at: truncate_to_millis(OffsetDateTime::now_utc()),
+        };
+        match self.repo.insert(&record).await {
+            Ok(()) => {
+                staged.disarm();
+                if let Err(err) = self.repo.unstage(&staged.key).await {
+                    // Harmless: the sweeper sees the record and only clears the entry.
+                    tracing::warn!(key = %staged.key, error = %err, "could not clear staging entry");
+                }
+                Ok(UploadOutcome {
+                    record,
+                    created: true,
+                })
+            }
+            Err(RepoError::Duplicate) => {
+                // Lost a race with a concurrent upload of the same bytes.
+                staged.disarm();
+                cleanup.discard(&staged.key).await;
+                let existing = self.repo.get(&id).await?.ok_or(MediaError::NotFound)?;
+                Ok(UploadOutcome {
+                    record: existing,
+                    created: false,
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// # Errors
+    /// [`MediaError::NotFound`] for unknown ids.
+    pub async fn get(&self, id: &MediaId) -> Result<MediaRecord, MediaError> {
+        self.repo.get(id).await?.ok_or(MediaError::NotFound)
+    }
+
+    /// # Errors
+    /// Database failures.
+    pub async fn list(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(Vec<MediaRecord>, Option<PageCursor>), MediaError> {
+        Ok(self.repo.list(query).await?)
+    }
+
+    /// # Errors
+    /// [`MediaError::NotFound`] for unknown ids.
+    pub async fn update(
+        &self,
+        id: &MediaId,
+        patch: &MediaPatch,
+    ) -> Result<MediaRecord, MediaError> {
+        self.repo
+            .update(id, patch)
+            .await?
+            .ok_or(MediaError::NotFound)
+    }
+
+    /// Deletes the record, then the bytes. The bytes are journalled first,
+    /// so a crash in between leaves work for the sweeper, not an orphan.
+    ///
+    /// # Errors
+    /// [`MediaError::NotFound`] for unknown ids.
+    pub async fn delete(&self, id: &MediaId) -> Result<(), MediaError> {
+        let record = self.get(id).await?;
+        self.repo.stage(&record.storage_key, record.backend).await?;
+        if !self.repo.delete(id).await? {
+            self.repo.unstage(&record.storage_key).await?;
+            return Err(MediaError::NotFound);
+        }
+        self.cleanup().discard(&record.storage_key).await;
+        Ok(())
+    }
+
+    /// Streams the original, or part of it.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn read_original(
+        &self,
+        record: &MediaRecord,
+        range: Option<ByteRange>,
+    ) -> Result<ByteStream, MediaError> {
+        Ok(self.store.read(&record.storage_key, range).await?)
+    }
+
+    /// The absolute delivery URL of the original.
+    pub fn delivery_url(&self, record: &MediaRecord) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        format!(
+            "{base}/image/upload/{}.{}",
+            record.id,
+            record.format.extension()
+        )
+    }
+
+    pub fn describe(&self, record: &MediaRecord) -> MediaDescriptor {
+        MediaDescriptor {
+            id: record.id.clone(),
+            content_type: record.format.mime().to_owned(),
+            bytes: record.bytes,
+            width: record.width,
+            height: record.height,
+            sha256: record.sha256.clone(),
+            backend: record.backend.as_str().to_owned(),
+            folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
+            tags: record.tags.to_strings(),
+            alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
+            created_at: record.created_at,
+            url: self.delivery_url(record),
+        }
+    }
+}
+
+fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(at)
+}

@@ -1,0 +1,456 @@
+//! Media metadata in MongoDB: collection `media` (one document per media,
+//! `_id` = media id) and `media_staging`, a journal of objects being written
+//! or deleted whose bytes must not outlive a crash.
+
+use base64::Engine;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use avenue_shared::MediaId;
+
+use super::fields::{Alt, Folder, MediaPatch, Tags};
+use super::format::ImageFormat;
+use crate::store::{BackendKind, StorageKey};
+
+pub const MEDIA: &str = "media";
+pub const STAGING: &str = "media_staging";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("a media with this id already exists")]
+    Duplicate,
+    #[error("stored media document {id} is unreadable: {reason}")]
+    Corrupt { id: String, reason: String },
+    #[error("database failed")]
+    Database(#[from] mongodb::error::Error),
+}
+
+/// One media as the service knows it.
+#[derive(Debug, Clone)]
+pub struct MediaRecord {
+    pub id: MediaId,
+    pub format: ImageFormat,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Lower-case hex SHA-256 of the original.
+    pub sha256: String,
+    pub backend: BackendKind,
+    pub storage_key: StorageKey,
+    pub folder: Option<Folder>,
+    pub tags: Tags,
+    pub alt: Option<Alt>,
+    /// `sub` of the token that first uploaded it.
+    pub owner: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The stored shape; kept apart so the domain type can hold parsed values.
+#[derive(Debug, Serialize, Deserialize)]
+struct MediaDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    content_type: String,
+    bytes: i64,
+    width: i64,
+    height: i64,
+    sha256: String,
+    backend: String,
+    storage_key: String,
+    folder: Option<String>,
+    tags: Vec<String>,
+    alt: Option<String>,
+    owner: String,
+    created_at: DateTime,
+    updated_at: DateTime,
+}
+
+impl MediaDoc {
+    fn from_record(record: &MediaRecord) -> Self {
+        let created = to_bson_time(record.created_at);
+        Self {
+            id: record.id.to_string(),
+            content_type: record.format.mime().to_owned(),
+            bytes: record.bytes as i64,
+            width: i64::from(record.width),
+            height: i64::from(record.height),
+            sha256: record.sha256.clone(),
+            backend: record.backend.as_str().to_owned(),
+            storage_key: record.storage_key.as_str().to_owned(),
+            folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
+            tags: record.tags.to_strings(),
+            alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
+            owner: record.owner.clone(),
+            created_at: created,
+            updated_at: created,
+        }
+    }
+
+    fn into_record(self) -> Result<MediaRecord, RepoError> {
+        let corrupt = |reason: String| RepoError::Corrupt {
+            id: self.id.clone(),
+            reason,
+        };
+        let id = MediaId::parse(&self.id).map_err(|e| corrupt(e.to_string()))?;
+        let format = ImageFormat::from_mime(&self.content_type)
+            .ok_or_else(|| corrupt(format!("content type {}", self.content_type)))?;
+        let backend = BackendKind::parse(&self.backend)
+            .ok_or_else(|| corrupt(format!("backend {}", self.backend)))?;
+        let folder = self
+            .folder
+            .as_deref()
+            .map(Folder::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?;
+        let tags = Tags::parse_list(self.tags.iter().map(String::as_str))
+            .map_err(|e| corrupt(e.to_string()))?;
+        let alt = self
+            .alt
+            .as_deref()
+            .map(Alt::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?;
+        let dimension = |v: i64| u32::try_from(v).map_err(|_| corrupt(format!("dimension {v}")));
+        Ok(MediaRecord {
+            format,
+            bytes: u64::try_from(self.bytes).map_err(|_| corrupt("negative size".into()))?,
+            width: dimension(self.width)?,
+            height: dimension(self.height)?,
+            sha256: self.sha256,
+            backend,
+            storage_key: StorageKey::new(self.storage_key),
+            folder,
+            tags,
+            alt,
+            owner: self.owner,
+            created_at: from_bson_time(self.created_at),
+            id,
+        })
+    }
+}
+
+fn to_bson_time(at: OffsetDateTime) -> DateTime {
+    DateTime::from_millis((at.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn from_bson_time(at: DateTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.timestamp_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Position after the last item of a page: listings sort newest first, ties
+/// broken by id, so (created_at, id) is a total order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    created_at_ms: i64,
+    id: MediaId,
+}
+
+impl PageCursor {
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{}:{}", self.created_at_ms, self.id))
+    }
+
+    /// `None` when the text is not a cursor this service handed out.
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (ms, id) = text.split_once(':')?;
+        Some(Self {
+            created_at_ms: ms.parse().ok()?,
+            id: MediaId::parse(id).ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub folder: Option<Folder>,
+    pub tag: Option<super::fields::Tag>,
+    pub limit: u32,
+    pub after: Option<PageCursor>,
+}
+
+#[derive(Clone)]
+pub struct MediaRepo {
+    media: Collection<MediaDoc>,
+    staging: Collection<Document>,
+}
+
+impl MediaRepo {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            media: db.collection(MEDIA),
+            staging: db.collection(STAGING),
+        }
+    }
+
+    /// # Errors
+    /// When the database refuses.
+    pub async fn ensure_indexes(&self) -> Result<(), RepoError> {
+        let indexes = [
+            doc! { "created_at": -1, "_id": -1 },
+            doc! { "folder": 1, "created_at": -1, "_id": -1 },
+            doc! { "tags": 1, "created_at": -1, "_id": -1 },
+            doc! { "storage_key": 1 },
+        ];
+        for keys in indexes {
+            self.media
+                .create_index(IndexModel::builder().keys(keys).build())
+                .await?;
+        }
+        self.staging
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "touched_at": 1 })
+                    .options(IndexOptions::builder().build())
+                    .build(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// # Errors
+    /// [`RepoError::Duplicate`] when a media with the same id exists.
+    pub async fn insert(&self, record: &MediaRecord) -> Result<(), RepoError> {
+        match self.media.insert_one(MediaDoc::from_record(record)).await {
+            Ok(_) => Ok(()),
+            Err(err) if is_duplicate_key(&err) => Err(RepoError::Duplicate),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// # Errors
+    /// When the database fails or the stored document is unreadable.
+    pub async fn get(&self, id: &MediaId) -> Result<Option<MediaRecord>, RepoError> {
+        self.media
+            .find_one(doc! { "_id": id.as_str() })
+            .await?
+            .map(MediaDoc::into_record)
+            .transpose()
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn references_key(&self, key: &StorageKey) -> Result<bool, RepoError> {
+        Ok(self
+            .media
+            .find_one(doc! { "storage_key": key.as_str() })
+            .await?
+            .is_some())
+    }
+
+    /// One page, newest first, and the cursor of the next page if any.
+    ///
+    /// # Errors
+    /// When the database fails or a stored document is unreadable.
+    pub async fn list(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(Vec<MediaRecord>, Option<PageCursor>), RepoError> {
+        let mut filter = Document::new();
+        if let Some(folder) = &query.folder {
+            filter.insert("folder", folder.as_str());
+        }
+        if let Some(tag) = &query.tag {
+            filter.insert("tags", tag.as_str());
+        }
+        if let Some(after) = &query.after {
+            let at = DateTime::from_millis(after.created_at_ms);
+            filter.insert(
+                "$or",
+                vec![
+                    Bson::Document(doc! { "created_at": { "$lt": at } }),
+                    Bson::Document(doc! { "created_at": at, "_id": { "$lt": after.id.as_str() } }),
+                ],
+            );
+        }
+        let limit = i64::from(query.limit);
+        let docs: Vec<MediaDoc> = self
+            .media
+            .find(filter)
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .limit(limit + 1)
+            .await?
+            .try_collect()
+            .await?;
+        let mut records = docs
+            .into_iter()
+            .map(MediaDoc::into_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if records.len() as i64 > limit {
+            records.truncate(query.limit as usize);
+            records.last().map(|last| PageCursor {
+                created_at_ms: to_bson_time(last.created_at).timestamp_millis(),
+                id: last.id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok((records, next))
+    }
+
+    /// Applies `patch` and answers the updated record, `None` if unknown.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn update(
+        &self,
+        id: &MediaId,
+        patch: &MediaPatch,
+    ) -> Result<Option<MediaRecord>, RepoError> {
+        let mut set = doc! { "updated_at": DateTime::now() };
+        let mut unset = Document::new();
+        match &patch.folder {
+            Some(Some(folder)) => {
+                set.insert("folder", folder.as_str());
+            }
+            Some(None) => {
+                unset.insert("folder", "");
+            }
+            None => {}
+        }
+        match &patch.alt {
+            Some(Some(alt)) => {
+                set.insert("alt", alt.as_str());
+            }
+            Some(None) => {
+                unset.insert("alt", "");
+            }
+            None => {}
+        }
+        if let Some(tags) = &patch.tags {
+            set.insert("tags", tags.to_strings());
+        }
+        let mut update = doc! { "$set": set };
+        if !unset.is_empty() {
+            update.insert("$unset", unset);
+        }
+        self.media
+            .find_one_and_update(doc! { "_id": id.as_str() }, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?
+            .map(MediaDoc::into_record)
+            .transpose()
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn delete(&self, id: &MediaId) -> Result<bool, RepoError> {
+        Ok(self
+            .media
+            .delete_one(doc! { "_id": id.as_str() })
+            .await?
+            .deleted_count
+            == 1)
+    }
+
+    /// Records that `key` is being written or deleted. Until
+    /// [`MediaRepo::unstage`], a sweeper may delete its bytes once the entry
+    /// is older than the grace period and no media references it.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn stage(&self, key: &StorageKey, backend: BackendKind) -> Result<(), RepoError> {
+        let now = DateTime::now();
+        self.staging
+            .update_one(
+                doc! { "_id": key.as_str() },
+                doc! { "$set": { "backend": backend.as_str(), "touched_at": now },
+                "$setOnInsert": { "started_at": now } },
+            )
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps a long upload's entry fresh so the sweeper does not take it for
+    /// an abandoned one.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn touch(&self, key: &StorageKey) -> Result<(), RepoError> {
+        self.staging
+            .update_one(
+                doc! { "_id": key.as_str() },
+                doc! { "$set": { "touched_at": DateTime::now() } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn unstage(&self, key: &StorageKey) -> Result<(), RepoError> {
+        self.staging
+            .delete_one(doc! { "_id": key.as_str() })
+            .await?;
+        Ok(())
+    }
+
+    /// Staged keys not touched since `cutoff`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn staged_before(
+        &self,
+        cutoff: OffsetDateTime,
+    ) -> Result<Vec<StorageKey>, RepoError> {
+        let docs: Vec<Document> = self
+            .staging
+            .find(doc! { "touched_at": { "$lte": to_bson_time(cutoff) } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok())
+            .map(StorageKey::new)
+            .collect())
+    }
+
+    /// Counts the staged entries; for status reports and tests.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn staged_count(&self) -> Result<u64, RepoError> {
+        Ok(self.staging.count_documents(doc! {}).await?)
+    }
+}
+
+/// MongoDB's E11000: a unique index refused the write.
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .as_ref()
+            .is_some_and(|errors| errors.iter().any(|e| e.code == 11000)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = PageCursor {
+            created_at_ms: 1_700_000_000_123,
+            id: MediaId::parse("0123456789abcdef0123456789abcdef").expect("valid id"),
+        };
+        assert_eq!(PageCursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(PageCursor::decode("not a cursor"), None);
+        assert_eq!(PageCursor::decode("MTIzOmZvbw"), None); // "123:foo"
+    }
+}

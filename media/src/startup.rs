@@ -1,0 +1,138 @@
+//! Building and running the service: connect, create indexes, bind, serve.
+//! Shared by `main` and the tests, so both exercise the same path.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use mongodb::options::ClientOptions;
+use mongodb::Client;
+use tokio::net::TcpListener;
+
+use avenue_shared::JwtKeys;
+
+use crate::config::Settings;
+use crate::http::metrics::Metrics;
+use crate::http::{self, AppState};
+use crate::maintenance::sweep::sweep_once;
+use crate::media::repo::MediaRepo;
+use crate::media::MediaLibrary;
+use crate::store::{GridFsStore, Store};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    settings: Settings,
+}
+
+/// Connects to MongoDB. Selection gives up after a few seconds so that a
+/// missing database fails start-up and probes quickly instead of hanging.
+///
+/// # Errors
+/// When the URI is malformed.
+pub async fn connect(settings: &Settings) -> anyhow::Result<mongodb::Database> {
+    let mut options = ClientOptions::parse(settings.mongodb.uri.expose())
+        .await
+        .context("MONGODB_URI is not a valid MongoDB connection string")?;
+    options.app_name = Some("avenue-media".to_owned());
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    let client = Client::with_options(options).context("MongoDB client options")?;
+    Ok(client.database(&settings.mongodb.database))
+}
+
+/// Builds the library over the configured backend, creating indexes.
+///
+/// # Errors
+/// When MongoDB is unreachable or refuses to create indexes.
+pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
+    let db = connect(settings).await?;
+    let gridfs = GridFsStore::new(db.clone());
+    gridfs
+        .ensure_indexes()
+        .await
+        .context("creating the GridFS indexes (is MongoDB running?)")?;
+    let store: Arc<dyn Store> = Arc::new(gridfs);
+    let repo = MediaRepo::new(&db);
+    repo.ensure_indexes()
+        .await
+        .context("creating the media indexes")?;
+    Ok(MediaLibrary::new(
+        repo,
+        store,
+        settings.limits,
+        settings.public_url.clone(),
+    ))
+}
+
+impl Application {
+    /// Connects, prepares the database and binds the listener (port 0 picks
+    /// a free port).
+    ///
+    /// # Errors
+    /// When MongoDB is unreachable or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let library = open_library(&settings).await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let state = AppState {
+            library,
+            keys: JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes()),
+            metrics: Arc::new(Metrics::new()),
+        };
+        Ok(Self {
+            listener,
+            state,
+            settings,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn library(&self) -> &MediaLibrary {
+        &self.state.library
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests end.
+    /// The sweeper runs alongside and stops with the server.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let sweeper = tokio::spawn(sweep_forever(
+            self.state.library.clone(),
+            self.settings.lifecycle.staging_grace,
+            self.settings.lifecycle.sweep_interval,
+        ));
+        let router = http::router(self.state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        served.context("HTTP server failed")
+    }
+}
+
+async fn sweep_forever(library: MediaLibrary, grace: Duration, every: Duration) {
+    let mut ticker = tokio::time::interval(every.max(Duration::from_secs(1)));
+    loop {
+        ticker.tick().await;
+        match sweep_once(&library, grace, false).await {
+            Ok(report) if report.removed + report.cleared > 0 => {
+                tracing::info!(
+                    removed = report.removed,
+                    cleared = report.cleared,
+                    "sweep done"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = ?anyhow::Error::from(err), "sweep failed"),
+        }
+    }
+}

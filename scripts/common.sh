@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Shared by run.sh, test.sh and bench scripts: the MongoDB stand-in.
+# SecantusDB is a MongoDB-wire-compatible server from PyPI; only
+# pre-releases exist, so the version is pinned.
+
+SECANTUS_VERSION="0.7.0b3"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv-mongo"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+ensure_venv() {
+  if [ -x "$VENV/bin/secantusd-py" ] && "$VENV/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUS_VERSION\$"; then
+    return 0
+  fi
+  log "creating $VENV with secantusdb==$SECANTUS_VERSION"
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' and retry" >&2
+    return 1
+  fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port PORT SECONDS: until something accepts connections on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 deadline=$((SECONDS + $2))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "nothing listens on 127.0.0.1:$port after $2 s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# start_mongo PORT DATA_DIR LOG_FILE: starts SecantusDB in the background,
+# sets MONGO_PID, and waits until it accepts connections.
+start_mongo() {
+  local port=$1 dir=$2 logfile=$3
+  mkdir -p "$dir"
+  # --sync-on-commit: without it an acknowledged write can be lost on a hard kill.
+  "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$port" --storage-path "$dir" \
+    --sync-on-commit >"$logfile" 2>&1 &
+  MONGO_PID=$!
+  if ! wait_port "$port" 60; then
+    tail -20 "$logfile" >&2
+    return 1
+  fi
+}

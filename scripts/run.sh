@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make run`: the whole stack on this machine. SecantusDB keeps its data in
+# .data/mongo (git-ignored) so media survive restarts; Ctrl-C stops it all.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$ROOT"
+
+MONGO_PORT=${MONGO_PORT:-27017}
+export MEDIA_BIND=${MEDIA_BIND:-127.0.0.1:8081}
+export API_BIND=${API_BIND:-127.0.0.1:8080}
+export MEDIA_URL=${MEDIA_URL:-http://$MEDIA_BIND}
+export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true}
+export MONGODB_DB=${MONGODB_DB:-avenue}
+
+ensure_venv
+cargo build --workspace --bins
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  log "stopping"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop INT TERM EXIT
+
+mkdir -p .data
+log "starting SecantusDB on 127.0.0.1:$MONGO_PORT (data in .data/mongo)"
+start_mongo "$MONGO_PORT" .data/mongo .data/mongo.log
+pids+=("$MONGO_PID")
+
+target/debug/avenue-media & pids+=($!)
+target/debug/avenue-api & pids+=($!)
+wait_port "${MEDIA_BIND##*:}" 60
+wait_port "${API_BIND##*:}" 60
+
+token=$(target/debug/avenue-media token --sub dev-admin --role admin 2>/dev/null)
+cat <<TXT
+
+  avenue-media  http://$MEDIA_BIND   (GET /readyz, POST /v1/media, GET /image/upload/{id}.{ext})
+  avenue-api    http://$API_BIND     (GET /readyz)
+  MongoDB       $MONGODB_URI
+
+  Admin token (12 h, signed with the dev secret unless AVENUE_JWT_SECRET is set):
+  export TOKEN=$token
+
+  Try:  curl -H "Authorization: Bearer \$TOKEN" -F file=@photo.jpg http://$MEDIA_BIND/v1/media
+
+  Ctrl-C stops everything.
+TXT
+wait -n "${pids[@]}"

@@ -1,0 +1,190 @@
+//! Typed client for the media service's HTTP API, used by `avenue-api` (and
+//! by the end-to-end tests, which makes them the client's first user).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::{multipart, StatusCode};
+use url::Url;
+
+use crate::error::ErrorBody;
+use crate::media::{MediaDescriptor, MediaId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaClientError {
+    /// The media service answered with an error status and envelope.
+    #[error("media service answered {status}: {} ({})", body.message, body.code)]
+    Status { status: u16, body: ErrorBody },
+    /// The media service could not be reached or the exchange broke off.
+    #[error("media service unreachable")]
+    Transport(#[source] reqwest::Error),
+    /// The media service answered something that is not what it documents.
+    #[error("media service answered an unexpected body")]
+    Decode(#[source] reqwest::Error),
+    #[error("invalid media service URL")]
+    Url(#[from] url::ParseError),
+}
+
+impl MediaClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether the failure says nothing about the request itself, so a caller
+    /// should answer 503 rather than blame its own client.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// Optional metadata sent with an upload.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub folder: Option<String>,
+    pub tags: Vec<String>,
+    pub alt: Option<String>,
+    /// File name shown to the service; informational only, the type is
+    /// decided from the bytes.
+    pub file_name: Option<String>,
+}
+
+/// A cheap-to-clone handle on the media service.
+#[derive(Debug, Clone)]
+pub struct MediaClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl MediaClient {
+    /// A client for the service at `base` (for example `http://127.0.0.1:8081`).
+    ///
+    /// # Errors
+    /// If `base` is not an absolute URL.
+    pub fn new(base: &str) -> Result<Self, MediaClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(MediaClientError::Transport)?;
+        Ok(Self {
+            http,
+            base: Url::parse(base)?,
+            token: None,
+        })
+    }
+
+    /// The same client, sending `token` as its bearer credential.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, MediaClientError> {
+        Ok(self.base.join(path)?)
+    }
+
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Uploads `bytes` as a multipart form.
+    ///
+    /// # Errors
+    /// [`MediaClientError::Status`] with the service's reason when it refuses
+    /// the file, [`MediaClientError::Transport`] when it cannot be reached.
+    pub fn upload(
+        &self,
+        bytes: impl Into<Bytes>,
+        options: &UploadOptions,
+    ) -> impl std::future::Future<Output = Result<MediaDescriptor, MediaClientError>> + Send + '_
+    {
+        let bytes: Bytes = bytes.into();
+        let options = options.clone();
+        async move {
+            let part = multipart::Part::stream(bytes)
+                .file_name(options.file_name.unwrap_or_else(|| "upload".to_owned()));
+            let mut form = multipart::Form::new().part("file", part);
+            if let Some(folder) = options.folder {
+                form = form.text("folder", folder);
+            }
+            if !options.tags.is_empty() {
+                form = form.text("tags", options.tags.join(","));
+            }
+            if let Some(alt) = options.alt {
+                form = form.text("alt", alt);
+            }
+            let request = self.http.post(self.url("v1/media")?).multipart(form);
+            decode(self.authorised(request).send().await).await
+        }
+    }
+
+    /// Fetches one descriptor.
+    ///
+    /// # Errors
+    /// A 404 [`MediaClientError::Status`] when the id is unknown.
+    pub async fn get(&self, id: &MediaId) -> Result<MediaDescriptor, MediaClientError> {
+        let request = self.http.get(self.url(&format!("v1/media/{id}"))?);
+        decode(self.authorised(request).send().await).await
+    }
+
+    /// Deletes one media object.
+    ///
+    /// # Errors
+    /// As for [`MediaClient::get`].
+    pub async fn delete(&self, id: &MediaId) -> Result<(), MediaClientError> {
+        let request = self.http.delete(self.url(&format!("v1/media/{id}"))?);
+        let response = self
+            .authorised(request)
+            .send()
+            .await
+            .map_err(MediaClientError::Transport)?;
+        check(response).await.map(|_| ())
+    }
+}
+
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, MediaClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response
+        .json::<ErrorBody>()
+        .await
+        .unwrap_or_else(|_| ErrorBody::new("unexpected-response", status.to_string()));
+    Err(MediaClientError::Status {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+async fn decode<T: serde::de::DeserializeOwned>(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<T, MediaClientError> {
+    let response = check(sent.map_err(MediaClientError::Transport)?).await?;
+    if response.status() == StatusCode::NO_CONTENT {
+        // No caller asks for a body from a 204, so this is the service breaking its contract.
+        return Err(MediaClientError::Status {
+            status: 204,
+            body: ErrorBody::new("unexpected-response", "expected a body"),
+        });
+    }
+    response.json::<T>().await.map_err(MediaClientError::Decode)
+}

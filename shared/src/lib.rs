@@ -1,0 +1,16 @@
+//! Wire types shared by `avenue-media` and `avenue-api`: media identifiers and
+//! descriptors, the JSON error envelope, JWT claims with the key material that
+//! signs and checks them, and [`MediaClient`], the typed HTTP client the api
+//! uses to talk to the media service.
+//!
+//! Nothing here knows about axum or MongoDB: it is what crosses the wire.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod media;
+
+pub use auth::{AuthError, Claims, JwtKeys, Role};
+pub use client::{MediaClient, MediaClientError, UploadOptions};
+pub use error::ErrorBody;
+pub use media::{MediaDescriptor, MediaId, MediaIdError, MediaPage};

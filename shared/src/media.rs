@@ -1,0 +1,134 @@
+//! Media identifiers and the descriptor the media service returns for each
+//! stored object.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifier of one stored media object.
+///
+/// Media are content-addressed: the id is the first 128 bits of the SHA-256
+/// of the bytes, in lower-case hex. The same bytes therefore always get the
+/// same id, and a delivery URL built from an id can be cached forever.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MediaId(String);
+
+/// Length of a [`MediaId`] in characters.
+pub const MEDIA_ID_LEN: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a media id is {MEDIA_ID_LEN} lower-case hex characters")]
+pub struct MediaIdError;
+
+impl MediaId {
+    /// Parses an id as it appears in URLs and JSON.
+    ///
+    /// # Errors
+    /// [`MediaIdError`] unless the input is exactly 32 lower-case hex digits.
+    pub fn parse(raw: &str) -> Result<Self, MediaIdError> {
+        let well_formed = raw.len() == MEDIA_ID_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if well_formed {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(MediaIdError)
+        }
+    }
+
+    /// Derives the id from the SHA-256 digest of the content.
+    pub fn from_sha256(digest: &[u8; 32]) -> Self {
+        Self(hex::encode(&digest[..MEDIA_ID_LEN / 2]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MediaId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for MediaId {
+    type Err = MediaIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for MediaId {
+    type Error = MediaIdError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<MediaId> for String {
+    fn from(id: MediaId) -> Self {
+        id.0
+    }
+}
+
+/// What the media service says about one stored object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaDescriptor {
+    pub id: MediaId,
+    /// MIME type decided from the bytes, e.g. `image/jpeg`.
+    pub content_type: String,
+    /// Size of the original in bytes.
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Lower-case hex SHA-256 of the original; also its strong ETag.
+    pub sha256: String,
+    /// Where the bytes live: `gridfs` or `cloudinary`.
+    pub backend: String,
+    pub folder: Option<String>,
+    pub tags: Vec<String>,
+    pub alt: Option<String>,
+    /// RFC 3339 instant of the first upload.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    /// Absolute delivery URL of the original.
+    pub url: String,
+}
+
+/// One page of a media listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaPage {
+    pub items: Vec<MediaDescriptor>,
+    /// Opaque cursor for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_only_lower_hex_of_the_right_length() {
+        assert!(MediaId::parse("0123456789abcdef0123456789abcdef").is_ok());
+        assert!(MediaId::parse("0123456789ABCDEF0123456789abcdef").is_err());
+        assert!(MediaId::parse("0123456789abcdef0123456789abcde").is_err());
+        assert!(MediaId::parse("0123456789abcdef0123456789abcdeg").is_err());
+        assert!(MediaId::parse("../../etc/passwd").is_err());
+        assert!(MediaId::parse("").is_err());
+    }
+
+    #[test]
+    fn derives_from_the_digest_prefix() {
+        let mut digest = [0u8; 32];
+        digest[0] = 0xab;
+        digest[15] = 0x01;
+        digest[16] = 0xff; // beyond the prefix: must not show up
+        let id = MediaId::from_sha256(&digest);
+        assert_eq!(id.as_str(), "ab000000000000000000000000000001");
+        assert!(MediaId::parse(id.as_str()).is_ok());
+    }
+}

@@ -1,0 +1,113 @@
+//! Image fixtures made in memory, so tests carry no binary files.
+
+use std::io::Cursor;
+
+use image::{ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use rand::{Rng, SeedableRng};
+
+/// A PNG with alpha whose pixels depend on `seed`, so different seeds give
+/// different bytes (and so different media ids).
+pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, y| {
+        Rgba([x as u8 ^ seed, y as u8, seed, (x + y) as u8 | 0x80])
+    });
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
+}
+
+pub fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let img = RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8 ^ seed, seed]));
+    encode(image::DynamicImage::ImageRgb8(img), ImageFormat::Jpeg)
+}
+
+pub fn gif(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, _| Rgba([x as u8, seed, 0, 255]));
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Gif)
+}
+
+pub fn webp(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, y| Rgba([x as u8, y as u8, seed, 200]));
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::WebP)
+}
+
+/// The container boxes of an AVIF file up to the image size (`ftyp`, `meta`
+/// with `iprp/ipco/ispe`). Enough for a service that reads headers only;
+/// no AV1 payload.
+pub fn avif_header(width: u32, height: u32) -> Vec<u8> {
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out
+    }
+    let mut ftyp = b"avif".to_vec();
+    ftyp.extend_from_slice(&0u32.to_be_bytes());
+    ftyp.extend_from_slice(b"avifmif1miaf");
+    let mut ispe = vec![0u8; 4];
+    ispe.extend_from_slice(&width.to_be_bytes());
+    ispe.extend_from_slice(&height.to_be_bytes());
+    let ipco = boxed(b"ipco", &boxed(b"ispe", &ispe));
+    let iprp = boxed(b"iprp", &ipco);
+    let mut meta = vec![0u8; 4];
+    meta.extend_from_slice(&boxed(b"hdlr", &[0u8; 25]));
+    meta.extend_from_slice(&iprp);
+    let mut out = boxed(b"ftyp", &ftyp);
+    out.extend_from_slice(&boxed(b"meta", &meta));
+    out.extend_from_slice(&boxed(b"mdat", &[0u8; 32]));
+    out
+}
+
+/// A PNG signature and IHDR declaring `width` x `height`, and nothing else:
+/// what a decompression bomb shows before its pixels.
+pub fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend_from_slice(&(ihdr.len() as u32).to_be_bytes());
+    out.extend_from_slice(b"IHDR");
+    let mut crc_input = b"IHDR".to_vec();
+    crc_input.extend_from_slice(&ihdr);
+    out.extend_from_slice(&ihdr);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// A valid small PNG followed by random bytes up to `total` bytes: a file
+/// of any size whose header the service accepts, unique per `seed`.
+pub fn padded_png(total: usize, seed: u64) -> Vec<u8> {
+    let mut out = png(4, 4, (seed % 251) as u8);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    while out.len() < total {
+        out.push(rng.random());
+    }
+    out
+}
+
+fn encode(img: image::DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format)
+        .expect("encoding an in-memory fixture cannot fail");
+    out.into_inner()
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,164 @@
+//! Probes and metrics.
+
+use std::time::Duration;
+
+use avenue_tests::proxy::CuttableProxy;
+use avenue_tests::{fixtures, mongo_uri, spawn_media, spawn_media_with};
+
+fn mongo_host_port() -> String {
+    let uri = mongo_uri();
+    let rest = uri.trim_start_matches("mongodb://");
+    rest.split(['/', '?']).next().expect("host:port").to_owned()
+}
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_the_database_is_up() {
+    let app = spawn_media().await;
+    let health = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(body["backend"], "gridfs");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_the_database_is_unreachable() {
+    let proxy = CuttableProxy::start(mongo_host_port()).await;
+    let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
+    let app = spawn_media_with(|s| s.mongodb.uri = avenue_media::config::Secret::new(&uri)).await;
+    let ready = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ready.status(), 200);
+
+    proxy.cut();
+    let down = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(down.status(), 503);
+    let body: serde_json::Value = down.json().await.expect("json");
+    assert_eq!(body["status"], "unavailable");
+    // Liveness does not depend on the database.
+    let alive = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(alive.status(), 200);
+
+    proxy.restore();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut status = 0;
+    while tokio::time::Instant::now() < deadline {
+        status = app
+            .http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("answer")
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "ready again once the database is back");
+    app.stop().await;
+}
+
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_per_route_and_upload_bytes() {
+    let app = spawn_media().await;
+    let bytes = fixtures::png(20, 20, 1);
+    let d: avenue_shared::MediaDescriptor = app
+        .upload(bytes.clone(), &[])
+        .await
+        .json()
+        .await
+        .expect("descriptor");
+    assert_eq!(app.upload(bytes.clone(), &[]).await.status(), 200);
+    for _ in 0..3 {
+        let r = app
+            .http
+            .get(app.url(&format!("/image/upload/{}.png", d.id)))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200);
+    }
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("text");
+    let requests = |method: &str, route: &str, status: u16| {
+        metric(
+            &text,
+            &format!(
+                "avenue_media_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}}"
+            ),
+        )
+    };
+    assert_eq!(requests("POST", "/v1/media", 201), Some(1.0), "{text}");
+    assert_eq!(requests("POST", "/v1/media", 200), Some(1.0), "{text}");
+    assert_eq!(
+        requests("GET", "/image/upload/{*path}", 200),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "avenue_media_http_request_duration_seconds_count{method=\"GET\",route=\"/image/upload/{*path}\"}"
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "avenue_media_upload_bytes_total"),
+        Some(2.0 * bytes.len() as f64),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "avenue_media_uploads_total{outcome=\"created\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "avenue_media_uploads_total{outcome=\"deduplicated\"}"
+        ),
+        Some(1.0)
+    );
+    app.stop().await;
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: real services on port 0, a fresh database each, real
+//! HTTP. One binary, a module per feature.
+
+mod api;
+mod auth;
+mod crash;
+mod delivery;
+mod health;
+mod manage;
+mod upload;
+mod validation;
