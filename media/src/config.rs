@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::store::BackendKind;
+
 /// Used when `AVENUE_JWT_SECRET` is unset outside production. Loud on purpose.
 pub const DEV_JWT_SECRET: &str = "avenue-dev-secret-DO-NOT-USE-IN-PRODUCTION";
 
@@ -37,6 +39,7 @@ pub struct Settings {
     /// CDN this is the CDN's address, not the bind address.
     pub public_url: Url,
     pub mongodb: MongoSettings,
+    pub backend: BackendKind,
     pub jwt_secret: Secret,
     pub limits: Limits,
     pub lifecycle: Lifecycle,
@@ -94,6 +97,7 @@ impl Settings {
                 uri: Secret::new(mongodb_uri),
                 database: database.to_owned(),
             },
+            backend: BackendKind::GridFs,
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             limits: Limits::default(),
             lifecycle: Lifecycle::default(),
@@ -130,6 +134,13 @@ impl Settings {
                 Secret::new(DEV_JWT_SECRET)
             }
         };
+        let backend = match get("MEDIA_BACKEND").as_deref().unwrap_or("gridfs") {
+            "gridfs" => BackendKind::GridFs,
+            "cloudinary" => {
+                bail!("MEDIA_BACKEND=cloudinary is not available in this build yet; use gridfs")
+            }
+            other => bail!("MEDIA_BACKEND must be gridfs or cloudinary, got {other:?}"),
+        };
         let defaults = Limits::default();
         let lifecycle_defaults = Lifecycle::default();
         Ok(Self {
@@ -141,6 +152,7 @@ impl Settings {
                 ),
                 database: get("MONGODB_DB").unwrap_or_else(|| "avenue".to_owned()),
             },
+            backend,
             jwt_secret,
             limits: Limits {
                 max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
@@ -207,6 +219,14 @@ mod tests {
         let err = Settings::from_lookup(lookup(&[("MEDIA_MAX_PIXELS", "lots")]))
             .expect_err("must refuse");
         assert!(err.to_string().contains("MEDIA_MAX_PIXELS"));
+    }
+
+    #[test]
+    fn unknown_backends_are_refused() {
+        let err = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "s3")])).expect_err("refused");
+        assert!(err.to_string().contains("MEDIA_BACKEND"));
+        let ok = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "gridfs")])).expect("gridfs");
+        assert_eq!(ok.backend, BackendKind::GridFs);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::http::{self, AppState};
 use crate::maintenance::sweep::sweep_once;
 use crate::media::repo::MediaRepo;
 use crate::media::MediaLibrary;
-use crate::store::{GridFsStore, Store};
+use crate::store::{BackendKind, GridFsStore, Store};
 
 pub struct Application {
     listener: TcpListener,
@@ -47,12 +47,17 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<mongodb::Database> {
 /// When MongoDB is unreachable or refuses to create indexes.
 pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
     let db = connect(settings).await?;
-    let gridfs = GridFsStore::new(db.clone());
-    gridfs
-        .ensure_indexes()
-        .await
-        .context("creating the GridFS indexes (is MongoDB running?)")?;
-    let store: Arc<dyn Store> = Arc::new(gridfs);
+    // The one place a backend is chosen.
+    let store: Arc<dyn Store> = match settings.backend {
+        BackendKind::GridFs => {
+            let gridfs = GridFsStore::new(db.clone());
+            gridfs
+                .ensure_indexes()
+                .await
+                .context("creating the GridFS indexes (is MongoDB running?)")?;
+            Arc::new(gridfs)
+        }
+    };
     let repo = MediaRepo::new(&db);
     repo.ensure_indexes()
         .await

@@ -1,0 +1,14 @@
+# One image with both binaries; docker-compose picks the command.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin avenue-media --bin avenue-api
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 avenue
+COPY --from=build /src/target/release/avenue-media /src/target/release/avenue-api /usr/local/bin/
+USER avenue
+ENV LOG_FORMAT=json
