@@ -19,4 +19,11 @@ start_mongo "$port" "$data/db" "$data/mongo.log"
 export AVENUE_TEST_MONGODB_URI="mongodb://127.0.0.1:$port/?directConnection=true"
 # The crash tests run the real binaries, so build them first.
 cargo build --workspace --bins
-cargo test --workspace "$@"
+out="$data/cargo-test.out"
+status=0
+cargo test --workspace "$@" 2>&1 | tee "$out" || status=$?
+# One closing line for the whole run: cargo prints a result per test binary,
+# and the last of those (doc-tests) often ran nothing.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "summary: %d passed, %d failed\n", p, f }' "$out"
+exit "$status"

@@ -162,3 +162,47 @@ async fn metrics_count_requests_per_route_and_upload_bytes() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn start_up_creates_the_gridfs_and_media_indexes() {
+    let app = spawn_media().await;
+    let names = |collection: &'static str| {
+        let db = app.db().clone();
+        async move {
+            db.collection::<mongodb::bson::Document>(collection)
+                .list_index_names()
+                .await
+                .expect("list indexes")
+        }
+    };
+    let chunks = names("media.chunks").await;
+    assert!(chunks.iter().any(|n| n == "files_id_1_n_1"), "{chunks:?}");
+    let unique = app
+        .db()
+        .collection::<mongodb::bson::Document>("media.chunks")
+        .list_indexes()
+        .await
+        .expect("list");
+    use futures::TryStreamExt;
+    let models: Vec<_> = unique.try_collect().await.expect("indexes");
+    let chunk_index = models
+        .iter()
+        .find(|m| m.keys == mongodb::bson::doc! { "files_id": 1, "n": 1 })
+        .expect("chunk index");
+    assert_eq!(
+        chunk_index.options.as_ref().and_then(|o| o.unique),
+        Some(true)
+    );
+    let files = names("media.files").await;
+    assert!(
+        files.iter().any(|n| n == "filename_1_uploadDate_1"),
+        "{files:?}"
+    );
+    let media = names("media").await;
+    assert!(
+        media.iter().any(|n| n == "created_at_-1__id_-1"),
+        "{media:?}"
+    );
+    assert!(media.iter().any(|n| n == "storage_key_1"), "{media:?}");
+    app.stop().await;
+}
