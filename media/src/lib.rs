@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod maintenance;
 pub mod media;
+pub mod process;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,446 @@
+//! Rendering one variant: decode (JPEG through libjpeg-turbo, scaled while
+//! decoding when the output is much smaller), apply EXIF orientation, run
+//! each step's plan (SIMD resize with fast_image_resize, crop, pad), and
+//! encode (JPEG 4:2:0 through libjpeg-turbo, lossy WebP through libwebp).
+//! Encoders write pixels only, so metadata is stripped.
+//!
+//! CPU-bound and synchronous: callers run it in `spawn_blocking`.
+
+use std::io::Cursor;
+
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use image::codecs::png::{CompressionType, PngEncoder};
+use image::metadata::Orientation;
+use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
+
+use super::geometry::{plan, Plan, Rect};
+use super::transformation::{Rgba, TransformError, Transformation};
+use crate::media::format::ImageFormat;
+
+/// A format variants can be encoded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+}
+
+impl OutputFormat {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+            Self::Gif => "image/gif",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Gif => "gif",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "jpg" => Self::Jpeg,
+            "png" => Self::Png,
+            "webp" => Self::Webp,
+            "gif" => Self::Gif,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("the stored image cannot be decoded: {0}")]
+    Unreadable(String),
+    #[error("the image is {width}x{height}, more than the {max} pixel limit")]
+    TooManyPixels { width: u32, height: u32, max: u64 },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    #[error("encoding failed: {0}")]
+    Encode(String),
+}
+
+pub struct RenderJob<'a> {
+    pub source: &'a [u8],
+    pub source_format: ImageFormat,
+    pub transformation: &'a Transformation,
+    pub output: OutputFormat,
+    /// 1 to 100.
+    pub quality: u8,
+    /// Images with more pixels are refused before decoding.
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub format: OutputFormat,
+}
+
+/// Renders `job`.
+///
+/// # Errors
+/// [`ProcessError`] for undecodable or oversized sources, invalid
+/// geometry, and unsupported formats. Never panics on bad input.
+pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
+    let (width, height, orientation) = probe(job.source, job.source_format)?;
+    if u64::from(width) * u64::from(height) > job.max_pixels {
+        return Err(ProcessError::TooManyPixels {
+            width,
+            height,
+            max: job.max_pixels,
+        });
+    }
+    let (ow, oh) = if rotates(orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let first = match job.transformation.steps.first() {
+        Some(step) => Some(plan(ow, oh, step)?),
+        None => None,
+    };
+    let mut image = decode(job, first.as_ref(), orientation)?;
+    image.apply_orientation(orientation);
+    image = normalise(image);
+
+    for (index, step) in job.transformation.steps.iter().enumerate() {
+        let step_plan = match (index, first) {
+            (0, Some(first)) => first,
+            _ => plan(image.width(), image.height(), step)?,
+        };
+        image = apply(image, &step_plan)?;
+    }
+    let (width, height) = image.dimensions();
+    let bytes = encode(&image, job.output, job.quality)?;
+    Ok(Rendered {
+        bytes,
+        width,
+        height,
+        format: job.output,
+    })
+}
+
+fn unreadable(err: impl std::fmt::Display) -> ProcessError {
+    ProcessError::Unreadable(err.to_string())
+}
+
+fn rotates(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// Size and orientation from the headers, without decoding pixels.
+fn probe(source: &[u8], format: ImageFormat) -> Result<(u32, u32, Orientation), ProcessError> {
+    match format {
+        ImageFormat::Jpeg => {
+            let header = turbojpeg::read_header(source).map_err(unreadable)?;
+            let mut decoder =
+                image::codecs::jpeg::JpegDecoder::new(Cursor::new(source)).map_err(unreadable)?;
+            let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+            Ok((
+                u32::try_from(header.width).map_err(unreadable)?,
+                u32::try_from(header.height).map_err(unreadable)?,
+                orientation,
+            ))
+        }
+        ImageFormat::Avif => Err(ProcessError::Unsupported(
+            "AVIF originals cannot be transformed yet; request the original".into(),
+        )),
+        other => {
+            let mut decoder = other_decoder(source, other)?;
+            let (w, h) = decoder.dimensions();
+            let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+            Ok((w, h, orientation))
+        }
+    }
+}
+
+fn other_decoder(
+    source: &[u8],
+    format: ImageFormat,
+) -> Result<Box<dyn ImageDecoder + '_>, ProcessError> {
+    let image_format = match format {
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Avif => {
+            return Err(ProcessError::Unsupported("AVIF decoding".into()));
+        }
+    };
+    let reader = image::ImageReader::with_format(Cursor::new(source), image_format);
+    reader
+        .into_decoder()
+        .map(|d| Box::new(d) as Box<dyn ImageDecoder>)
+        .map_err(unreadable)
+}
+
+/// Decodes the source. A JPEG that will be shrunk a lot is decoded at 1/2,
+/// 1/4 or 1/8 scale, which libjpeg-turbo does for a fraction of the cost,
+/// as long as the decoded size still covers the first resize target.
+fn decode(
+    job: &RenderJob<'_>,
+    first: Option<&Plan>,
+    orientation: Orientation,
+) -> Result<DynamicImage, ProcessError> {
+    if job.source_format != ImageFormat::Jpeg {
+        let decoder = other_decoder(job.source, job.source_format)?;
+        return DynamicImage::from_decoder(decoder).map_err(unreadable);
+    }
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
+    let header = decompressor.read_header(job.source).map_err(unreadable)?;
+    let needed = first.filter(|p| p.pre_crop.is_none()).map(|p| {
+        if rotates(orientation) {
+            (p.resize.1 as usize, p.resize.0 as usize)
+        } else {
+            (p.resize.0 as usize, p.resize.1 as usize)
+        }
+    });
+    let mut factor = turbojpeg::ScalingFactor::ONE;
+    if let Some((need_w, need_h)) = needed {
+        for candidate in [
+            turbojpeg::ScalingFactor::ONE_EIGHTH,
+            turbojpeg::ScalingFactor::ONE_QUARTER,
+            turbojpeg::ScalingFactor::ONE_HALF,
+        ] {
+            let scaled = header.scaled(candidate);
+            if scaled.width >= need_w && scaled.height >= need_h {
+                factor = candidate;
+                break;
+            }
+        }
+    }
+    decompressor
+        .set_scaling_factor(factor)
+        .map_err(unreadable)?;
+    let scaled = header.scaled(factor);
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; 3 * scaled.width * scaled.height],
+        width: scaled.width,
+        pitch: 3 * scaled.width,
+        height: scaled.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor
+        .decompress(job.source, image.as_deref_mut())
+        .map_err(unreadable)?;
+    let buffer = image::RgbImage::from_raw(
+        u32::try_from(scaled.width).map_err(unreadable)?,
+        u32::try_from(scaled.height).map_err(unreadable)?,
+        image.pixels,
+    )
+    .ok_or_else(|| unreadable("decoded buffer has the wrong size"))?;
+    Ok(DynamicImage::ImageRgb8(buffer))
+}
+
+/// 8 bits per channel, RGB or RGBA: what the resizer and encoders share.
+fn normalise(image: DynamicImage) -> DynamicImage {
+    match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
+        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.to_rgba8()),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+    }
+}
+
+fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessError> {
+    if let Some(window) = plan.pre_crop {
+        image = image.crop_imm(window.x, window.y, window.width, window.height);
+    }
+    if image.dimensions() != plan.resize {
+        image = resize(&image, plan.resize.0, plan.resize.1)?;
+    }
+    if let Some(mut window) = plan.crop {
+        if plan.auto_gravity {
+            window = busiest_window(&image, window);
+        }
+        image = image.crop_imm(window.x, window.y, window.width, window.height);
+    }
+    if let Some(pad) = plan.pad {
+        image = padded(&image, pad.width, pad.height, pad.x, pad.y, pad.colour);
+    }
+    Ok(image)
+}
+
+fn resize(image: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ProcessError> {
+    let mut target = DynamicImage::new(width, height, image.color());
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(image, &mut target, &options)
+        .map_err(|err| ProcessError::Encode(format!("resize: {err}")))?;
+    Ok(target)
+}
+
+/// Slides `window` along the axis that has room and keeps the position
+/// with the most edge energy (a cheap stand-in for saliency).
+fn busiest_window(image: &DynamicImage, window: Rect) -> Rect {
+    let (w, h) = image.dimensions();
+    let luma = image.to_luma8();
+    let horizontal = w > window.width;
+    let length = if horizontal { w } else { h } as usize;
+    let size = if horizontal {
+        window.width
+    } else {
+        window.height
+    } as usize;
+    if length <= size {
+        return window;
+    }
+    let mut energy = vec![0u64; length];
+    for y in 0..h.saturating_sub(1) {
+        for x in 0..w.saturating_sub(1) {
+            let here = i32::from(luma.get_pixel(x, y)[0]);
+            let right = i32::from(luma.get_pixel(x + 1, y)[0]);
+            let below = i32::from(luma.get_pixel(x, y + 1)[0]);
+            let e = ((here - right).abs() + (here - below).abs()) as u64;
+            energy[if horizontal { x } else { y } as usize] += e;
+        }
+    }
+    let mut best = (0u64, 0usize);
+    let mut sum: u64 = energy[..size].iter().sum();
+    best.0 = sum;
+    for start in 1..=(length - size) {
+        sum = sum + energy[start + size - 1] - energy[start - 1];
+        if sum > best.0 {
+            best = (sum, start);
+        }
+    }
+    if horizontal {
+        Rect {
+            x: best.1 as u32,
+            ..window
+        }
+    } else {
+        Rect {
+            y: best.1 as u32,
+            ..window
+        }
+    }
+}
+
+fn padded(
+    image: &DynamicImage,
+    width: u32,
+    height: u32,
+    x: u32,
+    y: u32,
+    colour: Rgba,
+) -> DynamicImage {
+    let keeps_alpha = image.color().has_alpha() || colour.0[3] < 255;
+    let mut canvas = if keeps_alpha {
+        DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            width,
+            height,
+            image::Rgba(colour.0),
+        ))
+    } else {
+        let [r, g, b, _] = colour.0;
+        DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            width,
+            height,
+            image::Rgb([r, g, b]),
+        ))
+    };
+    let top = if keeps_alpha {
+        DynamicImage::ImageRgba8(image.to_rgba8())
+    } else {
+        image.clone()
+    };
+    image::imageops::overlay(&mut canvas, &top, i64::from(x), i64::from(y));
+    canvas
+}
+
+fn encode(
+    image: &DynamicImage,
+    format: OutputFormat,
+    quality: u8,
+) -> Result<Vec<u8>, ProcessError> {
+    let (w, h) = image.dimensions();
+    let failed = |err: &dyn std::fmt::Display| ProcessError::Encode(err.to_string());
+    match format {
+        OutputFormat::Jpeg => {
+            // JPEG has no alpha: flatten onto white, as Cloudinary does.
+            let rgb = flatten(image);
+            let pixels = turbojpeg::Image {
+                pixels: rgb.as_raw().as_slice(),
+                width: w as usize,
+                pitch: 3 * w as usize,
+                height: h as usize,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            let out = turbojpeg::compress(pixels, i32::from(quality), turbojpeg::Subsamp::Sub2x2)
+                .map_err(|e| failed(&e))?;
+            Ok(out.to_vec())
+        }
+        OutputFormat::Png => {
+            let mut out = Vec::new();
+            let encoder = PngEncoder::new_with_quality(
+                &mut out,
+                CompressionType::Fast,
+                image::codecs::png::FilterType::Adaptive,
+            );
+            let color = if image.color().has_alpha() {
+                ExtendedColorType::Rgba8
+            } else {
+                ExtendedColorType::Rgb8
+            };
+            encoder
+                .write_image(image.as_bytes(), w, h, color)
+                .map_err(|e| failed(&e))?;
+            Ok(out)
+        }
+        OutputFormat::Webp => {
+            let memory = if image.color().has_alpha() {
+                webp::Encoder::from_rgba(image.as_bytes(), w, h)
+                    .encode_simple(false, f32::from(quality))
+            } else {
+                webp::Encoder::from_rgb(image.as_bytes(), w, h)
+                    .encode_simple(false, f32::from(quality))
+            }
+            .map_err(|e| failed(&format!("{e:?}")))?;
+            Ok(memory.to_vec())
+        }
+        OutputFormat::Gif => {
+            let mut out = Vec::new();
+            let rgba = image.to_rgba8();
+            image::codecs::gif::GifEncoder::new(&mut out)
+                .encode(rgba.as_raw(), w, h, ExtendedColorType::Rgba8)
+                .map_err(|e| failed(&e))?;
+            Ok(out)
+        }
+    }
+}
+
+fn flatten(image: &DynamicImage) -> image::RgbImage {
+    match image {
+        DynamicImage::ImageRgb8(rgb) => rgb.clone(),
+        other => {
+            let rgba = other.to_rgba8();
+            let mut rgb = image::RgbImage::new(rgba.width(), rgba.height());
+            for (out, px) in rgb.pixels_mut().zip(rgba.pixels()) {
+                let a = u32::from(px[3]);
+                for c in 0..3 {
+                    out[c] = ((u32::from(px[c]) * a + 255 * (255 - a)) / 255) as u8;
+                }
+            }
+            rgb
+        }
+    }
+}
