@@ -8,10 +8,13 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
+use crate::process::presets::Presets;
 use crate::store::BackendKind;
 
 /// Used when `AVENUE_JWT_SECRET` is unset outside production. Loud on purpose.
 pub const DEV_JWT_SECRET: &str = "avenue-dev-secret-DO-NOT-USE-IN-PRODUCTION";
+/// Used when `MEDIA_SIGNING_SECRET` is unset outside production.
+pub const DEV_SIGNING_SECRET: &str = "avenue-dev-signing-secret-DO-NOT-USE-IN-PRODUCTION";
 
 /// A secret that never shows up in `Debug` output or logs.
 #[derive(Clone)]
@@ -43,6 +46,32 @@ pub struct Settings {
     pub jwt_secret: Secret,
     pub limits: Limits,
     pub lifecycle: Lifecycle,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Signs and checks `s--SIG--` URL components.
+    pub signing_secret: Secret,
+    /// Only presets (and originals) are served unsigned.
+    pub strict: bool,
+    pub presets: Presets,
+    /// Bytes of rendered variants kept in memory.
+    pub cache_bytes: u64,
+    /// Renders running at once; each holds a decoded image in memory.
+    pub render_concurrency: usize,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            signing_secret: Secret::new(DEV_SIGNING_SECRET),
+            strict: true,
+            presets: Presets::defaults(),
+            cache_bytes: 256 * 1024 * 1024,
+            render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +86,9 @@ pub struct Limits {
     pub max_upload_bytes: u64,
     /// Larger images (width x height) are refused with 422 from their header.
     pub max_pixels: u64,
+    /// Larger originals are never decoded for a transformation, whatever
+    /// was accepted when they were stored (older limits, imports).
+    pub max_render_pixels: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +105,7 @@ impl Default for Limits {
         Self {
             max_upload_bytes: 25 * 1024 * 1024,
             max_pixels: 50_000_000,
+            max_render_pixels: 50_000_000,
         }
     }
 }
@@ -101,6 +134,7 @@ impl Settings {
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             limits: Limits::default(),
             lifecycle: Lifecycle::default(),
+            delivery: Delivery::default(),
         }
     }
 
@@ -141,6 +175,38 @@ impl Settings {
             }
             other => bail!("MEDIA_BACKEND must be gridfs or cloudinary, got {other:?}"),
         };
+        let signing_secret = match get("MEDIA_SIGNING_SECRET") {
+            Some(secret) if !secret.is_empty() => Secret::new(secret),
+            _ if production => bail!("MEDIA_SIGNING_SECRET is required when AVENUE_ENV=production"),
+            _ => {
+                tracing::warn!(
+                    "MEDIA_SIGNING_SECRET is not set: using the PUBLIC development secret. \
+                     Anyone can sign transformation URLs."
+                );
+                Secret::new(DEV_SIGNING_SECRET)
+            }
+        };
+        let mut presets = Presets::defaults();
+        if let Some(spec) = get("MEDIA_PRESETS") {
+            presets
+                .extend_from(&spec)
+                .map_err(|err| anyhow::anyhow!("MEDIA_PRESETS: {err}"))?;
+        }
+        let delivery_defaults = Delivery::default();
+        let delivery = Delivery {
+            signing_secret,
+            strict: match get("MEDIA_STRICT").as_deref() {
+                None | Some("true" | "1") => true,
+                Some("false" | "0") => false,
+                Some(other) => bail!("MEDIA_STRICT must be true or false, got {other:?}"),
+            },
+            presets,
+            cache_bytes: number(&get, "MEDIA_CACHE_BYTES")?
+                .unwrap_or(delivery_defaults.cache_bytes),
+            render_concurrency: number(&get, "MEDIA_RENDER_CONCURRENCY")?
+                .map(|n| n.max(1) as usize)
+                .unwrap_or(delivery_defaults.render_concurrency),
+        };
         let defaults = Limits::default();
         let lifecycle_defaults = Lifecycle::default();
         Ok(Self {
@@ -158,6 +224,8 @@ impl Settings {
                 max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
                     .unwrap_or(defaults.max_upload_bytes),
                 max_pixels: number(&get, "MEDIA_MAX_PIXELS")?.unwrap_or(defaults.max_pixels),
+                max_render_pixels: number(&get, "MEDIA_MAX_RENDER_PIXELS")?
+                    .unwrap_or(defaults.max_render_pixels),
             },
             lifecycle: Lifecycle {
                 staging_grace: number(&get, "MEDIA_STAGING_GRACE_SECS")?
@@ -167,6 +235,7 @@ impl Settings {
                     .map(Duration::from_secs)
                     .unwrap_or(lifecycle_defaults.sweep_interval),
             },
+            delivery,
         })
     }
 }
@@ -207,9 +276,15 @@ mod tests {
     #[test]
     fn production_refuses_the_dev_secret() {
         assert!(Settings::from_lookup(lookup(&[("AVENUE_ENV", "production")])).is_err());
+        let no_signing = Settings::from_lookup(lookup(&[
+            ("AVENUE_ENV", "production"),
+            ("AVENUE_JWT_SECRET", "s3cret"),
+        ]));
+        assert!(no_signing.is_err());
         let ok = Settings::from_lookup(lookup(&[
             ("AVENUE_ENV", "production"),
             ("AVENUE_JWT_SECRET", "s3cret"),
+            ("MEDIA_SIGNING_SECRET", "s1gn"),
         ]));
         assert!(ok.is_ok());
     }

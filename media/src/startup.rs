@@ -17,6 +17,7 @@ use crate::http::metrics::Metrics;
 use crate::http::{self, AppState};
 use crate::maintenance::sweep::sweep_once;
 use crate::media::repo::MediaRepo;
+use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
 use crate::store::{BackendKind, GridFsStore, Store};
 
@@ -81,10 +82,19 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
+        let metrics = Arc::new(Metrics::new());
+        let variants = Variants::new(
+            library.clone(),
+            settings.delivery.cache_bytes,
+            settings.delivery.render_concurrency,
+            metrics.variants.clone(),
+        );
         let state = AppState {
             library,
+            variants,
+            delivery: Arc::new(settings.delivery.clone()),
             keys: JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes()),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
         };
         Ok(Self {
             listener,

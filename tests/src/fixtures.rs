@@ -111,3 +111,76 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// A JPEG whose left half is red and right half blue, with an EXIF
+/// orientation tag: viewers (and Cloudinary) rotate it before display.
+pub fn jpeg_with_orientation(width: u32, height: u32, orientation: u16) -> Vec<u8> {
+    let img = RgbImage::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    });
+    let plain = encode(image::DynamicImage::ImageRgb8(img), ImageFormat::Jpeg);
+    // TIFF header (big-endian), one IFD entry: 0x0112 Orientation, SHORT.
+    let mut tiff = b"MM\0*\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&1u16.to_be_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes());
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = plain[..2].to_vec(); // SOI
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// A PNG that is fully transparent on its left half.
+pub fn half_transparent_png(width: u32, height: u32) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            Rgba([0, 0, 0, 0])
+        } else {
+            Rgba([0, 200, 0, 255])
+        }
+    });
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
+}
+
+/// A real, valid PNG of `side` x `side` black pixels at 1 bit per pixel:
+/// tiny compressed, `side`² bytes once decoded to 8-bit grey. A
+/// decompression bomb.
+pub fn png_bomb(side: u32) -> Vec<u8> {
+    use std::io::Write;
+    let row_bytes = (side as usize).div_ceil(8);
+    let row = vec![0u8; row_bytes + 1]; // filter byte 0, then zeros
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..side {
+        z.write_all(&row).expect("writing to memory");
+    }
+    let idat = z.finish().expect("finishing in memory");
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]); // 1-bit greyscale
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (&b"IHDR"[..], ihdr.as_slice()),
+        (b"IDAT", &idat),
+        (b"IEND", &[]),
+    ] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(data);
+        out.extend_from_slice(&chunk);
+        out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    out
+}

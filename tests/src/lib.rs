@@ -19,6 +19,15 @@ use tokio::task::JoinHandle;
 use avenue_shared::{Claims, JwtKeys, MediaClient, Role};
 
 pub const DEV_SECRET: &str = avenue_media::config::DEV_JWT_SECRET;
+pub const DEV_SIGNING_SECRET: &str = avenue_media::config::DEV_SIGNING_SECRET;
+
+/// A signed delivery path for `transformation` (components joined by `/`)
+/// applied to `file` (`{id}.{ext}`), signed with the dev signing secret.
+pub fn signed_path(transformation: &str, file: &str) -> String {
+    let to_sign = format!("{transformation}/{file}");
+    let sig = avenue_media::process::signature::component(&to_sign, DEV_SIGNING_SECRET);
+    format!("/image/upload/{sig}/{transformation}/{file}")
+}
 
 /// Address of the MongoDB stand-in for this test run.
 ///
@@ -74,8 +83,16 @@ pub async fn spawn_media() -> MediaApp {
 
 /// Starts media with settings adjusted by `tweak`, on a fresh database.
 pub async fn spawn_media_with(tweak: impl FnOnce(&mut avenue_media::Settings)) -> MediaApp {
+    spawn_media_on(&unique_db(), tweak).await
+}
+
+/// Starts media on database `db_name` (another instance may share it).
+pub async fn spawn_media_on(
+    db_name: &str,
+    tweak: impl FnOnce(&mut avenue_media::Settings),
+) -> MediaApp {
     init_logging();
-    let db_name = unique_db();
+    let db_name = db_name.to_owned();
     let mut settings = avenue_media::Settings::local(&mongo_uri(), &db_name);
     tweak(&mut settings);
     let app = avenue_media::Application::build(settings)
@@ -175,10 +192,39 @@ impl MediaApp {
         self.storage().await_counts(expected).await
     }
 
+    /// GETs a delivery path with extra headers.
+    pub async fn fetch(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("media service answers")
+    }
+
+    /// The value of one Prometheus series, 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .fetch("/metrics", &[])
+            .await
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Stops the server and drops its database.
     pub async fn stop(mut self) {
         self.shutdown().await;
         let _ = self.db.drop().await;
+    }
+
+    /// Stops the server and keeps its database for another instance.
+    pub async fn stop_keeping_data(mut self) {
+        self.shutdown().await;
     }
 
     async fn shutdown(&mut self) {

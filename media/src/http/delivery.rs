@@ -1,6 +1,8 @@
-//! Public delivery of originals, with URLs shaped like Cloudinary's:
-//! `/image/upload/[vVERSION/]{id}.{ext}`. Content-addressed, so every
-//! response may be cached forever.
+//! Public delivery with URLs shaped like Cloudinary's:
+//! `/image/upload/[s--SIG--/][TRANSFORMATIONS/][vVERSION/]{id}.{ext}`.
+//! Originals stream from the store (with ranges); transformed variants
+//! come from the variant cache. Every URL names fixed bytes (ids are
+//! content addresses), so every answer may be cached forever.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,8 +17,17 @@ use super::conditional::{etag_for, none_match_hits, range_request, RangeRequest}
 use super::error::AppError;
 use super::AppState;
 use crate::media::format::ImageFormat;
+use crate::media::repo::MediaRecord;
+use crate::media::variants::{FailureKind, RenderFailure, VariantRequest};
+use crate::media::MediaError;
+use crate::process::pipeline::OutputFormat;
+use crate::process::presets::Presets;
+use crate::process::signature;
+use crate::process::transformation::{FormatRequest, Quality, Transformation};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Quality when none (or `q_auto`) is asked for.
+const DEFAULT_QUALITY: u8 = 80;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/image/upload/{*path}", get(deliver))
@@ -24,39 +35,160 @@ pub fn router() -> Router<AppState> {
 
 /// The parsed tail of a delivery URL.
 #[derive(Debug, PartialEq, Eq)]
-struct DeliveryPath {
+struct DeliveryPath<'a> {
+    signature: Option<&'a str>,
+    components: Vec<&'a str>,
+    /// `{id}.{ext}` as written: part of what is signed.
+    file: &'a str,
     id: MediaId,
-    format: ImageFormat,
+    ext: ImageFormat,
 }
 
-fn parse_path(path: &str) -> Result<DeliveryPath, AppError> {
+impl DeliveryPath<'_> {
+    /// What Cloudinary signs: the transformations and the file, not the version.
+    fn to_sign(&self) -> String {
+        if self.components.is_empty() {
+            self.file.to_owned()
+        } else {
+            format!("{}/{}", self.components.join("/"), self.file)
+        }
+    }
+
+    fn only_presets(&self) -> bool {
+        !self.components.is_empty() && self.components.iter().all(|c| preset_name(c).is_some())
+    }
+}
+
+fn preset_name(component: &str) -> Option<&str> {
+    component
+        .strip_prefix("t_")
+        .filter(|name| !name.contains(','))
+}
+
+fn parse_path(path: &str) -> Result<DeliveryPath<'_>, AppError> {
     let mut segments: Vec<&str> = path.split('/').collect();
-    let last = segments.pop().unwrap_or_default();
-    // A version segment (v + digits) only busts caches; content addressing
-    // already makes every URL immutable, so any version serves the same bytes.
+    let file = segments.pop().unwrap_or_default();
+    let mut signature = None;
+    if let Some(first) = segments.first() {
+        if let Some(sig) = first.strip_prefix("s--").and_then(|s| s.strip_suffix("--")) {
+            signature = Some(sig);
+            segments.remove(0);
+        }
+    }
+    // A version segment only busts caches; content addressing already makes
+    // every URL immutable, so any version serves the same bytes.
     if segments.last().is_some_and(|s| {
         s.len() > 1 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit())
     }) {
         segments.pop();
     }
-    if let Some(first) = segments.first() {
-        return Err(AppError::bad_request(
-            "unsupported-transformation",
-            format!("transformations are not served yet (got '{first}'); request the original"),
-        ));
-    }
-    let (id, ext) = last.rsplit_once('.').ok_or_else(|| {
+    let (id, ext) = file.rsplit_once('.').ok_or_else(|| {
         AppError::bad_request("invalid-path", "expected /image/upload/{id}.{ext}")
     })?;
     let id =
         MediaId::parse(id).map_err(|err| AppError::bad_request("invalid-id", err.to_string()))?;
-    let format = ImageFormat::from_extension(&ext.to_ascii_lowercase()).ok_or_else(|| {
+    let ext = ImageFormat::from_extension(&ext.to_ascii_lowercase()).ok_or_else(|| {
         AppError::bad_request(
             "invalid-path",
             format!("unknown extension '{ext}'; use jpg, png, webp, gif or avif"),
         )
     })?;
-    Ok(DeliveryPath { id, format })
+    Ok(DeliveryPath {
+        signature,
+        components: segments,
+        file,
+        id,
+        ext,
+    })
+}
+
+/// Replaces each `t_NAME` by its transformation and parses the result.
+fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppError> {
+    let mut expanded: Vec<&str> = Vec::new();
+    for component in components {
+        match preset_name(component) {
+            Some(name) => {
+                let value = presets.get(name).ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid-transformation",
+                        format!(
+                            "t: no preset named '{}'",
+                            name.chars().take(40).collect::<String>()
+                        ),
+                    )
+                })?;
+                expanded.extend(value.split('/'));
+            }
+            None => expanded.push(component),
+        }
+    }
+    Transformation::parse(expanded)
+        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))
+}
+
+fn unavailable(message: &str) -> AppError {
+    AppError::Media(MediaError::Render(RenderFailure {
+        kind: FailureKind::Unsupported,
+        message: message.to_owned(),
+    }))
+}
+
+/// The family a media falls back to when `f_auto` finds nothing better.
+fn family(original: ImageFormat) -> OutputFormat {
+    match original {
+        ImageFormat::Jpeg | ImageFormat::Avif => OutputFormat::Jpeg,
+        ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif => OutputFormat::Png,
+    }
+}
+
+fn accepts(accept: Option<&str>, mime: &str) -> bool {
+    accept.is_some_and(|accept| {
+        accept.split(',').any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let kind = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+            kind.eq_ignore_ascii_case(mime) && !refused
+        })
+    })
+}
+
+/// The output format, and whether it depended on `Accept`.
+fn choose_output(
+    requested: Option<FormatRequest>,
+    ext: ImageFormat,
+    original: ImageFormat,
+    accept: Option<&str>,
+) -> Result<(OutputFormat, bool), AppError> {
+    let avif = "AVIF output is not available yet; ask for jpg, png or webp";
+    match requested {
+        Some(FormatRequest::Auto) => {
+            // AVIF would come first here once there is an AVIF encoder.
+            if accepts(accept, "image/webp") {
+                Ok((OutputFormat::Webp, true))
+            } else {
+                Ok((family(original), true))
+            }
+        }
+        Some(FormatRequest::Jpeg) => Ok((OutputFormat::Jpeg, false)),
+        Some(FormatRequest::Png) => Ok((OutputFormat::Png, false)),
+        Some(FormatRequest::Webp) => Ok((OutputFormat::Webp, false)),
+        Some(FormatRequest::Avif) => Err(unavailable(avif)),
+        None => match ext {
+            ImageFormat::Jpeg => Ok((OutputFormat::Jpeg, false)),
+            ImageFormat::Png => Ok((OutputFormat::Png, false)),
+            ImageFormat::Webp => Ok((OutputFormat::Webp, false)),
+            ImageFormat::Gif => Ok((OutputFormat::Gif, false)),
+            ImageFormat::Avif => Err(unavailable(avif)),
+        },
+    }
+}
+
+fn forbidden(code: &'static str, message: &str) -> AppError {
+    AppError::Rejected {
+        status: StatusCode::FORBIDDEN,
+        code,
+        message: message.to_owned(),
+    }
 }
 
 async fn deliver(
@@ -66,35 +198,97 @@ async fn deliver(
     Path(path): Path<String>,
 ) -> Result<Response, AppError> {
     let wanted = parse_path(&path)?;
+    let transformation = expand(&wanted.components, &state.delivery.presets)?;
+    let signing_secret = state.delivery.signing_secret.expose();
+    let signed = match wanted.signature {
+        Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
+        Some(_) => {
+            return Err(forbidden(
+                "bad-signature",
+                "the URL signature does not match its transformation",
+            ))
+        }
+        None => false,
+    };
     let record = state.library.get(&wanted.id).await?;
-    if wanted.format != record.format {
-        return Err(AppError::Rejected {
-            status: StatusCode::NOT_FOUND,
-            code: "format-not-available",
-            message: format!(
-                "this media is stored as {}; format conversion is not served yet",
-                record.format
-            ),
-        });
+    let plain_original = wanted.components.is_empty() && wanted.ext == record.format;
+    if state.delivery.strict && !signed && !plain_original && !wanted.only_presets() {
+        return Err(forbidden(
+            "signature-required",
+            "unsigned URLs may use named presets (t_NAME) only; sign other transformations",
+        ));
+    }
+    if plain_original {
+        return original(&state, &record, &method, &headers).await;
     }
 
-    let etag = etag_for(&record.sha256);
-    let mut response_headers = HeaderMap::new();
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    response_headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response_headers.insert(header::ETAG, value);
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (format, varies) =
+        choose_output(transformation.format(), wanted.ext, record.format, accept)?;
+    let quality = match format {
+        OutputFormat::Png | OutputFormat::Gif => 0,
+        OutputFormat::Jpeg | OutputFormat::Webp => match transformation.quality() {
+            Some(Quality::Value(q)) => q,
+            Some(Quality::Auto) | None => DEFAULT_QUALITY,
+        },
+    };
+    let request = VariantRequest {
+        record: &record,
+        transformation: &transformation,
+        format,
+        quality,
+    };
+    let etag = etag_for(&request.id());
+    let mut response_headers = cache_headers(&etag);
+    if varies {
+        response_headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
-
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if header_str(header::IF_NONE_MATCH).is_some_and(|inm| none_match_hits(inm, &etag)) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
+    let variant = state.variants.get(&request).await?;
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(variant.format.mime()),
+    );
+    response_headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(variant.bytes.len()),
+    );
+    if method == Method::HEAD {
+        return Ok((StatusCode::OK, response_headers).into_response());
+    }
+    Ok((StatusCode::OK, response_headers, Body::from(variant.bytes)).into_response())
+}
 
+fn cache_headers(etag: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers
+}
+
+/// Streams the original, honouring `If-None-Match`, `Range` and `If-Range`.
+async fn original(
+    state: &AppState,
+    record: &MediaRecord,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let etag = etag_for(&record.sha256);
+    let mut response_headers = cache_headers(&etag);
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if header_str(header::IF_NONE_MATCH).is_some_and(|inm| none_match_hits(inm, &etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
     response_headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(record.format.mime()),
@@ -117,10 +311,10 @@ async fn deliver(
             response_headers.insert(header::CONTENT_RANGE, value);
         }
     }
-    if method == Method::HEAD {
+    if *method == Method::HEAD {
         return Ok((status, response_headers).into_response());
     }
-    let stream = state.library.read_original(&record, range).await?;
+    let stream = state.library.read_original(record, range).await?;
     Ok((status, response_headers, Body::from_stream(stream)).into_response())
 }
 
@@ -131,20 +325,58 @@ mod tests {
     const ID: &str = "0123456789abcdef0123456789abcdef";
 
     #[test]
-    fn parses_original_paths_with_optional_version() {
-        let plain = parse_path(&format!("{ID}.jpg")).expect("valid");
-        assert_eq!(plain.format, ImageFormat::Jpeg);
-        assert_eq!(plain.id.as_str(), ID);
-        assert!(parse_path(&format!("v1700000000/{ID}.png")).is_ok());
+    fn parses_paths_with_signature_transformations_and_version() {
+        let plain_path = format!("{ID}.jpg");
+        let plain = parse_path(&plain_path).expect("valid");
+        assert_eq!(plain.ext, ImageFormat::Jpeg);
+        assert!(plain.components.is_empty());
+        let full_path = format!("s--abcdefgh--/c_fill,w_10/t_card/v17/{ID}.png");
+        let full = parse_path(&full_path).expect("valid");
+        assert_eq!(full.signature, Some("abcdefgh"));
+        assert_eq!(full.components, vec!["c_fill,w_10", "t_card"]);
+        assert_eq!(full.to_sign(), format!("c_fill,w_10/t_card/{ID}.png"));
+        assert!(!full.only_presets());
+        assert!(parse_path(&format!("t_card/{ID}.png"))
+            .expect("valid")
+            .only_presets());
         assert!(parse_path(&format!("{ID}.JPEG")).is_ok());
     }
 
     #[test]
     fn refuses_bad_paths() {
-        assert!(parse_path(&format!("w_100/{ID}.jpg")).is_err());
         assert!(parse_path(ID).is_err());
         assert!(parse_path(&format!("{ID}.exe")).is_err());
         assert!(parse_path("../../etc/passwd.jpg").is_err());
-        assert!(parse_path(&format!("v/{ID}.jpg")).is_err());
+    }
+
+    #[test]
+    fn presets_expand_and_unknown_ones_are_refused() {
+        let presets = Presets::defaults();
+        let t = expand(&["t_card", "q_50"], &presets).expect("valid");
+        assert_eq!(t.steps.len(), 2);
+        assert!(expand(&["t_nope"], &presets).is_err());
+    }
+
+    #[test]
+    fn format_negotiation() {
+        let auto = Some(FormatRequest::Auto);
+        let jpg = ImageFormat::Jpeg;
+        assert_eq!(
+            choose_output(auto, jpg, jpg, Some("image/avif,image/webp,*/*")).expect("ok"),
+            (OutputFormat::Webp, true)
+        );
+        assert_eq!(
+            choose_output(auto, jpg, jpg, Some("image/webp;q=0, */*")).expect("ok"),
+            (OutputFormat::Jpeg, true)
+        );
+        assert_eq!(
+            choose_output(auto, jpg, ImageFormat::Png, None).expect("ok"),
+            (OutputFormat::Png, true)
+        );
+        assert_eq!(
+            choose_output(None, ImageFormat::Webp, jpg, None).expect("ok"),
+            (OutputFormat::Webp, false)
+        );
+        assert!(choose_output(Some(FormatRequest::Avif), jpg, jpg, None).is_err());
     }
 }

@@ -8,6 +8,7 @@ use axum::Json;
 
 use avenue_shared::{AuthError, ErrorBody};
 
+use crate::media::variants::FailureKind;
 use crate::media::MediaError;
 use crate::store::StoreError;
 
@@ -66,6 +67,13 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
         MediaError::Interrupted => (StatusCode::BAD_REQUEST, "upload-interrupted"),
         MediaError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid-field"),
         MediaError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+        MediaError::Render(failure) => match failure.kind {
+            FailureKind::Unreadable => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-image"),
+            FailureKind::TooManyPixels => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels"),
+            FailureKind::Unsupported => (StatusCode::UNPROCESSABLE_ENTITY, "cannot-render"),
+            FailureKind::BadTransformation => (StatusCode::BAD_REQUEST, "invalid-transformation"),
+            FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        },
         MediaError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "not-found"),
         MediaError::Store(_) | MediaError::Repo(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")

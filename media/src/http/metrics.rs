@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use super::AppState;
+use crate::media::variants::VariantCounters;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -45,6 +46,8 @@ pub struct Metrics {
     pub upload_bytes: Counter,
     /// Uploads by outcome: `created`, `deduplicated`, or the error code.
     pub uploads: Family<OutcomeLabels, Counter>,
+    /// Shared with the variant cache, which counts renders and hits.
+    pub variants: VariantCounters,
 }
 
 impl Metrics {
@@ -73,12 +76,29 @@ impl Metrics {
             upload_bytes.clone(),
         );
         registry.register("uploads", "Uploads by outcome", uploads.clone());
+        let variants = VariantCounters::default();
+        registry.register(
+            "variant_renders",
+            "Variants rendered (not served from memory or the store)",
+            variants.renders.clone(),
+        );
+        registry.register(
+            "variant_memory_hits",
+            "Variant requests answered from the in-memory cache",
+            variants.memory_hits.clone(),
+        );
+        registry.register(
+            "variant_store_hits",
+            "Variants loaded from the store instead of rendered",
+            variants.store_hits.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             upload_bytes,
             uploads,
+            variants,
         }
     }
 

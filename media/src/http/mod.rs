@@ -17,6 +17,8 @@ use tower_http::trace::TraceLayer;
 
 use avenue_shared::JwtKeys;
 
+use crate::config::Delivery;
+use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
 use metrics::Metrics;
 
@@ -24,6 +26,8 @@ use metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub library: MediaLibrary,
+    pub variants: Variants,
+    pub delivery: Arc<Delivery>,
     pub keys: JwtKeys,
     pub metrics: Arc<Metrics>,
 }

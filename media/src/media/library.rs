@@ -14,7 +14,7 @@ use super::fields::{FieldError, MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
 use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
 use crate::config::Limits;
-use crate::store::{ByteRange, ByteStream, Store, StoreError};
+use crate::store::{ByteRange, ByteStream, StorageKey, Store, StoreError};
 
 /// Why a media operation failed. The HTTP layer maps each variant to a
 /// status in one place (`http::error`).
@@ -36,6 +36,8 @@ pub enum MediaError {
     InvalidField(#[from] FieldError),
     #[error("no media with this id")]
     NotFound,
+    #[error(transparent)]
+    Render(#[from] super::variants::RenderFailure),
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("metadata storage failed")]
@@ -96,6 +98,45 @@ impl MediaLibrary {
         E: std::fmt::Display,
     {
         ingest(body, self.limits, self.cleanup()).await
+    }
+
+    /// Writes bytes the service made itself (a rendered variant) to the
+    /// store under a journalled key. The key stays staged until
+    /// [`MediaLibrary::adopt_variant`].
+    ///
+    /// # Errors
+    /// Store or database failures; nothing is left visible.
+    pub async fn ingest_trusted(&self, bytes: Bytes) -> Result<StorageKey, MediaError> {
+        let key = self.store.new_key();
+        self.repo.stage(&key, self.store.backend()).await?;
+        let written = async {
+            let mut writer = self.store.open_writer(&key).await?;
+            writer.write(&bytes).await?;
+            writer.finish().await
+        }
+        .await;
+        if let Err(err) = written {
+            self.cleanup().discard(&key).await;
+            return Err(err.into());
+        }
+        Ok(key)
+    }
+
+    /// Records a stored variant, or drops the copy when another instance
+    /// recorded the same variant first.
+    pub async fn adopt_variant(&self, key: StorageKey, doc: &super::repo::VariantDoc) {
+        match self.repo.insert_variant(doc).await {
+            Ok(()) => {
+                if let Err(err) = self.repo.unstage(&key).await {
+                    tracing::warn!(%key, error = %err, "could not clear staging entry");
+                }
+            }
+            Err(RepoError::Duplicate) => self.cleanup().discard(&key).await,
+            Err(err) => {
+                tracing::warn!(%key, error = %err, "could not record a variant");
+                self.cleanup().discard(&key).await;
+            }
+        }
     }
 
     /// Removes a staged upload now instead of in the background.
@@ -208,6 +249,13 @@ impl MediaLibrary {
             return Err(MediaError::NotFound);
         }
         self.cleanup().discard(&record.storage_key).await;
+        // Variants go with their media; each is journalled like the original.
+        for variant in self.repo.variants_of(id).await? {
+            let key = StorageKey::new(variant.storage_key);
+            self.repo.stage(&key, record.backend).await?;
+            self.repo.delete_variant(&variant.id).await?;
+            self.cleanup().discard(&key).await;
+        }
         Ok(())
     }
 

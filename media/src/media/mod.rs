@@ -7,5 +7,6 @@ pub mod format;
 pub mod ingest;
 pub mod library;
 pub mod repo;
+pub mod variants;
 
 pub use library::{MediaError, MediaLibrary, UploadOutcome};

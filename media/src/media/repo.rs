@@ -18,6 +18,23 @@ use crate::store::{BackendKind, StorageKey};
 
 pub const MEDIA: &str = "media";
 pub const STAGING: &str = "media_staging";
+pub const VARIANTS: &str = "media_variants";
+
+/// A rendered variant kept in the store, so no instance renders it twice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VariantDoc {
+    /// Hash of (media id, canonical transformation, format, quality).
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub media_id: String,
+    pub transformation: String,
+    pub format: String,
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub storage_key: String,
+    pub created_at: DateTime,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -182,6 +199,7 @@ pub struct ListQuery {
 pub struct MediaRepo {
     media: Collection<MediaDoc>,
     staging: Collection<Document>,
+    variants: Collection<VariantDoc>,
 }
 
 impl MediaRepo {
@@ -189,6 +207,7 @@ impl MediaRepo {
         Self {
             media: db.collection(MEDIA),
             staging: db.collection(STAGING),
+            variants: db.collection(VARIANTS),
         }
     }
 
@@ -206,6 +225,16 @@ impl MediaRepo {
                 .create_index(IndexModel::builder().keys(keys).build())
                 .await?;
         }
+        self.variants
+            .create_index(IndexModel::builder().keys(doc! { "media_id": 1 }).build())
+            .await?;
+        self.variants
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "storage_key": 1 })
+                    .build(),
+            )
+            .await?;
         self.staging
             .create_index(
                 IndexModel::builder()
@@ -240,11 +269,43 @@ impl MediaRepo {
     /// # Errors
     /// When the database fails.
     pub async fn references_key(&self, key: &StorageKey) -> Result<bool, RepoError> {
+        let filter = doc! { "storage_key": key.as_str() };
+        Ok(self.media.find_one(filter.clone()).await?.is_some()
+            || self.variants.find_one(filter).await?.is_some())
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn variant(&self, id: &str) -> Result<Option<VariantDoc>, RepoError> {
+        Ok(self.variants.find_one(doc! { "_id": id }).await?)
+    }
+
+    /// # Errors
+    /// [`RepoError::Duplicate`] when another instance stored it first.
+    pub async fn insert_variant(&self, variant: &VariantDoc) -> Result<(), RepoError> {
+        match self.variants.insert_one(variant).await {
+            Ok(_) => Ok(()),
+            Err(err) if is_duplicate_key(&err) => Err(RepoError::Duplicate),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn variants_of(&self, media: &MediaId) -> Result<Vec<VariantDoc>, RepoError> {
         Ok(self
-            .media
-            .find_one(doc! { "storage_key": key.as_str() })
+            .variants
+            .find(doc! { "media_id": media.as_str() })
             .await?
-            .is_some())
+            .try_collect()
+            .await?)
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn delete_variant(&self, id: &str) -> Result<(), RepoError> {
+        self.variants.delete_one(doc! { "_id": id }).await?;
+        Ok(())
     }
 
     /// One page, newest first, and the cursor of the next page if any.

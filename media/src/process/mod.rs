@@ -3,5 +3,6 @@
 
 pub mod geometry;
 pub mod pipeline;
+pub mod presets;
 pub mod signature;
 pub mod transformation;

@@ -17,6 +17,10 @@ use super::geometry::{plan, Plan, Rect};
 use super::transformation::{Rgba, TransformError, Transformation};
 use crate::media::format::ImageFormat;
 
+/// Most memory one decoder may allocate: a second line of defence behind
+/// the pixel limit, checked before decoding.
+const DECODE_ALLOC_LIMIT: u64 = 1024 * 1024 * 1024;
+
 /// A format variants can be encoded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutputFormat {
@@ -186,7 +190,10 @@ fn other_decoder(
             return Err(ProcessError::Unsupported("AVIF decoding".into()));
         }
     };
-    let reader = image::ImageReader::with_format(Cursor::new(source), image_format);
+    let mut reader = image::ImageReader::with_format(Cursor::new(source), image_format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(DECODE_ALLOC_LIMIT);
+    reader.limits(limits);
     reader
         .into_decoder()
         .map(|d| Box::new(d) as Box<dyn ImageDecoder>)
@@ -203,7 +210,17 @@ fn decode(
 ) -> Result<DynamicImage, ProcessError> {
     if job.source_format != ImageFormat::Jpeg {
         let decoder = other_decoder(job.source, job.source_format)?;
-        return DynamicImage::from_decoder(decoder).map_err(unreadable);
+        let (width, height) = decoder.dimensions();
+        // The decoders' own allocation limit (512 MiB) backs up the pixel
+        // limit when an operator raises MEDIA_MAX_PIXELS very high.
+        return DynamicImage::from_decoder(decoder).map_err(|err| match err {
+            image::ImageError::Limits(_) => ProcessError::TooManyPixels {
+                width,
+                height,
+                max: job.max_pixels,
+            },
+            other => unreadable(other),
+        });
     }
     let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
     let header = decompressor.read_header(job.source).map_err(unreadable)?;

@@ -183,6 +183,20 @@ fn parse_step(component: &str) -> Result<Step, TransformError> {
             _ => return Err(TransformError::new(name, "unknown parameter")),
         }
     }
+    // Sizes in pixels can be checked without the image; relative ones wait
+    // for the geometry.
+    let dpr = step.dpr.unwrap_or(1.0);
+    for (length, name) in [(step.width, "w"), (step.height, "h")] {
+        if let Some(Length::Pixels(px)) = length {
+            if (f64::from(px) * dpr).round() > f64::from(MAX_SIDE) {
+                let culprit = if dpr > 1.0 { "dpr" } else { name };
+                return Err(TransformError::new(
+                    culprit,
+                    format!("the output would be wider or taller than {MAX_SIDE} pixels"),
+                ));
+            }
+        }
+    }
     Ok(step)
 }
 
@@ -420,6 +434,7 @@ mod tests {
             ("w_10,w_20", "w"),
             ("nonsense", "nonsense"),
             ("w_100,t_thumb", "t"),
+            ("w_3000,dpr_2", "dpr"),
         ];
         for (input, parameter) in cases {
             let err = parse(input).expect_err(input);

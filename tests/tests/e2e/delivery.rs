@@ -211,15 +211,21 @@ async fn unknown_or_malformed_delivery_paths() {
     };
     let unknown = get("/image/upload/0123456789abcdef0123456789abcdef.png".into()).await;
     assert_eq!(unknown.status(), 404);
-    let wrong_ext = get(format!("/image/upload/{}.jpg", d.id)).await;
-    assert_eq!(wrong_ext.status(), 404);
-    let body: ErrorBody = wrong_ext.json().await.expect("envelope");
-    assert_eq!(body.code, "format-not-available");
+    // A format conversion or transformation without a signature is refused in strict mode.
+    for unsigned in [
+        format!("/image/upload/{}.jpg", d.id),
+        format!("/image/upload/w_100,h_100/{}.png", d.id),
+    ] {
+        let response = get(unsigned.clone()).await;
+        assert_eq!(response.status(), 403, "{unsigned}");
+        let body: ErrorBody = response.json().await.expect("envelope");
+        assert_eq!(body.code, "signature-required");
+    }
     for bad in [
         format!("/image/upload/{}", d.id),
         format!("/image/upload/{}.exe", d.id),
         "/image/upload/not-an-id.png".to_owned(),
-        format!("/image/upload/w_100,h_100/{}.png", d.id),
+        format!("/image/upload/w_0/{}.png", d.id),
     ] {
         let response = get(bad.clone()).await;
         assert_eq!(response.status(), 400, "{bad}");

@@ -7,5 +7,6 @@ mod crash;
 mod delivery;
 mod health;
 mod manage;
+mod transform;
 mod upload;
 mod validation;

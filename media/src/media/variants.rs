@@ -1,0 +1,278 @@
+//! Rendered variants: a byte-weighted moka cache in front of variants
+//! persisted in the store (`media_variants` + the store), in front of the
+//! renderer. Concurrent requests for one variant share one render (moka
+//! runs one initialiser per key and hands its result to every waiter).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::TryStreamExt;
+use mongodb::bson::DateTime;
+use prometheus_client::metrics::counter::Counter;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use super::library::{MediaError, MediaLibrary};
+use super::repo::{MediaRecord, RepoError, VariantDoc};
+use crate::process::pipeline::{render, OutputFormat, ProcessError, RenderJob};
+use crate::process::transformation::Transformation;
+use crate::store::StorageKey;
+
+/// Bumped whenever the renderer's output for the same request changes, so
+/// old persisted variants and ETags are not served for new pixels.
+const PIPELINE_VERSION: &str = "p1";
+
+/// Why a variant could not be made; cloneable so every waiter of a shared
+/// render gets it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct RenderFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The original cannot be decoded (truncated, corrupt).
+    Unreadable,
+    TooManyPixels,
+    /// A format we cannot produce or read yet.
+    Unsupported,
+    /// The transformation is invalid for this image (for example too large).
+    BadTransformation,
+    /// Our fault: logged where it happened.
+    Internal,
+}
+
+impl RenderFailure {
+    fn internal(context: &str, err: impl Into<anyhow::Error>) -> Self {
+        tracing::error!(error = ?err.into(), "{context}");
+        Self {
+            kind: FailureKind::Internal,
+            message: "rendering failed".into(),
+        }
+    }
+}
+
+impl From<ProcessError> for RenderFailure {
+    fn from(err: ProcessError) -> Self {
+        let kind = match &err {
+            ProcessError::Unreadable(_) => FailureKind::Unreadable,
+            ProcessError::TooManyPixels { .. } => FailureKind::TooManyPixels,
+            ProcessError::Unsupported(_) => FailureKind::Unsupported,
+            ProcessError::Transform(_) => FailureKind::BadTransformation,
+            ProcessError::Encode(_) => return Self::internal("encoding a variant", err),
+        };
+        Self {
+            kind,
+            message: err.to_string(),
+        }
+    }
+}
+
+/// A rendered variant, ready to send.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub bytes: Bytes,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What the caller asks for.
+pub struct VariantRequest<'a> {
+    pub record: &'a MediaRecord,
+    pub transformation: &'a Transformation,
+    pub format: OutputFormat,
+    pub quality: u8,
+}
+
+impl VariantRequest<'_> {
+    /// Stable identifier of the variant; also its ETag, so a revalidation
+    /// is answered without rendering.
+    pub fn id(&self) -> String {
+        let key = format!(
+            "{PIPELINE_VERSION}|{}|{}|{}|{}",
+            self.record.id,
+            self.transformation.canonical(),
+            self.format.as_str(),
+            self.quality
+        );
+        hex::encode(&Sha256::digest(key.as_bytes())[..16])
+    }
+}
+
+/// Counters the metrics endpoint reports.
+#[derive(Clone, Default)]
+pub struct VariantCounters {
+    pub renders: Counter,
+    pub memory_hits: Counter,
+    pub store_hits: Counter,
+}
+
+#[derive(Clone)]
+pub struct Variants {
+    library: MediaLibrary,
+    cache: moka::future::Cache<String, Variant>,
+    renders: Arc<Semaphore>,
+    counters: VariantCounters,
+}
+
+impl Variants {
+    pub fn new(
+        library: MediaLibrary,
+        cache_bytes: u64,
+        concurrency: usize,
+        counters: VariantCounters,
+    ) -> Self {
+        let cache = moka::future::Cache::builder()
+            .weigher(|key: &String, value: &Variant| {
+                u32::try_from(key.len() + value.bytes.len()).unwrap_or(u32::MAX)
+            })
+            .max_capacity(cache_bytes)
+            .build();
+        Self {
+            library,
+            cache,
+            renders: Arc::new(Semaphore::new(concurrency.max(1))),
+            counters,
+        }
+    }
+
+    /// The variant, from memory, the store, or a fresh render.
+    ///
+    /// # Errors
+    /// [`MediaError::Render`] when it cannot be made.
+    pub async fn get(&self, request: &VariantRequest<'_>) -> Result<Variant, MediaError> {
+        let id = request.id();
+        let mut loaded = false;
+        let result = self
+            .cache
+            .try_get_with(id.clone(), async {
+                loaded = true;
+                self.load_or_render(&id, request).await
+            })
+            .await;
+        if !loaded {
+            self.counters.memory_hits.inc();
+        }
+        result.map_err(|shared| MediaError::Render((*shared).clone()))
+    }
+
+    async fn load_or_render(
+        &self,
+        id: &str,
+        request: &VariantRequest<'_>,
+    ) -> Result<Variant, RenderFailure> {
+        let repo = self.library.repo();
+        match repo.variant(id).await {
+            Ok(Some(stored)) => match self.read_stored(&stored).await {
+                Ok(variant) => {
+                    self.counters.store_hits.inc();
+                    return Ok(variant);
+                }
+                Err(err) => {
+                    tracing::warn!(variant = id, error = %err, "stored variant unreadable; rendering again")
+                }
+            },
+            Ok(None) => {}
+            Err(err) => return Err(RenderFailure::internal("looking up a variant", err)),
+        }
+        let variant = self.render(request).await?;
+        self.persist(id, request, &variant).await;
+        Ok(variant)
+    }
+
+    async fn read_stored(&self, stored: &VariantDoc) -> Result<Variant, MediaError> {
+        let format = OutputFormat::parse(&stored.format).ok_or_else(|| {
+            MediaError::Repo(RepoError::Corrupt {
+                id: stored.id.clone(),
+                reason: format!("format {}", stored.format),
+            })
+        })?;
+        let key = StorageKey::new(stored.storage_key.clone());
+        let bytes = collect(self.library.store().read(&key, None).await?).await?;
+        Ok(Variant {
+            bytes,
+            format,
+            width: u32::try_from(stored.width).unwrap_or(0),
+            height: u32::try_from(stored.height).unwrap_or(0),
+        })
+    }
+
+    async fn render(&self, request: &VariantRequest<'_>) -> Result<Variant, RenderFailure> {
+        // The permit bounds memory as well as CPU: the original is read and
+        // decoded only while holding it.
+        let _permit = self
+            .renders
+            .acquire()
+            .await
+            .map_err(|err| RenderFailure::internal("render semaphore closed", err))?;
+        let source = self
+            .library
+            .read_original(request.record, None)
+            .await
+            .map_err(|err| RenderFailure::internal("reading an original", err))?;
+        let source = collect(source)
+            .await
+            .map_err(|err| RenderFailure::internal("reading an original", err))?;
+        let job_format = request.record.format;
+        let transformation = request.transformation.clone();
+        let output = request.format;
+        let quality = request.quality;
+        let max_pixels = self.library.limits().max_render_pixels;
+        // Decoding and encoding take tens of milliseconds of CPU: off the
+        // async workers, or every other request on this worker waits.
+        let rendered = tokio::task::spawn_blocking(move || {
+            render(&RenderJob {
+                source: &source,
+                source_format: job_format,
+                transformation: &transformation,
+                output,
+                quality,
+                max_pixels,
+            })
+        })
+        .await
+        .map_err(|err| RenderFailure::internal("render task failed", err))??;
+        self.counters.renders.inc();
+        Ok(Variant {
+            bytes: Bytes::from(rendered.bytes),
+            format: rendered.format,
+            width: rendered.width,
+            height: rendered.height,
+        })
+    }
+
+    /// Keeps the variant in the store. Failure only costs a future render.
+    async fn persist(&self, id: &str, request: &VariantRequest<'_>, variant: &Variant) {
+        let staged = match self.library.ingest_trusted(variant.bytes.clone()).await {
+            Ok(key) => key,
+            Err(err) => {
+                tracing::warn!(variant = id, error = ?anyhow::Error::from(err), "could not store a variant");
+                return;
+            }
+        };
+        let doc = VariantDoc {
+            id: id.to_owned(),
+            media_id: request.record.id.to_string(),
+            transformation: request.transformation.canonical(),
+            format: variant.format.as_str().to_owned(),
+            bytes: variant.bytes.len() as i64,
+            width: i64::from(variant.width),
+            height: i64::from(variant.height),
+            storage_key: staged.as_str().to_owned(),
+            created_at: DateTime::now(),
+        };
+        self.library.adopt_variant(staged, &doc).await;
+    }
+}
+
+async fn collect(stream: crate::store::ByteStream) -> Result<Bytes, MediaError> {
+    let mut buffer = BytesMut::new();
+    let chunks: Vec<Bytes> = stream.try_collect().await?;
+    for chunk in chunks {
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}
