@@ -1,6 +1,6 @@
 # The two commands the README starts with. Both set up what they need
 # (Python venv with the MongoDB stand-in) on a fresh Debian machine with Rust.
-.PHONY: run test lint fmt
+.PHONY: run test lint fmt bench
 
 run:
 	bash scripts/run.sh
@@ -9,8 +9,13 @@ test:
 	bash scripts/test.sh
 
 lint:
+	bash -c 'source scripts/common.sh && ensure_system_packages'
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	cargo fmt --all
+
+# Load benchmark against thumbor and nginx (see scripts/bench.py); minutes.
+bench:
+	python3 scripts/bench.py

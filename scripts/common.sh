@@ -51,3 +51,18 @@ start_mongo() {
     return 1
   fi
 }
+
+# The turbojpeg crate builds its bundled libjpeg-turbo with cmake and nasm
+# (Debian's libturbojpeg is too old for it). Installs them when missing.
+ensure_system_packages() {
+  local missing=()
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v nasm >/dev/null || missing+=(nasm)
+  command -v cc >/dev/null || missing+=(build-essential)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing ${missing[*]} (needed to build libjpeg-turbo)"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
+    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }
+}

@@ -12,6 +12,7 @@ export MEDIA_URL=${MEDIA_URL:-http://$MEDIA_BIND}
 export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true}
 export MONGODB_DB=${MONGODB_DB:-avenue}
 
+ensure_system_packages
 ensure_venv
 cargo build --workspace --bins
 

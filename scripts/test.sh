@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
+ensure_system_packages
 ensure_venv
 port=$(free_port)
 data=$(mktemp -d -t avenue-test-mongo.XXXXXX)

@@ -31,6 +31,14 @@ enum Command {
         #[arg(long, default_value_t = 12 * 3600)]
         ttl: u64,
     },
+    /// Print a signed delivery path for TRANSFORMATION applied to FILE
+    /// (`{id}.{ext}`), signed with MEDIA_SIGNING_SECRET.
+    SignUrl {
+        /// For example `c_fill,w_400,h_300/f_auto`.
+        transformation: String,
+        /// For example `0123456789abcdef0123456789abcdef.jpg`.
+        file: String,
+    },
     /// Remove bytes of uploads and deletions that a crash left unfinished
     /// for longer than MEDIA_STAGING_GRACE_SECS.
     Sweep {
@@ -86,6 +94,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let keys = JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes());
             println!("{}", keys.sign(&Claims::new(sub, role, ttl))?);
+            Ok(())
+        }
+        Command::SignUrl {
+            transformation,
+            file,
+        } => {
+            let transformation = transformation.trim_matches('/');
+            crate::process::transformation::Transformation::parse(transformation.split('/'))
+                .map_err(|err| anyhow::anyhow!("invalid transformation: {err}"))?;
+            let to_sign = format!("{transformation}/{file}");
+            let component = crate::process::signature::component(
+                &to_sign,
+                settings.delivery.signing_secret.expose(),
+            );
+            println!("/image/upload/{component}/{to_sign}");
             Ok(())
         }
         Command::Sweep { dry_run } => {

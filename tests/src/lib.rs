@@ -185,6 +185,19 @@ impl MediaApp {
         self.storage().counts().await
     }
 
+    /// Waits (up to 15 s) until `collection` holds `expected` documents;
+    /// returns the last count. For writes that finish after the response.
+    pub async fn await_count(&self, collection: &str, expected: u64) -> u64 {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let count = self.count(collection, doc! {}).await;
+            if count == expected || tokio::time::Instant::now() > deadline {
+                return count;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn await_storage_counts(
         &self,
         expected: (u64, u64, u64, u64),

@@ -210,7 +210,7 @@ async fn deliver(
         }
         None => false,
     };
-    let record = state.library.get(&wanted.id).await?;
+    let record = state.library.get_for_delivery(&wanted.id).await?;
     let plain_original = wanted.components.is_empty() && wanted.ext == record.format;
     if state.delivery.strict && !signed && !plain_original && !wanted.only_presets() {
         return Err(forbidden(

@@ -56,7 +56,15 @@ pub struct MediaLibrary {
     store: Arc<dyn Store>,
     limits: Limits,
     public_url: Url,
+    /// Delivery's view of records: every CDN miss would otherwise cost a
+    /// database round trip. Entries live briefly and are dropped here on
+    /// edit and delete; another instance may serve a deleted media for up
+    /// to [`DELIVERY_RECORD_TTL`], far less than any CDN keeps it.
+    delivery_records: moka::future::Cache<MediaId, MediaRecord>,
 }
+
+/// How long delivery trusts a record it has read.
+pub const DELIVERY_RECORD_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl MediaLibrary {
     pub fn new(repo: MediaRepo, store: Arc<dyn Store>, limits: Limits, public_url: Url) -> Self {
@@ -65,6 +73,10 @@ impl MediaLibrary {
             store,
             limits,
             public_url,
+            delivery_records: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(DELIVERY_RECORD_TTL)
+                .build(),
         }
     }
 
@@ -127,6 +139,22 @@ impl MediaLibrary {
     pub async fn adopt_variant(&self, key: StorageKey, doc: &super::repo::VariantDoc) {
         match self.repo.insert_variant(doc).await {
             Ok(()) => {
+                // The media may have been deleted while this variant was
+                // rendered: its delete listed variants before this insert, so
+                // clean up here (the check comes after the insert, so one of
+                // the two always sees the other).
+                let media_gone = match MediaId::parse(&doc.media_id) {
+                    Ok(id) => matches!(self.repo.get(&id).await, Ok(None)),
+                    Err(_) => true,
+                };
+                if media_gone {
+                    if let Err(err) = self.repo.delete_variant(&doc.id).await {
+                        tracing::warn!(%key, error = %err, "could not drop a variant of a deleted media");
+                        return;
+                    }
+                    self.cleanup().discard(&key).await;
+                    return;
+                }
                 if let Err(err) = self.repo.unstage(&key).await {
                     tracing::warn!(%key, error = %err, "could not clear staging entry");
                 }
@@ -208,6 +236,21 @@ impl MediaLibrary {
         }
     }
 
+    /// A record for delivery, from a short-lived cache.
+    ///
+    /// # Errors
+    /// [`MediaError::NotFound`] for unknown ids.
+    pub async fn get_for_delivery(&self, id: &MediaId) -> Result<MediaRecord, MediaError> {
+        if let Some(record) = self.delivery_records.get(id).await {
+            return Ok(record);
+        }
+        let record = self.get(id).await?;
+        self.delivery_records
+            .insert(id.clone(), record.clone())
+            .await;
+        Ok(record)
+    }
+
     /// # Errors
     /// [`MediaError::NotFound`] for unknown ids.
     pub async fn get(&self, id: &MediaId) -> Result<MediaRecord, MediaError> {
@@ -242,6 +285,7 @@ impl MediaLibrary {
     /// # Errors
     /// [`MediaError::NotFound`] for unknown ids.
     pub async fn delete(&self, id: &MediaId) -> Result<(), MediaError> {
+        self.delivery_records.invalidate(id).await;
         let record = self.get(id).await?;
         self.repo.stage(&record.storage_key, record.backend).await?;
         if !self.repo.delete(id).await? {

@@ -18,6 +18,9 @@ use crate::process::pipeline::{render, OutputFormat, ProcessError, RenderJob};
 use crate::process::transformation::Transformation;
 use crate::store::StorageKey;
 
+/// The originals cache gets this fraction of `MEDIA_CACHE_BYTES` on top.
+const ORIGINALS_SHARE: u64 = 4;
+
 /// Bumped whenever the renderer's output for the same request changes, so
 /// old persisted variants and ETags are not served for new pixels.
 const PIPELINE_VERSION: &str = "p1";
@@ -114,6 +117,10 @@ pub struct VariantCounters {
 pub struct Variants {
     library: MediaLibrary,
     cache: moka::future::Cache<String, Variant>,
+    /// Originals being rendered from: a popular image gets many variants,
+    /// and reading it from the store each time costs more than the render.
+    /// Keys never change content, so nothing needs invalidating.
+    originals: moka::future::Cache<StorageKey, Bytes>,
     renders: Arc<Semaphore>,
     counters: VariantCounters,
 }
@@ -131,9 +138,14 @@ impl Variants {
             })
             .max_capacity(cache_bytes)
             .build();
+        let originals = moka::future::Cache::builder()
+            .weigher(|_: &StorageKey, value: &Bytes| u32::try_from(value.len()).unwrap_or(u32::MAX))
+            .max_capacity(cache_bytes / ORIGINALS_SHARE)
+            .build();
         Self {
             library,
             cache,
+            originals,
             renders: Arc::new(Semaphore::new(concurrency.max(1))),
             counters,
         }
@@ -179,7 +191,16 @@ impl Variants {
             Err(err) => return Err(RenderFailure::internal("looking up a variant", err)),
         }
         let variant = self.render(request).await?;
-        self.persist(id, request, &variant).await;
+        // Stored in the background: the client need not wait for the write,
+        // and a failure only costs a render later.
+        let this = self.clone();
+        let job = Persist {
+            id: id.to_owned(),
+            media_id: request.record.id.to_string(),
+            transformation: request.transformation.canonical(),
+            variant: variant.clone(),
+        };
+        tokio::spawn(async move { this.persist(job).await });
         Ok(variant)
     }
 
@@ -208,14 +229,16 @@ impl Variants {
             .acquire()
             .await
             .map_err(|err| RenderFailure::internal("render semaphore closed", err))?;
+        let record = request.record;
         let source = self
-            .library
-            .read_original(request.record, None)
+            .originals
+            .try_get_with(record.storage_key.clone(), async {
+                collect(self.library.read_original(record, None).await?).await
+            })
             .await
-            .map_err(|err| RenderFailure::internal("reading an original", err))?;
-        let source = collect(source)
-            .await
-            .map_err(|err| RenderFailure::internal("reading an original", err))?;
+            .map_err(|err| {
+                RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
+            })?;
         let job_format = request.record.format;
         let transformation = request.transformation.clone();
         let output = request.format;
@@ -245,18 +268,24 @@ impl Variants {
     }
 
     /// Keeps the variant in the store. Failure only costs a future render.
-    async fn persist(&self, id: &str, request: &VariantRequest<'_>, variant: &Variant) {
+    async fn persist(&self, job: Persist) {
+        let Persist {
+            id,
+            media_id,
+            transformation,
+            variant,
+        } = job;
         let staged = match self.library.ingest_trusted(variant.bytes.clone()).await {
             Ok(key) => key,
             Err(err) => {
-                tracing::warn!(variant = id, error = ?anyhow::Error::from(err), "could not store a variant");
+                tracing::warn!(variant = %id, error = ?anyhow::Error::from(err), "could not store a variant");
                 return;
             }
         };
         let doc = VariantDoc {
-            id: id.to_owned(),
-            media_id: request.record.id.to_string(),
-            transformation: request.transformation.canonical(),
+            id,
+            media_id,
+            transformation,
             format: variant.format.as_str().to_owned(),
             bytes: variant.bytes.len() as i64,
             width: i64::from(variant.width),
@@ -266,6 +295,14 @@ impl Variants {
         };
         self.library.adopt_variant(staged, &doc).await;
     }
+}
+
+/// A rendered variant on its way to the store.
+struct Persist {
+    id: String,
+    media_id: String,
+    transformation: String,
+    variant: Variant,
 }
 
 async fn collect(stream: crate::store::ByteStream) -> Result<Bytes, MediaError> {

@@ -226,7 +226,9 @@ async fn concurrent_requests_for_one_variant_render_it_once() {
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(app.metric("avenue_media_variant_renders_total").await, 1.0);
-    assert_eq!(app.count("media_variants", doc! {}).await, 1);
+    // Stored in the background, once.
+    assert_eq!(app.await_count("media_variants", 1).await, 1);
+    assert_eq!(app.count("media_staging", doc! {}).await, 0);
     app.stop().await;
 }
 
