@@ -184,3 +184,12 @@ pub fn png_bomb(side: u32) -> Vec<u8> {
     }
     out
 }
+
+/// Random RGB noise as PNG: incompressible, so its variants are large.
+pub fn noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let img = RgbImage::from_fn(width, height, |_, _| {
+        Rgb([rng.random(), rng.random(), rng.random()])
+    });
+    encode(image::DynamicImage::ImageRgb8(img), ImageFormat::Png)
+}

@@ -134,9 +134,9 @@ impl MediaLibrary {
         Ok(key)
     }
 
-    /// Records a stored variant, or drops the copy when another instance
-    /// recorded the same variant first.
-    pub async fn adopt_variant(&self, key: StorageKey, doc: &super::repo::VariantDoc) {
+    /// Records a variant (its bytes inline, or staged under `key`), or drops
+    /// the copy when another instance recorded the same variant first.
+    pub async fn adopt_variant(&self, key: Option<StorageKey>, doc: &super::repo::VariantDoc) {
         match self.repo.insert_variant(doc).await {
             Ok(()) => {
                 // The media may have been deleted while this variant was
@@ -149,20 +149,27 @@ impl MediaLibrary {
                 };
                 if media_gone {
                     if let Err(err) = self.repo.delete_variant(&doc.id).await {
-                        tracing::warn!(%key, error = %err, "could not drop a variant of a deleted media");
+                        tracing::warn!(variant = %doc.id, error = %err, "could not drop a variant of a deleted media");
                         return;
                     }
-                    self.cleanup().discard(&key).await;
+                    if let Some(key) = &key {
+                        self.cleanup().discard(key).await;
+                    }
                     return;
                 }
-                if let Err(err) = self.repo.unstage(&key).await {
-                    tracing::warn!(%key, error = %err, "could not clear staging entry");
+                if let Some(key) = &key {
+                    if let Err(err) = self.repo.unstage(key).await {
+                        tracing::warn!(%key, error = %err, "could not clear staging entry");
+                    }
                 }
             }
-            Err(RepoError::Duplicate) => self.cleanup().discard(&key).await,
             Err(err) => {
-                tracing::warn!(%key, error = %err, "could not record a variant");
-                self.cleanup().discard(&key).await;
+                if !matches!(err, RepoError::Duplicate) {
+                    tracing::warn!(variant = %doc.id, error = %err, "could not record a variant");
+                }
+                if let Some(key) = &key {
+                    self.cleanup().discard(key).await;
+                }
             }
         }
     }
@@ -295,10 +302,15 @@ impl MediaLibrary {
         self.cleanup().discard(&record.storage_key).await;
         // Variants go with their media; each is journalled like the original.
         for variant in self.repo.variants_of(id).await? {
-            let key = StorageKey::new(variant.storage_key);
-            self.repo.stage(&key, record.backend).await?;
-            self.repo.delete_variant(&variant.id).await?;
-            self.cleanup().discard(&key).await;
+            match variant.storage_key {
+                Some(key) => {
+                    let key = StorageKey::new(key);
+                    self.repo.stage(&key, record.backend).await?;
+                    self.repo.delete_variant(&variant.id).await?;
+                    self.cleanup().discard(&key).await;
+                }
+                None => self.repo.delete_variant(&variant.id).await?,
+            }
         }
         Ok(())
     }

@@ -32,7 +32,13 @@ pub struct VariantDoc {
     pub bytes: i64,
     pub width: i64,
     pub height: i64,
-    pub storage_key: String,
+    /// Where larger variants live in the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_key: Option<String>,
+    /// Small variants (most of them) live inline: one document to write and
+    /// read, and nothing that can be orphaned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<mongodb::bson::Binary>,
     pub created_at: DateTime,
 }
 

@@ -18,6 +18,9 @@ use crate::process::pipeline::{render, OutputFormat, ProcessError, RenderJob};
 use crate::process::transformation::Transformation;
 use crate::store::StorageKey;
 
+/// Variants up to one GridFS chunk are stored inside their document.
+const INLINE_MAX: usize = 255 * 1024;
+
 /// The originals cache gets this fraction of `MEDIA_CACHE_BYTES` on top.
 const ORIGINALS_SHARE: u64 = 4;
 
@@ -211,8 +214,19 @@ impl Variants {
                 reason: format!("format {}", stored.format),
             })
         })?;
-        let key = StorageKey::new(stored.storage_key.clone());
-        let bytes = collect(self.library.store().read(&key, None).await?).await?;
+        let bytes = match (&stored.data, &stored.storage_key) {
+            (Some(inline), _) => Bytes::copy_from_slice(&inline.bytes),
+            (None, Some(key)) => {
+                let key = StorageKey::new(key.clone());
+                collect(self.library.store().read(&key, None).await?).await?
+            }
+            (None, None) => {
+                return Err(MediaError::Repo(RepoError::Corrupt {
+                    id: stored.id.clone(),
+                    reason: "no bytes".into(),
+                }))
+            }
+        };
         Ok(Variant {
             bytes,
             format,
@@ -275,11 +289,16 @@ impl Variants {
             transformation,
             variant,
         } = job;
-        let staged = match self.library.ingest_trusted(variant.bytes.clone()).await {
-            Ok(key) => key,
-            Err(err) => {
-                tracing::warn!(variant = %id, error = ?anyhow::Error::from(err), "could not store a variant");
-                return;
+        let inline = variant.bytes.len() <= INLINE_MAX;
+        let staged = if inline {
+            None
+        } else {
+            match self.library.ingest_trusted(variant.bytes.clone()).await {
+                Ok(key) => Some(key),
+                Err(err) => {
+                    tracing::warn!(variant = %id, error = ?anyhow::Error::from(err), "could not store a variant");
+                    return;
+                }
             }
         };
         let doc = VariantDoc {
@@ -290,7 +309,11 @@ impl Variants {
             bytes: variant.bytes.len() as i64,
             width: i64::from(variant.width),
             height: i64::from(variant.height),
-            storage_key: staged.as_str().to_owned(),
+            storage_key: staged.as_ref().map(|key| key.as_str().to_owned()),
+            data: inline.then(|| mongodb::bson::Binary {
+                subtype: mongodb::bson::spec::BinarySubtype::Generic,
+                bytes: variant.bytes.to_vec(),
+            }),
             created_at: DateTime::now(),
         };
         self.library.adopt_variant(staged, &doc).await;

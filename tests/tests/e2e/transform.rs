@@ -266,25 +266,39 @@ async fn variants_have_strong_etags_and_answer_304_without_rendering() {
 async fn variants_persist_across_instances_and_go_with_their_media() {
     let db = unique_db();
     let first = spawn_media_on(&db, |_| {}).await;
-    let d = stored(&first, fixtures::jpeg(400, 300, 7)).await;
-    let path = signed_path("c_fill,w_100,h_100", &file(&d, "jpg"));
-    let rendered = first.fetch(&path, &[]).await.bytes().await.expect("body");
+    let d = stored(&first, fixtures::noise_png(500, 500, 7)).await;
+    // A small variant (stored inline) and a large one (stored in GridFS).
+    let small = signed_path("c_fill,w_100,h_100", &file(&d, "jpg"));
+    let large = signed_path("c_scale,w_400", &file(&d, "png"));
+    let small_bytes = first.fetch(&small, &[]).await.bytes().await.expect("body");
+    let large_bytes = first.fetch(&large, &[]).await.bytes().await.expect("body");
+    assert!(large_bytes.len() > 300 * 1024, "{}", large_bytes.len());
     assert_eq!(
         first.metric("avenue_media_variant_renders_total").await,
-        1.0
+        2.0
     );
+    assert_eq!(first.await_count("media_variants", 2).await, 2);
+    assert_eq!(first.await_count("media_staging", 0).await, 0);
+    // The original and the large variant are GridFS files.
+    assert_eq!(first.count("media.files", doc! {}).await, 2);
     first.stop_keeping_data().await;
 
     let second = spawn_media_on(&db, |_| {}).await;
-    let reused = second.fetch(&path, &[]).await.bytes().await.expect("body");
-    assert_eq!(reused, rendered);
+    assert_eq!(
+        second.fetch(&small, &[]).await.bytes().await.expect("body"),
+        small_bytes
+    );
+    assert_eq!(
+        second.fetch(&large, &[]).await.bytes().await.expect("body"),
+        large_bytes
+    );
     assert_eq!(
         second.metric("avenue_media_variant_renders_total").await,
         0.0
     );
     assert_eq!(
         second.metric("avenue_media_variant_store_hits_total").await,
-        1.0
+        2.0
     );
 
     let deleted = second
