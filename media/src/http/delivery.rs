@@ -18,8 +18,7 @@ use super::error::AppError;
 use super::AppState;
 use crate::media::format::ImageFormat;
 use crate::media::repo::MediaRecord;
-use crate::media::variants::{FailureKind, RenderFailure, VariantRequest};
-use crate::media::MediaError;
+use crate::media::variants::VariantRequest;
 use crate::process::pipeline::OutputFormat;
 use crate::process::presets::Presets;
 use crate::process::signature;
@@ -126,13 +125,6 @@ fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppE
         .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))
 }
 
-fn unavailable(message: &str) -> AppError {
-    AppError::Media(MediaError::Render(RenderFailure {
-        kind: FailureKind::Unsupported,
-        message: message.to_owned(),
-    }))
-}
-
 /// The family a media falls back to when `f_auto` finds nothing better.
 fn family(original: ImageFormat) -> OutputFormat {
     match original {
@@ -159,11 +151,11 @@ fn choose_output(
     original: ImageFormat,
     accept: Option<&str>,
 ) -> Result<(OutputFormat, bool), AppError> {
-    let avif = "AVIF output is not available yet; ask for jpg, png or webp";
     match requested {
         Some(FormatRequest::Auto) => {
-            // AVIF would come first here once there is an AVIF encoder.
-            if accepts(accept, "image/webp") {
+            if accepts(accept, "image/avif") {
+                Ok((OutputFormat::Avif, true))
+            } else if accepts(accept, "image/webp") {
                 Ok((OutputFormat::Webp, true))
             } else {
                 Ok((family(original), true))
@@ -172,13 +164,13 @@ fn choose_output(
         Some(FormatRequest::Jpeg) => Ok((OutputFormat::Jpeg, false)),
         Some(FormatRequest::Png) => Ok((OutputFormat::Png, false)),
         Some(FormatRequest::Webp) => Ok((OutputFormat::Webp, false)),
-        Some(FormatRequest::Avif) => Err(unavailable(avif)),
+        Some(FormatRequest::Avif) => Ok((OutputFormat::Avif, false)),
         None => match ext {
             ImageFormat::Jpeg => Ok((OutputFormat::Jpeg, false)),
             ImageFormat::Png => Ok((OutputFormat::Png, false)),
             ImageFormat::Webp => Ok((OutputFormat::Webp, false)),
             ImageFormat::Gif => Ok((OutputFormat::Gif, false)),
-            ImageFormat::Avif => Err(unavailable(avif)),
+            ImageFormat::Avif => Ok((OutputFormat::Avif, false)),
         },
     }
 }
@@ -227,10 +219,12 @@ async fn deliver(
         choose_output(transformation.format(), wanted.ext, record.format, accept)?;
     let quality = match format {
         OutputFormat::Png | OutputFormat::Gif => 0,
-        OutputFormat::Jpeg | OutputFormat::Webp => match transformation.quality() {
-            Some(Quality::Value(q)) => q,
-            Some(Quality::Auto) | None => DEFAULT_QUALITY,
-        },
+        OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Avif => {
+            match transformation.quality() {
+                Some(Quality::Value(q)) => q,
+                Some(Quality::Auto) | None => DEFAULT_QUALITY,
+            }
+        }
     };
     let request = VariantRequest {
         record: &record,
@@ -363,6 +357,10 @@ mod tests {
         let jpg = ImageFormat::Jpeg;
         assert_eq!(
             choose_output(auto, jpg, jpg, Some("image/avif,image/webp,*/*")).expect("ok"),
+            (OutputFormat::Avif, true)
+        );
+        assert_eq!(
+            choose_output(auto, jpg, jpg, Some("image/webp,*/*")).expect("ok"),
             (OutputFormat::Webp, true)
         );
         assert_eq!(
@@ -377,6 +375,9 @@ mod tests {
             choose_output(None, ImageFormat::Webp, jpg, None).expect("ok"),
             (OutputFormat::Webp, false)
         );
-        assert!(choose_output(Some(FormatRequest::Avif), jpg, jpg, None).is_err());
+        assert_eq!(
+            choose_output(Some(FormatRequest::Avif), jpg, jpg, None).expect("ok"),
+            (OutputFormat::Avif, false)
+        );
     }
 }

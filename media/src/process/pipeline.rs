@@ -21,6 +21,9 @@ use crate::media::format::ImageFormat;
 /// the pixel limit, checked before decoding.
 const DECODE_ALLOC_LIMIT: u64 = 1024 * 1024 * 1024;
 
+/// rav1e speed (1 slowest to 10 fastest).
+const AVIF_SPEED: u8 = 8;
+
 /// A format variants can be encoded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutputFormat {
@@ -28,6 +31,7 @@ pub enum OutputFormat {
     Png,
     Webp,
     Gif,
+    Avif,
 }
 
 impl OutputFormat {
@@ -37,6 +41,7 @@ impl OutputFormat {
             Self::Png => "image/png",
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
+            Self::Avif => "image/avif",
         }
     }
 
@@ -46,6 +51,7 @@ impl OutputFormat {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
         }
     }
 
@@ -55,6 +61,7 @@ impl OutputFormat {
             "png" => Self::Png,
             "webp" => Self::Webp,
             "gif" => Self::Gif,
+            "avif" => Self::Avif,
             _ => return None,
         })
     }
@@ -433,6 +440,26 @@ fn encode(
             }
             .map_err(|e| failed(&format!("{e:?}")))?;
             Ok(memory.to_vec())
+        }
+        OutputFormat::Avif => {
+            let mut out = Vec::new();
+            // Speed 8 of 10: AV1 is slow to encode, and a CDN miss waits for it.
+            // One thread: renders already run one per core.
+            let encoder = image::codecs::avif::AvifEncoder::new_with_speed_quality(
+                &mut out,
+                AVIF_SPEED,
+                quality.clamp(1, 100),
+            )
+            .with_num_threads(Some(1));
+            let color = if image.color().has_alpha() {
+                ExtendedColorType::Rgba8
+            } else {
+                ExtendedColorType::Rgb8
+            };
+            encoder
+                .write_image(image.as_bytes(), w, h, color)
+                .map_err(|e| failed(&e))?;
+            Ok(out)
         }
         OutputFormat::Gif => {
             let mut out = Vec::new();

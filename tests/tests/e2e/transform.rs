@@ -138,9 +138,16 @@ async fn f_auto_negotiates_from_accept_and_varies() {
     let jpeg = stored(&app, fixtures::jpeg(60, 40, 4)).await;
     let png = stored(&app, fixtures::png(60, 40, 4)).await;
     let path = signed_path("f_auto,w_30", &file(&jpeg, "jpg"));
-    let webp = app
+    let avif = app
         .fetch(&path, &[("accept", "image/avif,image/webp,*/*")])
         .await;
+    assert_eq!(avif.headers()["content-type"], "image/avif");
+    assert_eq!(avif.headers()["vary"], "Accept");
+    let avif_bytes = avif.bytes().await.expect("body");
+    assert_eq!(&avif_bytes[4..12], b"ftypavif");
+    let size = imagesize::blob_size(&avif_bytes).expect("AVIF header");
+    assert_eq!((size.width, size.height), (30, 20));
+    let webp = app.fetch(&path, &[("accept", "image/webp,*/*")]).await;
     assert_eq!(webp.headers()["content-type"], "image/webp");
     assert_eq!(webp.headers()["vary"], "Accept");
     let plain = app.fetch(&path, &[("accept", "image/*")]).await;
@@ -157,6 +164,10 @@ async fn f_auto_negotiates_from_accept_and_varies() {
         .await;
     assert_eq!(fixed.headers()["content-type"], "image/webp");
     assert!(fixed.headers().get("vary").is_none());
+    let by_extension = app
+        .fetch(&signed_path("c_fill,w_16,h_16", &file(&png, "avif")), &[])
+        .await;
+    assert_eq!(by_extension.headers()["content-type"], "image/avif");
     app.stop().await;
 }
 
