@@ -398,6 +398,11 @@ fn encode(
 ) -> Result<Vec<u8>, ProcessError> {
     let (w, h) = image.dimensions();
     let failed = |err: &dyn std::fmt::Display| ProcessError::Encode(err.to_string());
+    let color = if image.color().has_alpha() {
+        ExtendedColorType::Rgba8
+    } else {
+        ExtendedColorType::Rgb8
+    };
     match format {
         OutputFormat::Jpeg => {
             // JPEG has no alpha: flatten onto white, as Cloudinary does.
@@ -420,11 +425,6 @@ fn encode(
                 CompressionType::Fast,
                 image::codecs::png::FilterType::Adaptive,
             );
-            let color = if image.color().has_alpha() {
-                ExtendedColorType::Rgba8
-            } else {
-                ExtendedColorType::Rgb8
-            };
             encoder
                 .write_image(image.as_bytes(), w, h, color)
                 .map_err(|e| failed(&e))?;
@@ -451,11 +451,6 @@ fn encode(
                 quality.clamp(1, 100),
             )
             .with_num_threads(Some(1));
-            let color = if image.color().has_alpha() {
-                ExtendedColorType::Rgba8
-            } else {
-                ExtendedColorType::Rgb8
-            };
             encoder
                 .write_image(image.as_bytes(), w, h, color)
                 .map_err(|e| failed(&e))?;

@@ -107,12 +107,7 @@ async fn a_service_token_may_upload_and_delivery_needs_none() {
         .expect("query")
         .expect("record");
     assert_eq!(owner.get_str("owner").expect("owner"), "avenue-api");
-    let public = app
-        .http
-        .get(app.url(&format!("/image/upload/{}.png", d.id)))
-        .send()
-        .await
-        .expect("answer");
+    let public = app.fetch(&format!("/image/upload/{}.png", d.id), &[]).await;
     assert_eq!(public.status(), 200);
     app.stop().await;
 }

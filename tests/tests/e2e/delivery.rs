@@ -21,12 +21,7 @@ async fn originals_are_served_with_immutable_caching_and_a_strong_etag() {
     let app = spawn_media().await;
     let bytes = fixtures::jpeg(30, 20, 1);
     let d = stored(&app, bytes.clone()).await;
-    let response = app
-        .http
-        .get(app.url(&path(&d)))
-        .send()
-        .await
-        .expect("answer");
+    let response = app.fetch(&path(&d), &[]).await;
     assert_eq!(response.status(), 200);
     let h = response.headers().clone();
     assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
@@ -41,12 +36,7 @@ async fn originals_are_served_with_immutable_caching_and_a_strong_etag() {
 
     // A versioned URL and the jpeg alias serve the same bytes.
     let versioned = format!("/image/upload/v1700000000/{}.jpeg", d.id);
-    let again = app
-        .http
-        .get(app.url(&versioned))
-        .send()
-        .await
-        .expect("answer");
+    let again = app.fetch(&versioned, &[]).await;
     assert_eq!(again.status(), 200);
     assert_eq!(
         again.bytes().await.expect("body").as_ref(),
@@ -152,12 +142,7 @@ async fn byte_ranges_are_exact_across_gridfs_chunks() {
         let body = response.bytes().await.expect("body");
         assert_eq!(body.as_ref(), &bytes[start..=end], "{header}");
     }
-    let whole = app
-        .http
-        .get(app.url(&path(&d)))
-        .send()
-        .await
-        .expect("answer");
+    let whole = app.fetch(&path(&d), &[]).await;
     assert_eq!(
         whole.bytes().await.expect("body").as_ref(),
         bytes.as_slice()

@@ -14,19 +14,9 @@ fn mongo_host_port() -> String {
 #[tokio::test]
 async fn healthz_and_readyz_answer_when_the_database_is_up() {
     let app = spawn_media().await;
-    let health = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("answer");
+    let health = app.fetch("/healthz", &[]).await;
     assert_eq!(health.status(), 200);
-    let ready = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("answer");
+    let ready = app.fetch("/readyz", &[]).await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["backend"], "gridfs");
@@ -38,45 +28,23 @@ async fn readyz_is_503_while_the_database_is_unreachable() {
     let proxy = CuttableProxy::start(mongo_host_port()).await;
     let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
     let app = spawn_media_with(|s| s.mongodb.uri = avenue_media::config::Secret::new(&uri)).await;
-    let ready = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("answer");
+    let ready = app.fetch("/readyz", &[]).await;
     assert_eq!(ready.status(), 200);
 
     proxy.cut();
-    let down = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("answer");
+    let down = app.fetch("/readyz", &[]).await;
     assert_eq!(down.status(), 503);
     let body: serde_json::Value = down.json().await.expect("json");
     assert_eq!(body["status"], "unavailable");
     // Liveness does not depend on the database.
-    let alive = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("answer");
+    let alive = app.fetch("/healthz", &[]).await;
     assert_eq!(alive.status(), 200);
 
     proxy.restore();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut status = 0;
     while tokio::time::Instant::now() < deadline {
-        status = app
-            .http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .expect("answer")
-            .status()
-            .as_u16();
+        status = app.fetch("/readyz", &[]).await.status().as_u16();
         if status == 200 {
             break;
         }
@@ -104,23 +72,10 @@ async fn metrics_count_requests_per_route_and_upload_bytes() {
         .expect("descriptor");
     assert_eq!(app.upload(bytes.clone(), &[]).await.status(), 200);
     for _ in 0..3 {
-        let r = app
-            .http
-            .get(app.url(&format!("/image/upload/{}.png", d.id)))
-            .send()
-            .await
-            .expect("answer");
+        let r = app.fetch(&format!("/image/upload/{}.png", d.id), &[]).await;
         assert_eq!(r.status(), 200);
     }
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("text");
+    let text = app.fetch("/metrics", &[]).await.text().await.expect("text");
     let requests = |method: &str, route: &str, status: u16| {
         metric(
             &text,

@@ -259,11 +259,8 @@ async fn delete_removes_the_record_and_every_byte() {
         .expect("answer");
     assert_eq!(show.status(), 404);
     let deliver = app
-        .http
-        .get(app.url(&format!("/image/upload/{}.png", gone.id)))
-        .send()
-        .await
-        .expect("answer");
+        .fetch(&format!("/image/upload/{}.png", gone.id), &[])
+        .await;
     assert_eq!(deliver.status(), 404);
     let again = app
         .admin(Method::DELETE, &format!("/v1/media/{}", gone.id))
@@ -272,11 +269,8 @@ async fn delete_removes_the_record_and_every_byte() {
         .expect("answer");
     assert_eq!(again.status(), 404);
     let still = app
-        .http
-        .get(app.url(&format!("/image/upload/{}.png", keep.id)))
-        .send()
-        .await
-        .expect("answer");
+        .fetch(&format!("/image/upload/{}.png", keep.id), &[])
+        .await;
     assert_eq!(still.status(), 200);
     app.stop().await;
 }
