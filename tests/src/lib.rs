@@ -6,6 +6,7 @@
 //! `scripts/test.sh`, which passes its address in `AVENUE_TEST_MONGODB_URI`.
 //! Set `TEST_LOG=1` to see the services' logs.
 
+pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;
 

@@ -4,6 +4,7 @@
 //! A store knows nothing of media metadata: it keeps opaque objects under
 //! [`StorageKey`]s. Metadata lives in [`crate::media::repo`].
 
+pub mod cloudinary;
 pub mod gridfs;
 
 use std::fmt;

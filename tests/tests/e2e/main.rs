@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod cloudinary_fake;
 mod crash;
 mod delivery;
 mod health;
