@@ -92,6 +92,8 @@ impl CloudinaryFake {
                 "/v1_1/{cloud}/resources/{resource_type}/upload/{*public_id}",
                 get(resource),
             )
+            .route("/v1_1/{cloud}/ping", get(ping))
+            .route("/{cloud}/image/upload/{*path}", get(deliver))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -130,6 +132,11 @@ impl CloudinaryFake {
 
     pub fn resource_count(&self) -> usize {
         self.lock().resources.len()
+    }
+
+    /// Base of delivery URLs (what `res.cloudinary.com` is in production).
+    pub fn delivery_base(&self) -> String {
+        self.base_url.clone()
     }
 
     pub fn calls(&self, endpoint: &str) -> u64 {
@@ -468,5 +475,82 @@ async fn resource(
             StatusCode::NOT_FOUND,
             &format!("Resource not found - {public_id}"),
         ),
+    }
+}
+
+fn basic_auth_ok(state: &FakeState, headers: &HeaderMap) -> bool {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", state.api_key, state.api_secret))
+    );
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+/// The Admin API's ping.
+async fn ping(
+    State(state): State<FakeState>,
+    Path(cloud): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(failed) = state.before("ping").await {
+        return failed;
+    }
+    if !basic_auth_ok(&state, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "Invalid credentials");
+    }
+    if cloud != state.cloud {
+        return error(StatusCode::NOT_FOUND, "Unknown cloud");
+    }
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Delivery of originals (no transformations): `[vN/]{public_id}[.ext]`,
+/// with single byte ranges.
+async fn deliver(
+    State(state): State<FakeState>,
+    Path((cloud, path)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if cloud != state.cloud {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut segments: Vec<&str> = path.split('/').collect();
+    if segments
+        .first()
+        .is_some_and(|s| s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit()))
+    {
+        segments.remove(0);
+    }
+    let joined = segments.join("/");
+    let found = {
+        let inner = state.lock();
+        inner.resources.get(&joined).cloned().or_else(|| {
+            joined
+                .rsplit_once('.')
+                .and_then(|(id, _)| inner.resources.get(id).cloned())
+        })
+    };
+    let Some(resource) = found else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let len = resource.bytes.len();
+    let range = headers
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)));
+    match range {
+        Some((start, end)) if start <= end && start < len => {
+            let end = end.min(len - 1);
+            (
+                StatusCode::PARTIAL_CONTENT,
+                [("content-range", format!("bytes {start}-{end}/{len}"))],
+                resource.bytes[start..=end].to_vec(),
+            )
+                .into_response()
+        }
+        _ => (StatusCode::OK, resource.bytes).into_response(),
     }
 }

@@ -75,6 +75,12 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
             FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         },
         MediaError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "not-found"),
+        MediaError::Store(StoreError::Unavailable(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable")
+        }
+        MediaError::Store(StoreError::Misconfigured(_) | StoreError::Rejected(_)) => {
+            (StatusCode::BAD_GATEWAY, "storage-failed")
+        }
         MediaError::Store(_) | MediaError::Repo(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }

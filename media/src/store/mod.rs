@@ -42,18 +42,21 @@ impl fmt::Display for StorageKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     GridFs,
+    Cloudinary,
 }
 
 impl BackendKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::GridFs => "gridfs",
+            Self::Cloudinary => "cloudinary",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "gridfs" => Some(Self::GridFs),
+            "cloudinary" => Some(Self::Cloudinary),
             _ => None,
         }
     }
@@ -85,6 +88,17 @@ pub enum StoreError {
     Corrupt { key: StorageKey, reason: String },
     #[error("storage backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend refused our credentials or configuration (Cloudinary
+    /// 401/403): an operator must act; retrying will not help.
+    #[error("storage backend refused the configuration: {0}")]
+    Misconfigured(String),
+    /// The backend stayed unavailable (rate limits, 5xx, timeouts) past the
+    /// retry deadline.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend refused a request we made: our bug, not the client's.
+    #[error("storage backend refused the request: {0}")]
+    Rejected(String),
 }
 
 impl StoreError {

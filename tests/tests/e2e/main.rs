@@ -8,6 +8,7 @@ mod crash;
 mod delivery;
 mod health;
 mod manage;
+mod store_conformance;
 mod transform;
 mod upload;
 mod validation;

@@ -1,10 +1,11 @@
 //! Cloudinary, reached through its REST API with reqwest (the `cloudinary`
 //! crate hard-codes the API host, cannot upload bytes from memory and sends
-//! millisecond timestamps). This part holds the account settings and the
-//! request signing; the store itself builds on them.
+//! millisecond timestamps): account settings, request signing, the store.
 
 pub mod account;
 pub mod signing;
+pub mod store;
 
 pub use account::CloudinaryAccount;
 pub use signing::{sign_params, SignatureAlgorithm};
+pub use store::{CloudinaryStore, RetryPolicy};

@@ -1,0 +1,288 @@
+//! The Cloudinary store: signed uploads and destroys through the upload
+//! API, delivery reads with ranges, a ping for health. Rate limits (420,
+//! 429), 5xx and timeouts are retried with exponential backoff and jitter
+//! within a deadline; 401 and 403 are configuration errors.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use rand::Rng;
+use reqwest::{multipart, StatusCode};
+use url::Url;
+
+use super::account::CloudinaryAccount;
+use super::signing::sign_params;
+use crate::store::{
+    BackendKind, ByteRange, ByteStream, ObjectWriter, StorageKey, Store, StoreError,
+};
+
+/// Where keys live inside the Cloudinary account.
+const KEY_PREFIX: &str = "avenue";
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Delay before the first retry; doubled each time, plus up to 50% jitter.
+    pub first_delay: Duration,
+    /// No retry starts after this long since the first attempt.
+    pub deadline: Duration,
+    /// Each attempt's own time limit.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_millis(200),
+            deadline: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CloudinaryStore {
+    account: CloudinaryAccount,
+    http: reqwest::Client,
+    /// Base of delivery URLs (`https://res.cloudinary.com` in production).
+    delivery_base: Url,
+    retry: RetryPolicy,
+}
+
+impl CloudinaryStore {
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(
+        account: CloudinaryAccount,
+        delivery_base: Url,
+        retry: RetryPolicy,
+    ) -> Result<Self, StoreError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(Self {
+            account,
+            http,
+            delivery_base,
+            retry,
+        })
+    }
+
+    fn delivery_url(&self, key: &StorageKey) -> String {
+        format!(
+            "{}/{}/image/upload/{}",
+            self.delivery_base.as_str().trim_end_matches('/'),
+            self.account.cloud_name,
+            key
+        )
+    }
+
+    /// One signed call to the upload API, retried as the policy allows.
+    async fn signed_post(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+        file: Option<&Bytes>,
+    ) -> Result<serde_json::Value, StoreError> {
+        let url = self.account.endpoint("image", action);
+        let started = Instant::now();
+        let mut delay = self.retry.first_delay;
+        loop {
+            let timestamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+            let mut signed: Vec<(&str, &str)> = params.to_vec();
+            signed.push(("timestamp", &timestamp));
+            let signature = sign_params(
+                signed.iter().copied(),
+                self.account.api_secret(),
+                self.account.algorithm,
+            );
+            let mut form = multipart::Form::new()
+                .text("api_key", self.account.api_key.clone())
+                .text("signature", signature);
+            for (k, v) in &signed {
+                form = form.text((*k).to_owned(), (*v).to_owned());
+            }
+            if let Some(bytes) = file {
+                form = form.part(
+                    "file",
+                    multipart::Part::stream(bytes.clone()).file_name("upload"),
+                );
+            }
+            let outcome = self
+                .http
+                .post(&url)
+                .multipart(form)
+                .timeout(self.retry.attempt_timeout)
+                .send()
+                .await;
+            let retryable = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    if status.is_success() {
+                        // Lenient: only the fields we need are read later.
+                        return response.json().await.map_err(StoreError::backend);
+                    }
+                    let message = error_message(response).await;
+                    match status {
+                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                            tracing::error!(%status, %message, "Cloudinary refused our credentials: check CLOUDINARY_URL");
+                            return Err(StoreError::Misconfigured(format!("{status}: {message}")));
+                        }
+                        s if s.as_u16() == 420
+                            || s == StatusCode::TOO_MANY_REQUESTS
+                            || s.is_server_error() =>
+                        {
+                            format!("{status}: {message}")
+                        }
+                        _ => return Err(StoreError::Rejected(format!("{status}: {message}"))),
+                    }
+                }
+                Err(err) => format!("transport: {err}"),
+            };
+            let jitter = delay.mul_f64(rand::rng().random_range(0.0..0.5));
+            if started.elapsed() + delay + jitter > self.retry.deadline {
+                tracing::warn!(%action, reason = %retryable, "Cloudinary unavailable past the retry deadline");
+                return Err(StoreError::Unavailable(retryable));
+            }
+            tracing::info!(%action, reason = %retryable, ?delay, "retrying Cloudinary");
+            tokio::time::sleep(delay + jitter).await;
+            delay = delay.saturating_mul(2);
+        }
+    }
+}
+
+async fn error_message(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| text.chars().take(200).collect())
+}
+
+/// Cloudinary takes a whole file per upload: bytes are gathered, then sent
+/// (and re-sent on retry) at `finish`. Uploads are capped by
+/// MEDIA_MAX_UPLOAD_BYTES before they get here.
+struct CloudinaryWriter {
+    store: CloudinaryStore,
+    key: StorageKey,
+    buffer: Vec<u8>,
+}
+
+#[async_trait]
+impl ObjectWriter for CloudinaryWriter {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.buffer.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
+        let bytes = Bytes::from(self.buffer);
+        self.store
+            .signed_post(
+                "upload",
+                &[("public_id", self.key.as_str()), ("overwrite", "true")],
+                Some(&bytes),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn abort(self: Box<Self>) -> Result<(), StoreError> {
+        // Nothing was sent yet.
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for CloudinaryStore {
+    fn backend(&self) -> BackendKind {
+        BackendKind::Cloudinary
+    }
+
+    fn new_key(&self) -> StorageKey {
+        StorageKey::new(format!(
+            "{KEY_PREFIX}/{}",
+            mongodb::bson::oid::ObjectId::new().to_hex()
+        ))
+    }
+
+    async fn open_writer(&self, key: &StorageKey) -> Result<Box<dyn ObjectWriter>, StoreError> {
+        Ok(Box::new(CloudinaryWriter {
+            store: self.clone(),
+            key: key.clone(),
+            buffer: Vec::new(),
+        }))
+    }
+
+    async fn read(
+        &self,
+        key: &StorageKey,
+        range: Option<ByteRange>,
+    ) -> Result<ByteStream, StoreError> {
+        let mut request = self.http.get(self.delivery_url(key));
+        if let Some(r) = range {
+            request = request.header(
+                reqwest::header::RANGE,
+                format!("bytes={}-{}", r.start, r.end),
+            );
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        match response.status() {
+            StatusCode::OK | StatusCode::PARTIAL_CONTENT => Ok(Box::pin(
+                response
+                    .bytes_stream()
+                    .map_err(|e| StoreError::Unavailable(e.to_string())),
+            )),
+            StatusCode::NOT_FOUND => Err(StoreError::NotFound(key.clone())),
+            status => Err(StoreError::Unavailable(format!(
+                "delivery answered {status}"
+            ))),
+        }
+    }
+
+    async fn delete(&self, key: &StorageKey) -> Result<(), StoreError> {
+        let answer = self
+            .signed_post(
+                "destroy",
+                &[("public_id", key.as_str()), ("invalidate", "true")],
+                None,
+            )
+            .await?;
+        match answer["result"].as_str() {
+            Some("ok" | "not found") => Ok(()),
+            other => Err(StoreError::Rejected(format!("destroy answered {other:?}"))),
+        }
+    }
+
+    async fn health_check(&self) -> Result<(), StoreError> {
+        let url = format!(
+            "{}/v1_1/{}/ping",
+            self.account.api_base.as_str().trim_end_matches('/'),
+            self.account.cloud_name
+        );
+        let response = self
+            .http
+            .get(url)
+            .basic_auth(&self.account.api_key, Some(self.account.api_secret()))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        match response.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(StoreError::Misconfigured(
+                "ping refused the credentials".into(),
+            )),
+            s => Err(StoreError::Unavailable(format!("ping answered {s}"))),
+        }
+    }
+
+    fn public_url(&self, key: &StorageKey) -> Option<Url> {
+        Url::parse(&self.delivery_url(key)).ok()
+    }
+}
