@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use url::Url;
 
 use crate::process::presets::Presets;
+use crate::store::cloudinary::CloudinaryAccount;
 use crate::store::BackendKind;
 
 /// Used when `AVENUE_JWT_SECRET` is unset outside production. Loud on purpose.
@@ -43,10 +44,22 @@ pub struct Settings {
     pub public_url: Url,
     pub mongodb: MongoSettings,
     pub backend: BackendKind,
+    /// Required when `backend` is Cloudinary.
+    pub cloudinary: Option<CloudinarySettings>,
     pub jwt_secret: Secret,
     pub limits: Limits,
     pub lifecycle: Lifecycle,
     pub delivery: Delivery,
+}
+
+/// The Cloudinary account and how media there are delivered.
+#[derive(Debug, Clone)]
+pub struct CloudinarySettings {
+    pub account: CloudinaryAccount,
+    /// `https://res.cloudinary.com` in production.
+    pub delivery_base: Url,
+    /// Sign transformed delivery URLs (accounts with strict transformations).
+    pub sign_delivery: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +144,7 @@ impl Settings {
                 database: database.to_owned(),
             },
             backend: BackendKind::GridFs,
+            cloudinary: None,
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             limits: Limits::default(),
             lifecycle: Lifecycle::default(),
@@ -170,10 +184,26 @@ impl Settings {
         };
         let backend = match get("MEDIA_BACKEND").as_deref().unwrap_or("gridfs") {
             "gridfs" => BackendKind::GridFs,
-            "cloudinary" => {
-                bail!("MEDIA_BACKEND=cloudinary is not available in this build yet; use gridfs")
-            }
+            "cloudinary" => BackendKind::Cloudinary,
             other => bail!("MEDIA_BACKEND must be gridfs or cloudinary, got {other:?}"),
+        };
+        let cloudinary = match get("CLOUDINARY_URL") {
+            Some(raw) => Some(CloudinarySettings {
+                account: CloudinaryAccount::parse(&raw, get("CLOUDINARY_API_BASE").as_deref())?,
+                delivery_base: Url::parse(
+                    &get("CLOUDINARY_DELIVERY_BASE")
+                        .unwrap_or_else(|| "https://res.cloudinary.com".to_owned()),
+                )
+                .context("CLOUDINARY_DELIVERY_BASE must be an absolute URL")?,
+                sign_delivery: !matches!(
+                    get("CLOUDINARY_SIGN_DELIVERY").as_deref(),
+                    Some("false" | "0")
+                ),
+            }),
+            None if backend == BackendKind::Cloudinary => {
+                bail!("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL=cloudinary://KEY:SECRET@CLOUD")
+            }
+            None => None,
         };
         let signing_secret = match get("MEDIA_SIGNING_SECRET") {
             Some(secret) if !secret.is_empty() => Secret::new(secret),
@@ -219,6 +249,7 @@ impl Settings {
                 database: get("MONGODB_DB").unwrap_or_else(|| "avenue".to_owned()),
             },
             backend,
+            cloudinary,
             jwt_secret,
             limits: Limits {
                 max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
@@ -300,6 +331,15 @@ mod tests {
     fn unknown_backends_are_refused() {
         let err = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "s3")])).expect_err("refused");
         assert!(err.to_string().contains("MEDIA_BACKEND"));
+        let err = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "cloudinary")]))
+            .expect_err("needs an account");
+        assert!(err.to_string().contains("CLOUDINARY_URL"));
+        let ok = Settings::from_lookup(lookup(&[
+            ("MEDIA_BACKEND", "cloudinary"),
+            ("CLOUDINARY_URL", "cloudinary://1:s@demo"),
+        ]))
+        .expect("cloudinary");
+        assert_eq!(ok.backend, BackendKind::Cloudinary);
         let ok = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "gridfs")])).expect("gridfs");
         assert_eq!(ok.backend, BackendKind::GridFs);
     }

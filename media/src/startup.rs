@@ -19,6 +19,7 @@ use crate::maintenance::sweep::sweep_once;
 use crate::media::repo::MediaRepo;
 use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
+use crate::store::cloudinary::{CloudinaryStore, RetryPolicy};
 use crate::store::{BackendKind, GridFsStore, Store};
 
 pub struct Application {
@@ -58,9 +59,19 @@ pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
                 .context("creating the GridFS indexes (is MongoDB running?)")?;
             Arc::new(gridfs)
         }
-        // Config refuses it until delivery redirects and migration exist.
         BackendKind::Cloudinary => {
-            anyhow::bail!("MEDIA_BACKEND=cloudinary is not available in this build yet")
+            let cloudinary = settings
+                .cloudinary
+                .clone()
+                .context("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL")?;
+            Arc::new(
+                CloudinaryStore::new(
+                    cloudinary.account,
+                    cloudinary.delivery_base,
+                    RetryPolicy::default(),
+                )?
+                .with_signed_delivery(cloudinary.sign_delivery),
+            )
         }
     };
     let repo = MediaRepo::new(&db);

@@ -102,7 +102,8 @@ fn parse_path(path: &str) -> Result<DeliveryPath<'_>, AppError> {
 }
 
 /// Replaces each `t_NAME` by its transformation and parses the result.
-fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppError> {
+/// Also answers the expanded text, which other renderers (Cloudinary) take.
+fn expand(components: &[&str], presets: &Presets) -> Result<(Transformation, String), AppError> {
     let mut expanded: Vec<&str> = Vec::new();
     for component in components {
         match preset_name(component) {
@@ -121,7 +122,9 @@ fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppE
             None => expanded.push(component),
         }
     }
+    let text = expanded.join("/");
     Transformation::parse(expanded)
+        .map(|t| (t, text))
         .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))
 }
 
@@ -190,7 +193,7 @@ async fn deliver(
     Path(path): Path<String>,
 ) -> Result<Response, AppError> {
     let wanted = parse_path(&path)?;
-    let transformation = expand(&wanted.components, &state.delivery.presets)?;
+    let (transformation, expanded) = expand(&wanted.components, &state.delivery.presets)?;
     let signing_secret = state.delivery.signing_secret.expose();
     let signed = match wanted.signature {
         Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
@@ -209,6 +212,16 @@ async fn deliver(
             "signature-required",
             "unsigned URLs may use named presets (t_NAME) only; sign other transformations",
         ));
+    }
+    // Backends that render and deliver themselves (Cloudinary) get a
+    // redirect with the same transformation string.
+    let store = state.library.store();
+    if store.backend() == record.backend {
+        if let Some(location) =
+            store.public_url(&record.storage_key, &expanded, wanted.ext.extension())
+        {
+            return Ok(redirect(&location));
+        }
     }
     if plain_original {
         return original(&state, &record, &method, &headers).await;
@@ -254,6 +267,25 @@ async fn deliver(
         return Ok((StatusCode::OK, response_headers).into_response());
     }
     Ok((StatusCode::OK, response_headers, Body::from(variant.bytes)).into_response())
+}
+
+/// The target only changes if the media moves to another backend, so it may
+/// be cached, but not forever.
+const REDIRECT_CACHE: &str = "public, max-age=86400";
+
+fn redirect(location: &url::Url) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(REDIRECT_CACHE),
+    );
+    match HeaderValue::from_str(location.as_str()) {
+        Ok(value) => {
+            headers.insert(header::LOCATION, value);
+            (StatusCode::FOUND, headers).into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 fn cache_headers(etag: &str) -> HeaderMap {
@@ -346,8 +378,9 @@ mod tests {
     #[test]
     fn presets_expand_and_unknown_ones_are_refused() {
         let presets = Presets::defaults();
-        let t = expand(&["t_card", "q_50"], &presets).expect("valid");
+        let (t, text) = expand(&["t_card", "q_50"], &presets).expect("valid");
         assert_eq!(t.steps.len(), 2);
+        assert_eq!(text, "c_fill,g_auto,w_400,h_300/q_50");
         assert!(expand(&["t_nope"], &presets).is_err());
     }
 

@@ -244,7 +244,7 @@ impl Store for GridFsStore {
             .map_err(StoreError::backend)
     }
 
-    fn public_url(&self, _key: &StorageKey) -> Option<url::Url> {
+    fn public_url(&self, _key: &StorageKey, _transformation: &str, _ext: &str) -> Option<url::Url> {
         None
     }
 }

@@ -144,7 +144,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn health_check(&self) -> Result<(), StoreError>;
 
-    /// An address clients can fetch the object from directly, for backends
-    /// that have one (the delivery handler then redirects instead of streaming).
-    fn public_url(&self, key: &StorageKey) -> Option<url::Url>;
+    /// An address clients can fetch the object from directly, transformed by
+    /// `transformation` (Cloudinary's syntax, may be empty) and delivered as
+    /// `ext`, for backends that render and deliver themselves (the delivery
+    /// handler then redirects instead of streaming).
+    fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<url::Url>;
 }

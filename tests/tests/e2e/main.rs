@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod cloudinary_backend;
 mod cloudinary_fake;
 mod crash;
 mod delivery;

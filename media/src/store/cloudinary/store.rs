@@ -48,6 +48,8 @@ pub struct CloudinaryStore {
     /// Base of delivery URLs (`https://res.cloudinary.com` in production).
     delivery_base: Url,
     retry: RetryPolicy,
+    /// Sign transformed delivery URLs (accounts with strict transformations).
+    sign_delivery: bool,
 }
 
 impl CloudinaryStore {
@@ -67,7 +69,14 @@ impl CloudinaryStore {
             http,
             delivery_base,
             retry,
+            sign_delivery: true,
         })
+    }
+
+    /// Whether transformed delivery URLs carry `s--SIG--` (default: yes).
+    pub fn with_signed_delivery(mut self, sign: bool) -> Self {
+        self.sign_delivery = sign;
+        self
     }
 
     fn delivery_url(&self, key: &StorageKey) -> String {
@@ -282,7 +291,28 @@ impl Store for CloudinaryStore {
         }
     }
 
-    fn public_url(&self, key: &StorageKey) -> Option<Url> {
-        Url::parse(&self.delivery_url(key)).ok()
+    fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<Url> {
+        let file = format!("{key}.{ext}");
+        let path = if transformation.is_empty() {
+            file
+        } else {
+            format!("{transformation}/{file}")
+        };
+        // Accounts with strict transformations only render signed URLs; the
+        // signature covers the same string ours does, with the API secret.
+        let signed = if self.sign_delivery && !transformation.is_empty() {
+            format!(
+                "{}/{path}",
+                crate::process::signature::component(&path, self.account.api_secret())
+            )
+        } else {
+            path
+        };
+        Url::parse(&format!(
+            "{}/{}/image/upload/{signed}",
+            self.delivery_base.as_str().trim_end_matches('/'),
+            self.account.cloud_name
+        ))
+        .ok()
     }
 }
