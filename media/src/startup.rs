@@ -20,7 +20,7 @@ use crate::media::repo::MediaRepo;
 use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
 use crate::store::cloudinary::{CloudinaryStore, RetryPolicy};
-use crate::store::{BackendKind, GridFsStore, Store};
+use crate::store::{BackendKind, GridFsStore, Store, Stores};
 
 pub struct Application {
     listener: TcpListener,
@@ -49,38 +49,43 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<mongodb::Database> {
 /// When MongoDB is unreachable or refuses to create indexes.
 pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
     let db = connect(settings).await?;
-    // The one place a backend is chosen.
-    let store: Arc<dyn Store> = match settings.backend {
-        BackendKind::GridFs => {
-            let gridfs = GridFsStore::new(db.clone());
-            gridfs
-                .ensure_indexes()
-                .await
-                .context("creating the GridFS indexes (is MongoDB running?)")?;
-            Arc::new(gridfs)
-        }
-        BackendKind::Cloudinary => {
-            let cloudinary = settings
-                .cloudinary
-                .clone()
-                .context("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL")?;
-            Arc::new(
-                CloudinaryStore::new(
-                    cloudinary.account,
-                    cloudinary.delivery_base,
-                    RetryPolicy::default(),
-                )?
-                .with_signed_delivery(cloudinary.sign_delivery),
-            )
-        }
+    // GridFS is always there (metadata lives in MongoDB anyway), so media
+    // that are still in GridFS keep being served whatever the primary is.
+    let gridfs = GridFsStore::new(db.clone());
+    gridfs
+        .ensure_indexes()
+        .await
+        .context("creating the GridFS indexes (is MongoDB running?)")?;
+    let gridfs: Arc<dyn Store> = Arc::new(gridfs);
+    let cloudinary: Option<Arc<dyn Store>> = match &settings.cloudinary {
+        Some(c) => Some(Arc::new(
+            CloudinaryStore::new(
+                c.account.clone(),
+                c.delivery_base.clone(),
+                RetryPolicy::default(),
+            )?
+            .with_signed_delivery(c.sign_delivery),
+        )),
+        None => None,
     };
+    // The one place the primary backend is chosen.
+    let primary = match settings.backend {
+        BackendKind::GridFs => gridfs.clone(),
+        BackendKind::Cloudinary => cloudinary
+            .clone()
+            .context("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL")?,
+    };
+    let stores = Stores::new(
+        primary,
+        [Some(gridfs), cloudinary].into_iter().flatten().collect(),
+    );
     let repo = MediaRepo::new(&db);
     repo.ensure_indexes()
         .await
         .context("creating the media indexes")?;
     Ok(MediaLibrary::new(
         repo,
-        store,
+        stores,
         settings.limits,
         settings.public_url.clone(),
     ))

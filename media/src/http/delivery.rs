@@ -215,13 +215,10 @@ async fn deliver(
     }
     // Backends that render and deliver themselves (Cloudinary) get a
     // redirect with the same transformation string.
-    let store = state.library.store();
-    if store.backend() == record.backend {
-        if let Some(location) =
-            store.public_url(&record.storage_key, &expanded, wanted.ext.extension())
-        {
-            return Ok(redirect(&location));
-        }
+    let store = state.library.stores().get(record.backend)?;
+    if let Some(location) = store.public_url(&record.storage_key, &expanded, wanted.ext.extension())
+    {
+        return Ok(redirect(&location));
     }
     if plain_original {
         return original(&state, &record, &method, &headers).await;

@@ -17,22 +17,25 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the store (and with it MongoDB, which also holds metadata)
-/// answers.
+/// Ready when every configured backend answers (GridFS stands for MongoDB,
+/// which also holds the metadata).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let store = state.library.store();
-    let backend = store.backend().as_str();
-    match tokio::time::timeout(READY_TIMEOUT, store.health_check()).await {
-        Ok(Ok(())) => (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "backend": backend })),
-        ),
-        Ok(Err(err)) => {
-            tracing::warn!(error = ?anyhow::Error::from(err), "readiness check failed");
-            unready(backend, "the storage backend did not answer")
+    let primary = state.library.store().backend().as_str();
+    for store in state.library.stores().all() {
+        let backend = store.backend().as_str();
+        match tokio::time::timeout(READY_TIMEOUT, store.health_check()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(backend, error = ?anyhow::Error::from(err), "readiness check failed");
+                return unready(primary, &format!("the {backend} backend did not answer"));
+            }
+            Err(_) => return unready(primary, &format!("the {backend} backend timed out")),
         }
-        Err(_) => unready(backend, "the storage backend timed out"),
     }
+    (
+        StatusCode::OK,
+        Json(json!({ "status": "ready", "backend": primary })),
+    )
 }
 
 fn unready(backend: &str, reason: &str) -> (StatusCode, Json<Value>) {

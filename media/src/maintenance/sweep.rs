@@ -30,7 +30,7 @@ pub async fn sweep_once(
     let cutoff = OffsetDateTime::now_utc() - grace;
     let repo = library.repo();
     let mut report = SweepReport::default();
-    for key in repo.staged_before(cutoff).await? {
+    for (key, backend) in repo.staged_before(cutoff).await? {
         if repo.references_key(&key).await? {
             report.cleared += 1;
             if !dry_run {
@@ -39,7 +39,7 @@ pub async fn sweep_once(
         } else {
             report.removed += 1;
             if !dry_run {
-                library.store().delete(&key).await?;
+                library.stores().get(backend)?.delete(&key).await?;
                 repo.unstage(&key).await?;
                 tracing::info!(%key, "removed abandoned upload");
             }

@@ -4,7 +4,6 @@
 //! huge one is cut off as soon as it passes the limit.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -15,7 +14,7 @@ use super::format::{sniff, ImageFormat, Sniffed};
 use super::library::MediaError;
 use super::repo::MediaRepo;
 use crate::config::Limits;
-use crate::store::{StorageKey, Store};
+use crate::store::{BackendKind, StorageKey, Stores};
 
 /// Most header bytes held in memory to find the dimensions. JPEG puts them
 /// after EXIF, ICC and Photoshop segments, which can be large.
@@ -31,6 +30,7 @@ const TOUCH_EVERY: Duration = Duration::from_secs(10);
 /// crashed process leaves its staging entry for the sweeper instead.
 pub struct StagedObject {
     pub key: StorageKey,
+    pub backend: BackendKind,
     pub format: ImageFormat,
     pub bytes: u64,
     pub width: u32,
@@ -42,14 +42,18 @@ pub struct StagedObject {
 #[derive(Clone)]
 pub(crate) struct Cleanup {
     pub(crate) repo: MediaRepo,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) stores: Stores,
 }
 
 impl Cleanup {
     /// Deletes the bytes under `key` and then its staging entry; if either
     /// step fails the entry stays and the sweeper finishes the job.
-    pub(crate) async fn discard(&self, key: &StorageKey) {
-        match self.store.delete(key).await {
+    pub(crate) async fn discard(&self, key: &StorageKey, backend: BackendKind) {
+        let deleted = match self.stores.get(backend) {
+            Ok(store) => store.delete(key).await,
+            Err(err) => Err(err),
+        };
+        match deleted {
             Ok(()) => {
                 if let Err(err) = self.repo.unstage(key).await {
                     tracing::warn!(%key, error = %err, "could not clear staging entry");
@@ -71,8 +75,9 @@ impl Drop for StagedObject {
     fn drop(&mut self) {
         if let Some(cleanup) = self.cleanup.take() {
             let key = self.key.clone();
+            let backend = self.backend;
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { cleanup.discard(&key).await });
+                runtime.spawn(async move { cleanup.discard(&key, backend).await });
             }
         }
     }
@@ -103,12 +108,13 @@ where
 {
     let mut received: u64 = 0;
     let head = read_head(&mut body, &limits, &mut received).await?;
-    let store = &cleanup.store;
+    let store = cleanup.stores.primary();
     let key = store.new_key();
     cleanup.repo.stage(&key, store.backend()).await?;
     // From here on the guard owns the bytes until a record claims them.
     let mut staged = StagedObject {
         key: key.clone(),
+        backend: store.backend(),
         format: head.format,
         bytes: 0,
         width: head.width,
@@ -159,7 +165,7 @@ async fn abort(writer: Box<dyn crate::store::ObjectWriter>, staged: &mut StagedO
         tracing::warn!(key = %staged.key, error = %err, "aborting a GridFS upload failed");
     }
     if let Some(cleanup) = staged.cleanup.take() {
-        cleanup.discard(&staged.key).await;
+        cleanup.discard(&staged.key, staged.backend).await;
     }
 }
 

@@ -14,7 +14,7 @@ use super::fields::{FieldError, MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
 use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
 use crate::config::Limits;
-use crate::store::{ByteRange, ByteStream, StorageKey, Store, StoreError};
+use crate::store::{BackendKind, ByteRange, ByteStream, StorageKey, Store, StoreError, Stores};
 
 /// Why a media operation failed. The HTTP layer maps each variant to a
 /// status in one place (`http::error`).
@@ -53,7 +53,7 @@ pub struct UploadOutcome {
 #[derive(Clone)]
 pub struct MediaLibrary {
     repo: MediaRepo,
-    store: Arc<dyn Store>,
+    stores: Stores,
     limits: Limits,
     public_url: Url,
     /// Delivery's view of records: every CDN miss would otherwise cost a
@@ -67,10 +67,10 @@ pub struct MediaLibrary {
 pub const DELIVERY_RECORD_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl MediaLibrary {
-    pub fn new(repo: MediaRepo, store: Arc<dyn Store>, limits: Limits, public_url: Url) -> Self {
+    pub fn new(repo: MediaRepo, stores: Stores, limits: Limits, public_url: Url) -> Self {
         Self {
             repo,
-            store,
+            stores,
             limits,
             public_url,
             delivery_records: moka::future::Cache::builder()
@@ -88,14 +88,19 @@ impl MediaLibrary {
         &self.repo
     }
 
+    /// Where new bytes go.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        self.stores.primary()
+    }
+
+    pub fn stores(&self) -> &Stores {
+        &self.stores
     }
 
     fn cleanup(&self) -> Cleanup {
         Cleanup {
             repo: self.repo.clone(),
-            store: self.store.clone(),
+            stores: self.stores.clone(),
         }
     }
 
@@ -119,16 +124,17 @@ impl MediaLibrary {
     /// # Errors
     /// Store or database failures; nothing is left visible.
     pub async fn ingest_trusted(&self, bytes: Bytes) -> Result<StorageKey, MediaError> {
-        let key = self.store.new_key();
-        self.repo.stage(&key, self.store.backend()).await?;
+        let store = self.stores.primary();
+        let key = store.new_key();
+        self.repo.stage(&key, store.backend()).await?;
         let written = async {
-            let mut writer = self.store.open_writer(&key).await?;
+            let mut writer = store.open_writer(&key).await?;
             writer.write(&bytes).await?;
             writer.finish().await
         }
         .await;
         if let Err(err) = written {
-            self.cleanup().discard(&key).await;
+            self.cleanup().discard(&key, store.backend()).await;
             return Err(err.into());
         }
         Ok(key)
@@ -153,7 +159,7 @@ impl MediaLibrary {
                         return;
                     }
                     if let Some(key) = &key {
-                        self.cleanup().discard(key).await;
+                        self.cleanup().discard(key, variant_backend(doc)).await;
                     }
                     return;
                 }
@@ -168,7 +174,7 @@ impl MediaLibrary {
                     tracing::warn!(variant = %doc.id, error = %err, "could not record a variant");
                 }
                 if let Some(key) = &key {
-                    self.cleanup().discard(key).await;
+                    self.cleanup().discard(key, variant_backend(doc)).await;
                 }
             }
         }
@@ -177,7 +183,7 @@ impl MediaLibrary {
     /// Removes a staged upload now instead of in the background.
     pub async fn discard(&self, mut staged: StagedObject) {
         staged.disarm();
-        self.cleanup().discard(&staged.key).await;
+        self.cleanup().discard(&staged.key, staged.backend).await;
     }
 
     /// Makes a staged upload a media, or, when the same bytes are already a
@@ -195,7 +201,7 @@ impl MediaLibrary {
         let cleanup = self.cleanup();
         if let Some(existing) = self.repo.get(&id).await? {
             staged.disarm();
-            cleanup.discard(&staged.key).await;
+            cleanup.discard(&staged.key, staged.backend).await;
             return Ok(UploadOutcome {
                 record: existing,
                 created: false,
@@ -208,7 +214,7 @@ impl MediaLibrary {
             width: staged.width,
             height: staged.height,
             sha256: hex::encode(staged.sha256),
-            backend: self.store.backend(),
+            backend: staged.backend,
             storage_key: staged.key.clone(),
             folder: fields.folder,
             tags: fields.tags,
@@ -232,7 +238,7 @@ impl MediaLibrary {
             Err(RepoError::Duplicate) => {
                 // Lost a race with a concurrent upload of the same bytes.
                 staged.disarm();
-                cleanup.discard(&staged.key).await;
+                cleanup.discard(&staged.key, staged.backend).await;
                 let existing = self.repo.get(&id).await?.ok_or(MediaError::NotFound)?;
                 Ok(UploadOutcome {
                     record: existing,
@@ -299,15 +305,18 @@ impl MediaLibrary {
             self.repo.unstage(&record.storage_key).await?;
             return Err(MediaError::NotFound);
         }
-        self.cleanup().discard(&record.storage_key).await;
+        self.cleanup()
+            .discard(&record.storage_key, record.backend)
+            .await;
         // Variants go with their media; each is journalled like the original.
         for variant in self.repo.variants_of(id).await? {
-            match variant.storage_key {
+            match &variant.storage_key {
                 Some(key) => {
-                    let key = StorageKey::new(key);
-                    self.repo.stage(&key, record.backend).await?;
+                    let key = StorageKey::new(key.clone());
+                    let backend = variant_backend(&variant);
+                    self.repo.stage(&key, backend).await?;
                     self.repo.delete_variant(&variant.id).await?;
-                    self.cleanup().discard(&key).await;
+                    self.cleanup().discard(&key, backend).await;
                 }
                 None => self.repo.delete_variant(&variant.id).await?,
             }
@@ -324,7 +333,8 @@ impl MediaLibrary {
         record: &MediaRecord,
         range: Option<ByteRange>,
     ) -> Result<ByteStream, MediaError> {
-        Ok(self.store.read(&record.storage_key, range).await?)
+        let store = self.stores.get(record.backend)?;
+        Ok(store.read(&record.storage_key, range).await?)
     }
 
     /// The absolute delivery URL of the original.
@@ -358,4 +368,13 @@ impl MediaLibrary {
 fn truncate_to_millis(at: OffsetDateTime) -> OffsetDateTime {
     at.replace_nanosecond(at.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(at)
+}
+
+/// The backend a stored variant's bytes are in (GridFS for documents
+/// written before the field existed).
+pub fn variant_backend(doc: &super::repo::VariantDoc) -> BackendKind {
+    doc.backend
+        .as_deref()
+        .and_then(BackendKind::parse)
+        .unwrap_or(BackendKind::GridFs)
 }

@@ -35,6 +35,9 @@ pub struct VariantDoc {
     /// Where larger variants live in the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_key: Option<String>,
+    /// The backend holding `storage_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     /// Small variants (most of them) live inline: one document to write and
     /// read, and nothing that can be orphaned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -469,7 +472,7 @@ impl MediaRepo {
     pub async fn staged_before(
         &self,
         cutoff: OffsetDateTime,
-    ) -> Result<Vec<StorageKey>, RepoError> {
+    ) -> Result<Vec<(StorageKey, BackendKind)>, RepoError> {
         let docs: Vec<Document> = self
             .staging
             .find(doc! { "touched_at": { "$lte": to_bson_time(cutoff) } })
@@ -478,8 +481,15 @@ impl MediaRepo {
             .await?;
         Ok(docs
             .iter()
-            .filter_map(|d| d.get_str("_id").ok())
-            .map(StorageKey::new)
+            .filter_map(|d| {
+                let key = d.get_str("_id").ok()?;
+                let backend = d
+                    .get_str("backend")
+                    .ok()
+                    .and_then(BackendKind::parse)
+                    .unwrap_or(BackendKind::GridFs);
+                Some((StorageKey::new(key), backend))
+            })
             .collect())
     }
 

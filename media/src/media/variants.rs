@@ -218,7 +218,11 @@ impl Variants {
             (Some(inline), _) => Bytes::copy_from_slice(&inline.bytes),
             (None, Some(key)) => {
                 let key = StorageKey::new(key.clone());
-                collect(self.library.store().read(&key, None).await?).await?
+                let store = self
+                    .library
+                    .stores()
+                    .get(super::library::variant_backend(stored))?;
+                collect(store.read(&key, None).await?).await?
             }
             (None, None) => {
                 return Err(MediaError::Repo(RepoError::Corrupt {
@@ -310,6 +314,9 @@ impl Variants {
             width: i64::from(variant.width),
             height: i64::from(variant.height),
             storage_key: staged.as_ref().map(|key| key.as_str().to_owned()),
+            backend: staged
+                .as_ref()
+                .map(|_| self.library.store().backend().as_str().to_owned()),
             data: inline.then(|| mongodb::bson::Binary {
                 subtype: mongodb::bson::spec::BinarySubtype::Generic,
                 bytes: variant.bytes.to_vec(),

@@ -150,3 +150,44 @@ pub trait Store: Send + Sync + 'static {
     /// handler then redirects instead of streaming).
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<url::Url>;
 }
+
+/// Every configured backend, and the one new bytes go to. Each media
+/// records its backend, so media keep being served from where they are
+/// while a migration moves them.
+#[derive(Clone)]
+pub struct Stores {
+    primary: std::sync::Arc<dyn Store>,
+    all: Vec<std::sync::Arc<dyn Store>>,
+}
+
+impl Stores {
+    /// `primary` must be among `all` (it is added when missing).
+    pub fn new(
+        primary: std::sync::Arc<dyn Store>,
+        mut all: Vec<std::sync::Arc<dyn Store>>,
+    ) -> Self {
+        if !all.iter().any(|s| s.backend() == primary.backend()) {
+            all.push(primary.clone());
+        }
+        Self { primary, all }
+    }
+
+    pub fn primary(&self) -> &std::sync::Arc<dyn Store> {
+        &self.primary
+    }
+
+    /// # Errors
+    /// [`StoreError::Misconfigured`] when that backend is not configured.
+    pub fn get(&self, kind: BackendKind) -> Result<&std::sync::Arc<dyn Store>, StoreError> {
+        self.all
+            .iter()
+            .find(|s| s.backend() == kind)
+            .ok_or_else(|| {
+                StoreError::Misconfigured(format!("backend {} is not configured", kind.as_str()))
+            })
+    }
+
+    pub fn all(&self) -> &[std::sync::Arc<dyn Store>] {
+        &self.all
+    }
+}
