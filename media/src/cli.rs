@@ -39,6 +39,13 @@ enum Command {
         /// For example `0123456789abcdef0123456789abcdef.jpg`.
         file: String,
     },
+    /// Copy every original to another backend, verify each copy (size and
+    /// SHA-256) and switch its record. Resumable and idempotent; the
+    /// service keeps serving meanwhile.
+    MigrateStore {
+        #[arg(long, value_enum)]
+        to: TargetBackend,
+    },
     /// Remove bytes of uploads and deletions that a crash left unfinished
     /// for longer than MEDIA_STAGING_GRACE_SECS.
     Sweep {
@@ -46,6 +53,12 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TargetBackend {
+    Gridfs,
+    Cloudinary,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -109,6 +122,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.delivery.signing_secret.expose(),
             );
             println!("/image/upload/{component}/{to_sign}");
+            Ok(())
+        }
+        Command::MigrateStore { to } => {
+            let to = match to {
+                TargetBackend::Gridfs => crate::store::BackendKind::GridFs,
+                TargetBackend::Cloudinary => crate::store::BackendKind::Cloudinary,
+            };
+            let library = open_library(&settings).await?;
+            let progress = crate::maintenance::progress::for_terminal();
+            let report =
+                crate::maintenance::migrate::migrate(&library, to, progress.as_ref()).await?;
+            println!(
+                "migrate-store: {} moved ({} bytes), {} changed meanwhile, {} failed",
+                report.moved, report.bytes, report.skipped, report.failed
+            );
+            if report.failed > 0 {
+                anyhow::bail!(
+                    "{} media could not be moved; see the messages above",
+                    report.failed
+                );
+            }
             Ok(())
         }
         Command::Sweep { dry_run } => {

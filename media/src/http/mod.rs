@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod media;
 pub mod metrics;
+pub mod storage;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(delivery::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(storage::router())
         .fallback(|| async {
             error::AppError::Rejected {
                 status: axum::http::StatusCode::NOT_FOUND,

@@ -1,3 +1,5 @@
 //! Background and command-line upkeep of the store.
 
+pub mod migrate;
+pub mod progress;
 pub mod sweep;

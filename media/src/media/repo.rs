@@ -411,6 +411,99 @@ impl MediaRepo {
             .transpose()
     }
 
+    /// Media not in `backend`, by id, after `after`: the migration's work list.
+    ///
+    /// # Errors
+    /// When the database fails or a stored document is unreadable.
+    pub async fn not_in_backend(
+        &self,
+        backend: BackendKind,
+        after: Option<&MediaId>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, RepoError> {
+        let mut filter = doc! { "backend": { "$ne": backend.as_str() } };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after.as_str() });
+        }
+        let docs: Vec<MediaDoc> = self
+            .media
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?;
+        docs.into_iter().map(MediaDoc::into_record).collect()
+    }
+
+    /// Media count and bytes per backend.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn totals_by_backend(&self) -> Result<Vec<(String, u64, u64)>, RepoError> {
+        let rows: Vec<Document> = self
+            .media
+            .aggregate([doc! { "$group": {
+                "_id": "$backend",
+                "count": { "$sum": 1 },
+                "bytes": { "$sum": "$bytes" },
+            } }])
+            .await?
+            .try_collect()
+            .await?;
+        let number = |d: &Document, k: &str| match d.get(k) {
+            Some(Bson::Int32(v)) => u64::try_from(*v).unwrap_or(0),
+            Some(Bson::Int64(v)) => u64::try_from(*v).unwrap_or(0),
+            Some(Bson::Double(v)) => *v as u64,
+            _ => 0,
+        };
+        let mut out: Vec<(String, u64, u64)> = rows
+            .iter()
+            .map(|d| {
+                (
+                    d.get_str("_id").unwrap_or("unknown").to_owned(),
+                    number(d, "count"),
+                    number(d, "bytes"),
+                )
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Points a media at its copy in another backend, if it still is where
+    /// the copy was made from. `false` when it moved or vanished meanwhile.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn switch_backend(
+        &self,
+        id: &MediaId,
+        from: (BackendKind, &StorageKey),
+        to: (BackendKind, &StorageKey),
+    ) -> Result<bool, RepoError> {
+        let result = self
+            .media
+            .update_one(
+                doc! { "_id": id.as_str(), "backend": from.0.as_str(), "storage_key": from.1.as_str() },
+                doc! { "$set": {
+                    "backend": to.0.as_str(),
+                    "storage_key": to.1.as_str(),
+                    "updated_at": DateTime::now(),
+                } },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// Counts of variant documents; for status.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn variant_count(&self) -> Result<u64, RepoError> {
+        Ok(self.variants.count_documents(doc! {}).await?)
+    }
+
     /// # Errors
     /// When the database fails.
     pub async fn delete(&self, id: &MediaId) -> Result<bool, RepoError> {

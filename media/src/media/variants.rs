@@ -154,6 +154,15 @@ impl Variants {
         }
     }
 
+    /// Variants held in memory right now.
+    pub fn memory_entries(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    pub fn counters(&self) -> &VariantCounters {
+        &self.counters
+    }
+
     /// The variant, from memory, the store, or a fresh render.
     ///
     /// # Errors

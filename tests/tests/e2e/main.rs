@@ -9,6 +9,7 @@ mod crash;
 mod delivery;
 mod health;
 mod manage;
+mod migration;
 mod store_conformance;
 mod transform;
 mod upload;

@@ -1,0 +1,129 @@
+//! Progress of long maintenance runs: a bar with counts, bytes and ETA on a
+//! terminal, plain log lines otherwise (CI logs, `kubectl logs`).
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::migrate::Progress;
+use crate::media::repo::MediaRecord;
+
+/// A bar when stderr is a terminal, log lines when it is not.
+pub fn for_terminal() -> Box<dyn Progress> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Bar {
+            bar: ProgressBar::hidden(),
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+        })
+    } else {
+        Box::new(Lines::default())
+    }
+}
+
+struct Bar {
+    bar: ProgressBar,
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Progress for Bar {
+    fn start(&self, media: u64, bytes: u64) {
+        self.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.bar.set_length(bytes);
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {msg} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        self.bar.set_message(format!("0/{media} media"));
+        self.bar.set_position(0);
+        self.bar.reset_eta();
+        self.total.store(media, Ordering::Relaxed);
+    }
+
+    fn moved(&self, record: &MediaRecord) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.bar.inc(record.bytes);
+        self.bar.set_message(format!(
+            "{done}/{} media",
+            self.total.load(Ordering::Relaxed)
+        ));
+    }
+
+    fn failed(&self, record: &MediaRecord, reason: &str) {
+        self.bar.println(format!("failed {}: {reason}", record.id));
+    }
+
+    fn finish(&self) {
+        self.bar.finish();
+    }
+}
+
+#[derive(Default)]
+struct Lines {
+    state: Mutex<LineState>,
+}
+
+#[derive(Default)]
+struct LineState {
+    media: u64,
+    bytes: u64,
+    done: u64,
+    done_bytes: u64,
+    started: Option<Instant>,
+    last: Option<Instant>,
+}
+
+const EVERY: Duration = Duration::from_secs(2);
+
+impl Lines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Progress for Lines {
+    fn start(&self, media: u64, bytes: u64) {
+        let mut s = self.lock();
+        s.media = media;
+        s.bytes = bytes;
+        s.started = Some(Instant::now());
+        eprintln!("migrate-store: {media} media ({bytes} bytes) to move");
+    }
+
+    fn moved(&self, record: &MediaRecord) {
+        let mut s = self.lock();
+        s.done += 1;
+        s.done_bytes += record.bytes;
+        let now = Instant::now();
+        if s.last.is_none_or(|last| now - last >= EVERY) || s.done == s.media {
+            s.last = Some(now);
+            let elapsed = s.started.map_or(0.0, |t| (now - t).as_secs_f64());
+            let eta = if s.done_bytes > 0 {
+                elapsed * (s.bytes.saturating_sub(s.done_bytes)) as f64 / s.done_bytes as f64
+            } else {
+                0.0
+            };
+            eprintln!(
+                "migrate-store: {}/{} media, {}/{} bytes, ETA {eta:.0} s",
+                s.done, s.media, s.done_bytes, s.bytes
+            );
+        }
+    }
+
+    fn failed(&self, record: &MediaRecord, reason: &str) {
+        eprintln!("migrate-store: failed {}: {reason}", record.id);
+    }
+
+    fn finish(&self) {
+        let s = self.lock();
+        let elapsed = s.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        eprintln!("migrate-store: done in {elapsed:.1} s");
+    }
+}
