@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::io::Cursor;
 
 use avenue_media::media::format::ImageFormat;
-use avenue_media::process::pipeline::{render, OutputFormat, RenderJob};
+use avenue_media::process::pipeline::{render, RenderJob};
 use avenue_media::process::transformation::Transformation;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -52,14 +52,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| image::load_from_memory(black_box(&source)).expect("decode"))
     });
     group.bench_function("render c_fill 400x300 to jpeg", |b| {
-        b.iter(|| render(black_box(&job(card, OutputFormat::Jpeg))).expect("render"))
+        b.iter(|| render(black_box(&job(card, ImageFormat::Jpeg))).expect("render"))
     });
     group.bench_function("render c_fill 400x300 to webp", |b| {
-        b.iter(|| render(black_box(&job(card, OutputFormat::Webp))).expect("render"))
+        b.iter(|| render(black_box(&job(card, ImageFormat::Webp))).expect("render"))
     });
     group.bench_function(
         "render c_fill 2000x1500 to jpeg (no scale-on-decode)",
-        |b| b.iter(|| render(black_box(&job(large, OutputFormat::Jpeg))).expect("render")),
+        |b| b.iter(|| render(black_box(&job(large, ImageFormat::Jpeg))).expect("render")),
     );
     group.finish();
 }

@@ -19,7 +19,6 @@ use super::AppState;
 use crate::media::format::ImageFormat;
 use crate::media::repo::MediaRecord;
 use crate::media::variants::VariantRequest;
-use crate::process::pipeline::OutputFormat;
 use crate::process::presets::Presets;
 use crate::process::signature;
 use crate::process::transformation::{FormatRequest, Quality, Transformation};
@@ -129,10 +128,10 @@ fn expand(components: &[&str], presets: &Presets) -> Result<(Transformation, Str
 }
 
 /// The family a media falls back to when `f_auto` finds nothing better.
-fn family(original: ImageFormat) -> OutputFormat {
+fn family(original: ImageFormat) -> ImageFormat {
     match original {
-        ImageFormat::Jpeg | ImageFormat::Avif => OutputFormat::Jpeg,
-        ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif => OutputFormat::Png,
+        ImageFormat::Jpeg | ImageFormat::Avif => ImageFormat::Jpeg,
+        ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif => ImageFormat::Png,
     }
 }
 
@@ -153,27 +152,27 @@ fn choose_output(
     ext: ImageFormat,
     original: ImageFormat,
     accept: Option<&str>,
-) -> Result<(OutputFormat, bool), AppError> {
+) -> Result<(ImageFormat, bool), AppError> {
     match requested {
         Some(FormatRequest::Auto) => {
             if accepts(accept, "image/avif") {
-                Ok((OutputFormat::Avif, true))
+                Ok((ImageFormat::Avif, true))
             } else if accepts(accept, "image/webp") {
-                Ok((OutputFormat::Webp, true))
+                Ok((ImageFormat::Webp, true))
             } else {
                 Ok((family(original), true))
             }
         }
-        Some(FormatRequest::Jpeg) => Ok((OutputFormat::Jpeg, false)),
-        Some(FormatRequest::Png) => Ok((OutputFormat::Png, false)),
-        Some(FormatRequest::Webp) => Ok((OutputFormat::Webp, false)),
-        Some(FormatRequest::Avif) => Ok((OutputFormat::Avif, false)),
+        Some(FormatRequest::Jpeg) => Ok((ImageFormat::Jpeg, false)),
+        Some(FormatRequest::Png) => Ok((ImageFormat::Png, false)),
+        Some(FormatRequest::Webp) => Ok((ImageFormat::Webp, false)),
+        Some(FormatRequest::Avif) => Ok((ImageFormat::Avif, false)),
         None => match ext {
-            ImageFormat::Jpeg => Ok((OutputFormat::Jpeg, false)),
-            ImageFormat::Png => Ok((OutputFormat::Png, false)),
-            ImageFormat::Webp => Ok((OutputFormat::Webp, false)),
-            ImageFormat::Gif => Ok((OutputFormat::Gif, false)),
-            ImageFormat::Avif => Ok((OutputFormat::Avif, false)),
+            ImageFormat::Jpeg => Ok((ImageFormat::Jpeg, false)),
+            ImageFormat::Png => Ok((ImageFormat::Png, false)),
+            ImageFormat::Webp => Ok((ImageFormat::Webp, false)),
+            ImageFormat::Gif => Ok((ImageFormat::Gif, false)),
+            ImageFormat::Avif => Ok((ImageFormat::Avif, false)),
         },
     }
 }
@@ -228,8 +227,8 @@ async fn deliver(
     let (format, varies) =
         choose_output(transformation.format(), wanted.ext, record.format, accept)?;
     let quality = match format {
-        OutputFormat::Png | OutputFormat::Gif => 0,
-        OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Avif => {
+        ImageFormat::Png | ImageFormat::Gif => 0,
+        ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
             match transformation.quality() {
                 Some(Quality::Value(q)) => q,
                 Some(Quality::Auto) | None => DEFAULT_QUALITY,
@@ -387,27 +386,27 @@ mod tests {
         let jpg = ImageFormat::Jpeg;
         assert_eq!(
             choose_output(auto, jpg, jpg, Some("image/avif,image/webp,*/*")).expect("ok"),
-            (OutputFormat::Avif, true)
+            (ImageFormat::Avif, true)
         );
         assert_eq!(
             choose_output(auto, jpg, jpg, Some("image/webp,*/*")).expect("ok"),
-            (OutputFormat::Webp, true)
+            (ImageFormat::Webp, true)
         );
         assert_eq!(
             choose_output(auto, jpg, jpg, Some("image/webp;q=0, */*")).expect("ok"),
-            (OutputFormat::Jpeg, true)
+            (ImageFormat::Jpeg, true)
         );
         assert_eq!(
             choose_output(auto, jpg, ImageFormat::Png, None).expect("ok"),
-            (OutputFormat::Png, true)
+            (ImageFormat::Png, true)
         );
         assert_eq!(
             choose_output(None, ImageFormat::Webp, jpg, None).expect("ok"),
-            (OutputFormat::Webp, false)
+            (ImageFormat::Webp, false)
         );
         assert_eq!(
             choose_output(Some(FormatRequest::Avif), jpg, jpg, None).expect("ok"),
-            (OutputFormat::Avif, false)
+            (ImageFormat::Avif, false)
         );
     }
 }

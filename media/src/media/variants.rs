@@ -14,7 +14,8 @@ use tokio::sync::Semaphore;
 
 use super::library::{MediaError, MediaLibrary};
 use super::repo::{MediaRecord, RepoError, VariantDoc};
-use crate::process::pipeline::{render, OutputFormat, ProcessError, RenderJob};
+use crate::media::format::ImageFormat;
+use crate::process::pipeline::{render, ProcessError, RenderJob};
 use crate::process::transformation::Transformation;
 use crate::store::StorageKey;
 
@@ -80,7 +81,7 @@ impl From<ProcessError> for RenderFailure {
 #[derive(Debug, Clone)]
 pub struct Variant {
     pub bytes: Bytes,
-    pub format: OutputFormat,
+    pub format: ImageFormat,
     pub width: u32,
     pub height: u32,
 }
@@ -89,7 +90,7 @@ pub struct Variant {
 pub struct VariantRequest<'a> {
     pub record: &'a MediaRecord,
     pub transformation: &'a Transformation,
-    pub format: OutputFormat,
+    pub format: ImageFormat,
     pub quality: u8,
 }
 
@@ -101,7 +102,7 @@ impl VariantRequest<'_> {
             "{PIPELINE_VERSION}|{}|{}|{}|{}",
             self.record.id,
             self.transformation.canonical(),
-            self.format.as_str(),
+            self.format.extension(),
             self.quality
         );
         hex::encode(&Sha256::digest(key.as_bytes())[..16])
@@ -217,7 +218,7 @@ impl Variants {
     }
 
     async fn read_stored(&self, stored: &VariantDoc) -> Result<Variant, MediaError> {
-        let format = OutputFormat::parse(&stored.format).ok_or_else(|| {
+        let format = ImageFormat::from_extension(&stored.format).ok_or_else(|| {
             MediaError::Repo(RepoError::Corrupt {
                 id: stored.id.clone(),
                 reason: format!("format {}", stored.format),
@@ -318,7 +319,7 @@ impl Variants {
             id,
             media_id,
             transformation,
-            format: variant.format.as_str().to_owned(),
+            format: variant.format.extension().to_owned(),
             bytes: variant.bytes.len() as i64,
             width: i64::from(variant.width),
             height: i64::from(variant.height),

@@ -24,49 +24,6 @@ const DECODE_ALLOC_LIMIT: u64 = 1024 * 1024 * 1024;
 /// rav1e speed (1 slowest to 10 fastest).
 const AVIF_SPEED: u8 = 8;
 
-/// A format variants can be encoded in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OutputFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    Avif,
-}
-
-impl OutputFormat {
-    pub fn mime(self) -> &'static str {
-        match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Webp => "image/webp",
-            Self::Gif => "image/gif",
-            Self::Avif => "image/avif",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Avif => "avif",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "jpg" => Self::Jpeg,
-            "png" => Self::Png,
-            "webp" => Self::Webp,
-            "gif" => Self::Gif,
-            "avif" => Self::Avif,
-            _ => return None,
-        })
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("the stored image cannot be decoded: {0}")]
@@ -85,7 +42,7 @@ pub struct RenderJob<'a> {
     pub source: &'a [u8],
     pub source_format: ImageFormat,
     pub transformation: &'a Transformation,
-    pub output: OutputFormat,
+    pub output: ImageFormat,
     /// 1 to 100.
     pub quality: u8,
     /// Images with more pixels are refused before decoding.
@@ -97,7 +54,7 @@ pub struct Rendered {
     pub bytes: Vec<u8>,
     pub width: u32,
     pub height: u32,
-    pub format: OutputFormat,
+    pub format: ImageFormat,
 }
 
 /// Renders `job`.
@@ -391,11 +348,7 @@ fn padded(
     canvas
 }
 
-fn encode(
-    image: &DynamicImage,
-    format: OutputFormat,
-    quality: u8,
-) -> Result<Vec<u8>, ProcessError> {
+fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, ProcessError> {
     let (w, h) = image.dimensions();
     let failed = |err: &dyn std::fmt::Display| ProcessError::Encode(err.to_string());
     let color = if image.color().has_alpha() {
@@ -404,7 +357,7 @@ fn encode(
         ExtendedColorType::Rgb8
     };
     match format {
-        OutputFormat::Jpeg => {
+        ImageFormat::Jpeg => {
             // JPEG has no alpha: flatten onto white, as Cloudinary does.
             let rgb = flatten(image);
             let pixels = turbojpeg::Image {
@@ -418,7 +371,7 @@ fn encode(
                 .map_err(|e| failed(&e))?;
             Ok(out.to_vec())
         }
-        OutputFormat::Png => {
+        ImageFormat::Png => {
             let mut out = Vec::new();
             let encoder = PngEncoder::new_with_quality(
                 &mut out,
@@ -430,7 +383,7 @@ fn encode(
                 .map_err(|e| failed(&e))?;
             Ok(out)
         }
-        OutputFormat::Webp => {
+        ImageFormat::Webp => {
             let memory = if image.color().has_alpha() {
                 webp::Encoder::from_rgba(image.as_bytes(), w, h)
                     .encode_simple(false, f32::from(quality))
@@ -441,7 +394,7 @@ fn encode(
             .map_err(|e| failed(&format!("{e:?}")))?;
             Ok(memory.to_vec())
         }
-        OutputFormat::Avif => {
+        ImageFormat::Avif => {
             let mut out = Vec::new();
             // Speed 8 of 10: AV1 is slow to encode, and a CDN miss waits for it.
             // One thread: renders already run one per core.
@@ -456,7 +409,7 @@ fn encode(
                 .map_err(|e| failed(&e))?;
             Ok(out)
         }
-        OutputFormat::Gif => {
+        ImageFormat::Gif => {
             let mut out = Vec::new();
             let rgba = image.to_rgba8();
             image::codecs::gif::GifEncoder::new(&mut out)
