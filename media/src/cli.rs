@@ -40,11 +40,16 @@ enum Command {
         file: String,
     },
     /// Copy every original to another backend, verify each copy (size and
-    /// SHA-256) and switch its record. Resumable and idempotent; the
-    /// service keeps serving meanwhile.
+    /// SHA-256) and switch its record. Mirror copies already there are
+    /// verified and promoted instead of copied. Resumable and idempotent;
+    /// the service keeps serving meanwhile.
     MigrateStore {
         #[arg(long, value_enum)]
         to: TargetBackend,
+        /// Also move rendered variants kept in a store (needed only to
+        /// retire the old backend; variants can be rendered again).
+        #[arg(long)]
+        variants: bool,
     },
     /// Remove bytes of uploads and deletions that a crash left unfinished
     /// for longer than MEDIA_STAGING_GRACE_SECS.
@@ -124,18 +129,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("/image/upload/{component}/{to_sign}");
             Ok(())
         }
-        Command::MigrateStore { to } => {
+        Command::MigrateStore { to, variants } => {
             let to = match to {
                 TargetBackend::Gridfs => crate::store::BackendKind::GridFs,
                 TargetBackend::Cloudinary => crate::store::BackendKind::Cloudinary,
             };
             let library = open_library(&settings).await?;
             let progress = crate::maintenance::progress::for_terminal();
+            let plan = crate::maintenance::migrate::MigrationPlan { to, variants };
             let report =
-                crate::maintenance::migrate::migrate(&library, to, progress.as_ref()).await?;
+                crate::maintenance::migrate::migrate(&library, plan, progress.as_ref()).await?;
             println!(
-                "migrate-store: {} moved ({} bytes), {} changed meanwhile, {} failed",
-                report.moved, report.bytes, report.skipped, report.failed
+                "migrate-store: {} moved ({} bytes, {} of them promoted mirror copies), {} variants moved, {} changed meanwhile, {} failed",
+                report.moved, report.bytes, report.promoted, report.variants_moved, report.skipped, report.failed
             );
             if report.failed > 0 {
                 anyhow::bail!(

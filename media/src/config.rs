@@ -44,7 +44,10 @@ pub struct Settings {
     pub public_url: Url,
     pub mongodb: MongoSettings,
     pub backend: BackendKind,
-    /// Required when `backend` is Cloudinary.
+    /// A second backend every new upload is also written to, so a switch
+    /// of `backend` finds the newest media already there.
+    pub mirror: Option<BackendKind>,
+    /// Required when `backend` or `mirror` is Cloudinary.
     pub cloudinary: Option<CloudinarySettings>,
     pub jwt_secret: Secret,
     pub limits: Limits,
@@ -62,6 +65,17 @@ pub struct CloudinarySettings {
     pub sign_delivery: bool,
 }
 
+/// How media held by a backend that delivers by itself (Cloudinary) reach
+/// clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteDelivery {
+    /// A 302 to the backend's URL: no bytes pass through this service.
+    Redirect,
+    /// This service fetches and streams the answer: one public origin, and
+    /// the CDN caches our URLs rather than following redirects.
+    Proxy,
+}
+
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// Signs and checks `s--SIG--` URL components.
@@ -73,6 +87,7 @@ pub struct Delivery {
     pub cache_bytes: u64,
     /// Renders running at once; each holds a decoded image in memory.
     pub render_concurrency: usize,
+    pub remote: RemoteDelivery,
 }
 
 impl Default for Delivery {
@@ -83,6 +98,7 @@ impl Default for Delivery {
             presets: Presets::defaults(),
             cache_bytes: 256 * 1024 * 1024,
             render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            remote: RemoteDelivery::Redirect,
         }
     }
 }
@@ -144,6 +160,7 @@ impl Settings {
                 database: database.to_owned(),
             },
             backend: BackendKind::GridFs,
+            mirror: None,
             cloudinary: None,
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             limits: Limits::default(),
@@ -187,6 +204,18 @@ impl Settings {
             "cloudinary" => BackendKind::Cloudinary,
             other => bail!("MEDIA_BACKEND must be gridfs or cloudinary, got {other:?}"),
         };
+        let mirror = match get("MEDIA_MIRROR").as_deref() {
+            None | Some("") => None,
+            Some(raw) => match BackendKind::parse(raw) {
+                Some(kind) if kind == backend => {
+                    bail!("MEDIA_MIRROR must name another backend than MEDIA_BACKEND ({raw})")
+                }
+                Some(kind) => Some(kind),
+                None => bail!("MEDIA_MIRROR must be gridfs or cloudinary, got {raw:?}"),
+            },
+        };
+        let needs_cloudinary =
+            backend == BackendKind::Cloudinary || mirror == Some(BackendKind::Cloudinary);
         let cloudinary = match get("CLOUDINARY_URL") {
             Some(raw) => Some(CloudinarySettings {
                 account: CloudinaryAccount::parse(&raw, get("CLOUDINARY_API_BASE").as_deref())?,
@@ -200,8 +229,8 @@ impl Settings {
                     Some("false" | "0")
                 ),
             }),
-            None if backend == BackendKind::Cloudinary => {
-                bail!("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL=cloudinary://KEY:SECRET@CLOUD")
+            None if needs_cloudinary => {
+                bail!("MEDIA_BACKEND=cloudinary or MEDIA_MIRROR=cloudinary needs CLOUDINARY_URL=cloudinary://KEY:SECRET@CLOUD")
             }
             None => None,
         };
@@ -236,6 +265,13 @@ impl Settings {
             render_concurrency: number(&get, "MEDIA_RENDER_CONCURRENCY")?
                 .map(|n| n.max(1) as usize)
                 .unwrap_or(delivery_defaults.render_concurrency),
+            remote: match get("CLOUDINARY_DELIVERY").as_deref() {
+                None | Some("redirect") => RemoteDelivery::Redirect,
+                Some("proxy") => RemoteDelivery::Proxy,
+                Some(other) => {
+                    bail!("CLOUDINARY_DELIVERY must be redirect or proxy, got {other:?}")
+                }
+            },
         };
         let defaults = Limits::default();
         let lifecycle_defaults = Lifecycle::default();
@@ -249,6 +285,7 @@ impl Settings {
                 database: get("MONGODB_DB").unwrap_or_else(|| "avenue".to_owned()),
             },
             backend,
+            mirror,
             cloudinary,
             jwt_secret,
             limits: Limits {
@@ -342,6 +379,32 @@ mod tests {
         assert_eq!(ok.backend, BackendKind::Cloudinary);
         let ok = Settings::from_lookup(lookup(&[("MEDIA_BACKEND", "gridfs")])).expect("gridfs");
         assert_eq!(ok.backend, BackendKind::GridFs);
+    }
+
+    #[test]
+    fn a_mirror_is_another_configured_backend() {
+        let same = Settings::from_lookup(lookup(&[("MEDIA_MIRROR", "gridfs")]));
+        assert!(same
+            .expect_err("refused")
+            .to_string()
+            .contains("MEDIA_MIRROR"));
+        let no_account = Settings::from_lookup(lookup(&[("MEDIA_MIRROR", "cloudinary")]));
+        assert!(no_account
+            .expect_err("refused")
+            .to_string()
+            .contains("CLOUDINARY_URL"));
+        let unknown = Settings::from_lookup(lookup(&[("MEDIA_MIRROR", "s3")]));
+        assert!(unknown.is_err());
+        let ok = Settings::from_lookup(lookup(&[
+            ("MEDIA_MIRROR", "cloudinary"),
+            ("CLOUDINARY_URL", "cloudinary://1:s@demo"),
+            ("CLOUDINARY_DELIVERY", "proxy"),
+        ]))
+        .expect("mirror");
+        assert_eq!(ok.mirror, Some(BackendKind::Cloudinary));
+        assert_eq!(ok.delivery.remote, RemoteDelivery::Proxy);
+        let bad = Settings::from_lookup(lookup(&[("CLOUDINARY_DELIVERY", "teleport")]));
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -68,16 +68,22 @@ pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
         )),
         None => None,
     };
-    // The one place the primary backend is chosen.
-    let primary = match settings.backend {
-        BackendKind::GridFs => gridfs.clone(),
+    // The one place the primary and mirror backends are chosen.
+    let pick = |kind: BackendKind| match kind {
+        BackendKind::GridFs => Ok(gridfs.clone()),
         BackendKind::Cloudinary => cloudinary
             .clone()
-            .context("MEDIA_BACKEND=cloudinary needs CLOUDINARY_URL")?,
+            .context("the Cloudinary backend needs CLOUDINARY_URL"),
     };
+    let primary = pick(settings.backend)?;
+    let mirror = settings.mirror.map(pick).transpose()?;
     let stores = Stores::new(
         primary,
-        [Some(gridfs), cloudinary].into_iter().flatten().collect(),
+        mirror,
+        [Some(gridfs.clone()), cloudinary.clone()]
+            .into_iter()
+            .flatten()
+            .collect(),
     );
     let repo = MediaRepo::new(&db);
     repo.ensure_indexes()

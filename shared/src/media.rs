@@ -89,6 +89,9 @@ pub struct MediaDescriptor {
     pub sha256: String,
     /// Where the bytes live: `gridfs` or `cloudinary`.
     pub backend: String,
+    /// Backends holding a further copy (mirror mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<String>,
     pub folder: Option<String>,
     pub tags: Vec<String>,
     pub alt: Option<String>,

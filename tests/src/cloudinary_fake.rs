@@ -139,6 +139,19 @@ impl CloudinaryFake {
         self.base_url.clone()
     }
 
+    /// The media service's settings for this fake's account.
+    pub fn settings(&self) -> avenue_media::config::CloudinarySettings {
+        avenue_media::config::CloudinarySettings {
+            account: avenue_media::store::cloudinary::CloudinaryAccount::parse(
+                &self.cloudinary_url(),
+                None,
+            )
+            .expect("the fake's CLOUDINARY_URL parses"),
+            delivery_base: url::Url::parse(&self.delivery_base()).expect("the fake's address"),
+            sign_delivery: true,
+        }
+    }
+
     pub fn calls(&self, endpoint: &str) -> u64 {
         self.lock().calls.get(endpoint).copied().unwrap_or(0)
     }
@@ -505,8 +518,14 @@ async fn ping(
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Delivery of originals (no transformations): `[vN/]{public_id}[.ext]`,
-/// with single byte ranges.
+/// Delivery: `[s--SIG--/][TRANSFORMATIONS/][vN/]{public_id}[.ext]`, as on
+/// an account with strict transformations: a transformed URL must carry
+/// the signature Cloudinary documents (the first 8 characters of the
+/// URL-safe base64 SHA-1 of `"{transformations}/{public_id}.{ext}"` plus the
+/// API secret), else 401 with `x-cld-error`. Originals honour single byte
+/// ranges; transformed images are really rendered for the few parameters
+/// the service sends (`c_`, `w_`, `h_`, `f_`), so a proxy can be checked by
+/// what it delivers.
 async fn deliver(
     State(state): State<FakeState>,
     Path((cloud, path)): Path<(String, String)>,
@@ -515,25 +534,73 @@ async fn deliver(
     if cloud != state.cloud {
         return StatusCode::NOT_FOUND.into_response();
     }
+    if let Some(failed) = state.before("deliver").await {
+        return failed;
+    }
     let mut segments: Vec<&str> = path.split('/').collect();
-    if segments
+    let signature = segments
         .first()
-        .is_some_and(|s| s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit()))
-    {
+        .and_then(|s| s.strip_prefix("s--"))
+        .and_then(|s| s.strip_suffix("--"))
+        .map(str::to_owned);
+    if signature.is_some() {
         segments.remove(0);
     }
-    let joined = segments.join("/");
+    // The public id is the longest tail naming a resource (ids contain '/').
     let found = {
         let inner = state.lock();
-        inner.resources.get(&joined).cloned().or_else(|| {
-            joined
-                .rsplit_once('.')
-                .and_then(|(id, _)| inner.resources.get(id).cloned())
+        (0..segments.len()).find_map(|split| {
+            let tail = segments[split..].join("/");
+            let (id, ext) = match tail.rsplit_once('.') {
+                Some((id, ext)) if !id.contains('.') => (id.to_owned(), Some(ext.to_owned())),
+                _ => (tail.clone(), None),
+            };
+            inner
+                .resources
+                .get(&id)
+                .cloned()
+                .map(|r| (split, tail, ext, r))
         })
     };
-    let Some(resource) = found else {
+    let Some((split, file, ext, resource)) = found else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let components: Vec<&str> = segments[..split]
+        .iter()
+        .copied()
+        .filter(|c| {
+            !(c.starts_with('v') && c.len() > 1 && c[1..].bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    if components.is_empty() {
+        return deliver_original(resource, &headers);
+    }
+    let to_sign = format!("{}/{file}", components.join("/"));
+    let expected = {
+        let digest = Sha1::digest(format!("{to_sign}{}", state.api_secret));
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)[..8].to_owned()
+    };
+    if signature.as_deref() != Some(expected.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(
+                "x-cld-error",
+                "Transformation not allowed: strict transformations",
+            )],
+        )
+            .into_response();
+    }
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match render(&resource.bytes, &components, ext.as_deref(), accept) {
+        Ok((bytes, mime)) => (StatusCode::OK, [("content-type", mime)], bytes).into_response(),
+        Err(message) => (StatusCode::BAD_REQUEST, [("x-cld-error", message)]).into_response(),
+    }
+}
+
+fn deliver_original(resource: StoredResource, headers: &HeaderMap) -> Response {
     let len = resource.bytes.len();
     let range = headers
         .get("range")
@@ -553,4 +620,69 @@ async fn deliver(
         }
         _ => (StatusCode::OK, resource.bytes).into_response(),
     }
+}
+
+/// A small renderer: the last `w_`/`h_`/`c_` given win, `c_fill`/`c_thumb`
+/// crop to the exact box, anything else fits inside it; `f_auto` picks WebP
+/// when accepted, else the extension decides.
+fn render(
+    original: &[u8],
+    components: &[&str],
+    ext: Option<&str>,
+    accept: &str,
+) -> Result<(Vec<u8>, &'static str), String> {
+    let (mut width, mut height, mut crop, mut format) = (None, None, "scale", None);
+    for param in components.iter().flat_map(|c| c.split(',')) {
+        let (key, value) = param
+            .split_once('_')
+            .ok_or_else(|| format!("Invalid transformation parameter {param}"))?;
+        let number = || {
+            value
+                .parse::<u32>()
+                .map_err(|_| format!("Invalid value {value} for parameter {key}"))
+        };
+        match key {
+            "w" => width = Some(number()?),
+            "h" => height = Some(number()?),
+            "c" => crop = value,
+            "f" => format = Some(value),
+            "g" | "q" | "dpr" | "b" | "ar" => {}
+            _ => return Err(format!("Invalid transformation parameter {key}")),
+        }
+    }
+    let image = image::load_from_memory(original).map_err(|e| e.to_string())?;
+    let (w, h) = (
+        width.unwrap_or_else(|| {
+            height.map_or(image.width(), |h| image.width() * h / image.height().max(1))
+        }),
+        height.unwrap_or_else(|| {
+            width.map_or(image.height(), |w| {
+                image.height() * w / image.width().max(1)
+            })
+        }),
+    );
+    let resized = match crop {
+        "fill" | "thumb" | "lfill" => {
+            image.resize_to_fill(w.max(1), h.max(1), image::imageops::FilterType::Triangle)
+        }
+        _ => image.resize(w.max(1), h.max(1), image::imageops::FilterType::Triangle),
+    };
+    let (kind, mime) = match (format, ext) {
+        (Some("auto"), _) if accept.contains("image/webp") => {
+            (image::ImageFormat::WebP, "image/webp")
+        }
+        (Some("png"), _) | (_, Some("png")) => (image::ImageFormat::Png, "image/png"),
+        (Some("webp"), _) | (_, Some("webp")) => (image::ImageFormat::WebP, "image/webp"),
+        _ => (image::ImageFormat::Jpeg, "image/jpeg"),
+    };
+    let resized = if kind == image::ImageFormat::Jpeg {
+        image::DynamicImage::ImageRgb8(resized.to_rgb8())
+    } else {
+        resized
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    resized
+        .write_to(&mut out, kind)
+        .map_err(|e| e.to_string())?;
+    Ok((out.into_inner(), mime))
 }

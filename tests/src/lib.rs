@@ -186,12 +186,41 @@ impl MediaApp {
         self.storage().counts().await
     }
 
+    /// Every document of `collection` matching `filter`.
+    pub async fn documents(&self, collection: &str, filter: Document) -> Vec<Document> {
+        use futures::TryStreamExt;
+        self.db
+            .collection::<Document>(collection)
+            .find(filter)
+            .await
+            .expect("find")
+            .try_collect()
+            .await
+            .expect("read documents")
+    }
+
+    /// `GET /v1/storage/status` as an admin.
+    pub async fn storage_status(&self) -> serde_json::Value {
+        let response = self
+            .admin(reqwest::Method::GET, "/v1/storage/status")
+            .send()
+            .await
+            .expect("media service answers");
+        assert_eq!(response.status(), 200, "storage status");
+        response.json().await.expect("status is JSON")
+    }
+
     /// Waits (up to 15 s) until `collection` holds `expected` documents;
     /// returns the last count. For writes that finish after the response.
     pub async fn await_count(&self, collection: &str, expected: u64) -> u64 {
+        self.await_matching(collection, doc! {}, expected).await
+    }
+
+    /// Like [`MediaApp::await_count`], counting only what matches `filter`.
+    pub async fn await_matching(&self, collection: &str, filter: Document, expected: u64) -> u64 {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
-            let count = self.count(collection, doc! {}).await;
+            let count = self.count(collection, filter.clone()).await;
             if count == expected || tokio::time::Instant::now() > deadline {
                 return count;
             }
@@ -342,6 +371,27 @@ impl Drop for ApiApp {
     fn drop(&mut self) {
         self.handle.abort();
     }
+}
+
+/// `avenue-media ARGS` on database `db`, with the fake's account when given.
+pub fn media_command(
+    db: &str,
+    fake: Option<&cloudinary_fake::CloudinaryFake>,
+    args: &[&str],
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary("avenue-media"));
+    command
+        .args(args)
+        .env("MONGODB_URI", mongo_uri())
+        .env("MONGODB_DB", db)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    if let Some(fake) = fake {
+        command
+            .env("CLOUDINARY_URL", fake.cloudinary_url())
+            .env("CLOUDINARY_DELIVERY_BASE", fake.delivery_base());
+    }
+    command
 }
 
 /// Path of a workspace binary built by `cargo build --bins` (the test

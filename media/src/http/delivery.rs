@@ -16,12 +16,14 @@ use avenue_shared::MediaId;
 use super::conditional::{etag_for, none_match_hits, range_request, RangeRequest};
 use super::error::AppError;
 use super::AppState;
+use crate::config::RemoteDelivery;
 use crate::media::format::ImageFormat;
 use crate::media::repo::MediaRecord;
 use crate::media::variants::VariantRequest;
 use crate::process::presets::Presets;
 use crate::process::signature;
 use crate::process::transformation::{FormatRequest, Quality, Transformation};
+use crate::store::Store;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Quality when none (or `q_auto`) is asked for.
@@ -212,18 +214,28 @@ async fn deliver(
             "unsigned URLs may use named presets (t_NAME) only; sign other transformations",
         ));
     }
-    // Backends that render and deliver themselves (Cloudinary) get a
-    // redirect with the same transformation string.
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    // Backends that render and deliver themselves (Cloudinary) get the same
+    // transformation string, through a redirect or through us.
     let store = state.library.stores().get(record.backend)?;
     if let Some(location) = store.public_url(&record.storage_key, &expanded, wanted.ext.extension())
     {
-        return Ok(redirect(&location));
+        match state.delivery.remote {
+            RemoteDelivery::Redirect => return Ok(redirect(&location)),
+            RemoteDelivery::Proxy if !plain_original => {
+                let (format, varies) =
+                    choose_output(transformation.format(), wanted.ext, record.format, accept)?;
+                let etag = etag_for(&proxied_id(&record, &expanded, format));
+                return proxy(store.as_ref(), &location, &etag, varies, &method, &headers).await;
+            }
+            // Originals stream from the store, ranges and all.
+            RemoteDelivery::Proxy => {}
+        }
     }
     if plain_original {
         return original(&state, &record, &method, &headers).await;
     }
 
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (format, varies) =
         choose_output(transformation.format(), wanted.ext, record.format, accept)?;
     let quality = match format {
@@ -263,6 +275,63 @@ async fn deliver(
         return Ok((StatusCode::OK, response_headers).into_response());
     }
     Ok((StatusCode::OK, response_headers, Body::from(variant.bytes)).into_response())
+}
+
+/// Names what a proxied URL delivers: the original's bytes, the expanded
+/// transformation and the negotiated format decide it completely.
+fn proxied_id(record: &MediaRecord, expanded: &str, format: ImageFormat) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(record.sha256.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(expanded.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(format.extension().as_bytes())
+        .finalize();
+    format!("cld-{}", &hex::encode(digest)[..32])
+}
+
+/// Streams what the backend renders, with our own cache headers, so the
+/// CDN sees one origin and immutable answers.
+async fn proxy(
+    store: &dyn Store,
+    location: &url::Url,
+    etag: &str,
+    varies: bool,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let mut response_headers = cache_headers(etag);
+    if varies {
+        response_headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if header_str(header::IF_NONE_MATCH).is_some_and(|inm| none_match_hits(inm, etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    let rendered = store
+        .fetch_public(location, header_str(header::ACCEPT))
+        .await?;
+    // Only an image type passes through: anything else would be served
+    // from our origin with our cache headers.
+    let content_type = rendered
+        .content_type
+        .filter(|t| t.starts_with("image/"))
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+    response_headers.insert(header::CONTENT_TYPE, content_type);
+    if let Some(length) = rendered.length {
+        response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    if *method == Method::HEAD {
+        return Ok((StatusCode::OK, response_headers).into_response());
+    }
+    Ok((
+        StatusCode::OK,
+        response_headers,
+        Body::from_stream(rendered.body),
+    )
+        .into_response())
 }
 
 /// The target only changes if the media moves to another backend, so it may

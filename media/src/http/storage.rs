@@ -5,9 +5,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use std::time::Duration;
+
+use mongodb::bson::DateTime;
+
 use super::auth::MediaManager;
 use super::error::AppError;
 use super::AppState;
+use crate::media::repo::{MigrationRun, RunState};
 use crate::media::MediaError;
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +41,24 @@ async fn status(
             elsewhere_bytes += bytes;
         }
     }
+    let mirror_totals = repo.mirror_totals().await.map_err(MediaError::from)?;
+    for (backend, media, bytes) in &mirror_totals {
+        if let Some(Value::Object(entry)) = backends.get_mut(backend) {
+            entry.insert("mirror_copies".into(), json!(media));
+            entry.insert("mirror_bytes".into(), json!(bytes));
+        }
+    }
+    let mirror = match state.library.stores().mirror() {
+        Some(store) => json!({
+            "backend": store.backend().as_str(),
+            "media_without_copy": repo
+                .count_without_copy_in(store.backend())
+                .await
+                .map_err(MediaError::from)?,
+        }),
+        None => Value::Null,
+    };
+    let last_run = repo.latest_migration().await.map_err(MediaError::from)?;
     let counters = state.variants.counters();
     let (memory, store, renders) = (
         counters.memory_hits.get(),
@@ -46,9 +69,11 @@ async fn status(
     Ok(Json(json!({
         "primary": primary,
         "backends": backends,
+        "mirror": mirror,
         "migration": {
             "media_outside_primary": elsewhere,
             "bytes_outside_primary": elsewhere_bytes,
+            "last_run": last_run.as_ref().map(describe_run),
         },
         "variants": {
             "stored": repo.variant_count().await.map_err(MediaError::from)?,
@@ -62,4 +87,37 @@ async fn status(
         },
         "unfinished_writes": repo.staged_count().await.map_err(MediaError::from)?,
     })))
+}
+
+/// A run whose heartbeat stopped this long ago was killed.
+const RUN_STALE_AFTER: Duration = Duration::from_secs(60);
+
+fn describe_run(run: &MigrationRun) -> Value {
+    let since_heartbeat = DateTime::now()
+        .timestamp_millis()
+        .saturating_sub(run.updated_at.timestamp_millis());
+    let state = match run.state {
+        RunState::Finished => "finished",
+        RunState::Running if since_heartbeat > RUN_STALE_AFTER.as_millis() as i64 => "interrupted",
+        RunState::Running => "running",
+    };
+    let percent = if run.total_bytes > 0 {
+        json!((run.moved_bytes as f64 * 100.0 / run.total_bytes as f64).min(100.0))
+    } else {
+        Value::Null
+    };
+    json!({
+        "to": run.to,
+        "state": state,
+        "started_at": run.started_at.try_to_rfc3339_string().ok(),
+        "updated_at": run.updated_at.try_to_rfc3339_string().ok(),
+        "media_total": run.total_media,
+        "media_moved": run.moved,
+        "bytes_total": run.total_bytes,
+        "bytes_moved": run.moved_bytes,
+        "percent_bytes": percent,
+        "skipped": run.skipped,
+        "failed": run.failed,
+        "variants_moved": run.variants_moved,
+    })
 }

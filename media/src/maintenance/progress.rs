@@ -56,8 +56,8 @@ impl Progress for Bar {
         ));
     }
 
-    fn failed(&self, record: &MediaRecord, reason: &str) {
-        self.bar.println(format!("failed {}: {reason}", record.id));
+    fn failed(&self, what: &str, reason: &str) {
+        self.bar.println(format!("failed {what}: {reason}"));
     }
 
     fn finish(&self) {
@@ -117,8 +117,8 @@ impl Progress for Lines {
         }
     }
 
-    fn failed(&self, record: &MediaRecord, reason: &str) {
-        eprintln!("migrate-store: failed {}: {reason}", record.id);
+    fn failed(&self, what: &str, reason: &str) {
+        eprintln!("migrate-store: failed {what}: {reason}");
     }
 
     fn finish(&self) {

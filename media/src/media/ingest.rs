@@ -14,7 +14,7 @@ use super::format::{sniff, ImageFormat, Sniffed};
 use super::library::MediaError;
 use super::repo::MediaRepo;
 use crate::config::Limits;
-use crate::store::{BackendKind, StorageKey, Stores};
+use crate::store::{BackendKind, ObjectWriter, StorageKey, StoredCopy, Stores};
 
 /// Most header bytes held in memory to find the dimensions. JPEG puts them
 /// after EXIF, ICC and Photoshop segments, which can be large.
@@ -36,6 +36,9 @@ pub struct StagedObject {
     pub width: u32,
     pub height: u32,
     pub sha256: [u8; 32],
+    /// The copy in the mirror backend, when one is configured and the
+    /// write there succeeded.
+    pub mirror: Option<StoredCopy>,
     cleanup: Option<Cleanup>,
 }
 
@@ -76,10 +79,82 @@ impl Drop for StagedObject {
         if let Some(cleanup) = self.cleanup.take() {
             let key = self.key.clone();
             let backend = self.backend;
+            let mirror = self.mirror.take();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { cleanup.discard(&key, backend).await });
+                runtime.spawn(async move {
+                    cleanup.discard(&key, backend).await;
+                    if let Some(copy) = mirror {
+                        cleanup.discard(&copy.key, copy.backend).await;
+                    }
+                });
             }
         }
+    }
+}
+
+/// The copy of an upload being written to the mirror backend. The mirror
+/// is a convenience for switching backends, not where the media is served
+/// from: when it fails, the upload goes on without it (logged, counted in
+/// the storage status, and filled in by `migrate-store`).
+struct MirrorWrite {
+    copy: StoredCopy,
+    writer: Box<dyn ObjectWriter>,
+}
+
+impl MirrorWrite {
+    async fn open(cleanup: &Cleanup) -> Option<Self> {
+        let store = cleanup.stores.mirror()?;
+        let copy = StoredCopy {
+            backend: store.backend(),
+            key: store.new_key(),
+        };
+        if let Err(err) = cleanup.repo.stage(&copy.key, copy.backend).await {
+            tracing::warn!(error = %err, "mirror copy skipped: cannot journal it");
+            return None;
+        }
+        match store.open_writer(&copy.key).await {
+            Ok(writer) => Some(Self { copy, writer }),
+            Err(err) => {
+                tracing::warn!(error = %err, backend = copy.backend.as_str(), "mirror copy skipped");
+                cleanup.discard(&copy.key, copy.backend).await;
+                None
+            }
+        }
+    }
+
+    /// Writes a chunk; on failure the mirror copy is dropped and `None` left.
+    async fn write(slot: &mut Option<Self>, chunk: &[u8], staged: &mut StagedObject) {
+        let Some(mirror) = slot.as_mut() else { return };
+        if let Err(err) = mirror.writer.write(chunk).await {
+            if let Some(Self { copy, writer }) = slot.take() {
+                if let Err(err) = writer.abort().await {
+                    tracing::warn!(error = %err, "aborting a mirror write failed");
+                }
+                give_up_mirror(copy, &err, staged).await;
+            }
+        }
+    }
+
+    async fn finish(self, staged: &mut StagedObject) {
+        if let Err(err) = self.writer.finish().await {
+            give_up_mirror(self.copy, &err, staged).await;
+        }
+    }
+}
+
+async fn give_up_mirror(
+    copy: StoredCopy,
+    err: &crate::store::StoreError,
+    staged: &mut StagedObject,
+) {
+    tracing::warn!(
+        error = %err,
+        backend = copy.backend.as_str(),
+        "mirror copy failed; the upload goes on without it"
+    );
+    staged.mirror = None;
+    if let Some(cleanup) = &staged.cleanup {
+        cleanup.discard(&copy.key, copy.backend).await;
     }
 }
 
@@ -120,13 +195,17 @@ where
         width: head.width,
         height: head.height,
         sha256: [0; 32],
+        mirror: None,
         cleanup: Some(cleanup.clone()),
     };
 
     let mut writer = store.open_writer(&key).await?;
+    let mut mirror = MirrorWrite::open(&cleanup).await;
+    staged.mirror = mirror.as_ref().map(|m| m.copy.clone());
     let mut hasher = Sha256::new();
     hasher.update(&head.bytes);
     writer.write(&head.bytes).await?;
+    MirrorWrite::write(&mut mirror, &head.bytes, &mut staged).await;
     let mut last_touch = Instant::now();
 
     if !head.ended {
@@ -135,37 +214,56 @@ where
                 Ok(chunk) => chunk,
                 Err(err) => {
                     tracing::info!(error = %err, "upload body broke off");
-                    abort(writer, &mut staged).await;
+                    abort(writer, mirror, &mut staged).await;
                     return Err(MediaError::Interrupted);
                 }
             };
             received += chunk.len() as u64;
             if received > limits.max_upload_bytes {
-                abort(writer, &mut staged).await;
+                abort(writer, mirror, &mut staged).await;
                 return Err(MediaError::TooLarge {
                     limit: limits.max_upload_bytes,
                 });
             }
             hasher.update(&chunk);
             writer.write(&chunk).await?;
+            MirrorWrite::write(&mut mirror, &chunk, &mut staged).await;
             if last_touch.elapsed() >= TOUCH_EVERY {
                 cleanup.repo.touch(&key).await?;
+                if let Some(copy) = &staged.mirror {
+                    cleanup.repo.touch(&copy.key).await?;
+                }
                 last_touch = Instant::now();
             }
         }
     }
     writer.finish().await?;
+    if let Some(mirror) = mirror {
+        mirror.finish(&mut staged).await;
+    }
     staged.bytes = received;
     staged.sha256 = hasher.finalize().into();
     Ok(staged)
 }
 
-async fn abort(writer: Box<dyn crate::store::ObjectWriter>, staged: &mut StagedObject) {
+async fn abort(
+    writer: Box<dyn ObjectWriter>,
+    mirror: Option<MirrorWrite>,
+    staged: &mut StagedObject,
+) {
     if let Err(err) = writer.abort().await {
-        tracing::warn!(key = %staged.key, error = %err, "aborting a GridFS upload failed");
+        tracing::warn!(key = %staged.key, error = %err, "aborting an upload failed");
+    }
+    if let Some(mirror) = mirror {
+        if let Err(err) = mirror.writer.abort().await {
+            tracing::warn!(key = %mirror.copy.key, error = %err, "aborting a mirror write failed");
+        }
     }
     if let Some(cleanup) = staged.cleanup.take() {
         cleanup.discard(&staged.key, staged.backend).await;
+        if let Some(copy) = staged.mirror.take() {
+            cleanup.discard(&copy.key, copy.backend).await;
+        }
     }
 }
 

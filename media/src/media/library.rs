@@ -14,7 +14,9 @@ use super::fields::{FieldError, MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
 use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
 use crate::config::Limits;
-use crate::store::{BackendKind, ByteRange, ByteStream, StorageKey, Store, StoreError, Stores};
+use crate::store::{
+    BackendKind, ByteRange, ByteStream, StorageKey, Store, StoreError, StoredCopy, Stores,
+};
 
 /// Why a media operation failed. The HTTP layer maps each variant to a
 /// status in one place (`http::error`).
@@ -198,14 +200,8 @@ impl MediaLibrary {
         owner: &str,
     ) -> Result<UploadOutcome, MediaError> {
         let id = MediaId::from_sha256(&staged.sha256);
-        let cleanup = self.cleanup();
         if let Some(existing) = self.repo.get(&id).await? {
-            staged.disarm();
-            cleanup.discard(&staged.key, staged.backend).await;
-            return Ok(UploadOutcome {
-                record: existing,
-                created: false,
-            });
+            return Ok(self.keep_existing(staged, existing).await);
         }
         let record = MediaRecord {
             id: id.clone(),
@@ -216,6 +212,7 @@ impl MediaLibrary {
             sha256: hex::encode(staged.sha256),
             backend: staged.backend,
             storage_key: staged.key.clone(),
+            mirrors: staged.mirror.iter().cloned().collect(),
             folder: fields.folder,
             tags: fields.tags,
             alt: fields.alt,
@@ -226,9 +223,13 @@ impl MediaLibrary {
         match self.repo.insert(&record).await {
             Ok(()) => {
                 staged.disarm();
-                if let Err(err) = self.repo.unstage(&staged.key).await {
-                    // Harmless: the sweeper sees the record and only clears the entry.
-                    tracing::warn!(key = %staged.key, error = %err, "could not clear staging entry");
+                for key in
+                    std::iter::once(&staged.key).chain(staged.mirror.as_ref().map(|c| &c.key))
+                {
+                    if let Err(err) = self.repo.unstage(key).await {
+                        // Harmless: the sweeper sees the record and only clears the entry.
+                        tracing::warn!(%key, error = %err, "could not clear staging entry");
+                    }
                 }
                 Ok(UploadOutcome {
                     record,
@@ -237,15 +238,41 @@ impl MediaLibrary {
             }
             Err(RepoError::Duplicate) => {
                 // Lost a race with a concurrent upload of the same bytes.
-                staged.disarm();
-                cleanup.discard(&staged.key, staged.backend).await;
                 let existing = self.repo.get(&id).await?.ok_or(MediaError::NotFound)?;
-                Ok(UploadOutcome {
-                    record: existing,
-                    created: false,
-                })
+                Ok(self.keep_existing(staged, existing).await)
             }
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The same bytes are a media already: the new copy goes, except a
+    /// mirror copy the media lacks (it was stored before mirroring began).
+    async fn keep_existing(
+        &self,
+        mut staged: StagedObject,
+        mut existing: MediaRecord,
+    ) -> UploadOutcome {
+        staged.disarm();
+        let cleanup = self.cleanup();
+        cleanup.discard(&staged.key, staged.backend).await;
+        if let Some(copy) = staged.mirror.take() {
+            match self.repo.add_mirror(&existing.id, &copy).await {
+                Ok(true) => {
+                    if let Err(err) = self.repo.unstage(&copy.key).await {
+                        tracing::warn!(key = %copy.key, error = %err, "could not clear staging entry");
+                    }
+                    existing.mirrors.push(copy);
+                }
+                Ok(false) => cleanup.discard(&copy.key, copy.backend).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not record a mirror copy");
+                    cleanup.discard(&copy.key, copy.backend).await;
+                }
+            }
+        }
+        UploadOutcome {
+            record: existing,
+            created: false,
         }
     }
 
@@ -300,14 +327,24 @@ impl MediaLibrary {
     pub async fn delete(&self, id: &MediaId) -> Result<(), MediaError> {
         self.delivery_records.invalidate(id).await;
         let record = self.get(id).await?;
-        self.repo.stage(&record.storage_key, record.backend).await?;
+        let copies: Vec<StoredCopy> = std::iter::once(StoredCopy {
+            backend: record.backend,
+            key: record.storage_key.clone(),
+        })
+        .chain(record.mirrors.iter().cloned())
+        .collect();
+        for copy in &copies {
+            self.repo.stage(&copy.key, copy.backend).await?;
+        }
         if !self.repo.delete(id).await? {
-            self.repo.unstage(&record.storage_key).await?;
+            for copy in &copies {
+                self.repo.unstage(&copy.key).await?;
+            }
             return Err(MediaError::NotFound);
         }
-        self.cleanup()
-            .discard(&record.storage_key, record.backend)
-            .await;
+        for copy in &copies {
+            self.cleanup().discard(&copy.key, copy.backend).await;
+        }
         // Variants go with their media; each is journalled like the original.
         for variant in self.repo.variants_of(id).await? {
             match &variant.storage_key {
@@ -356,6 +393,11 @@ impl MediaLibrary {
             height: record.height,
             sha256: record.sha256.clone(),
             backend: record.backend.as_str().to_owned(),
+            mirrors: record
+                .mirrors
+                .iter()
+                .map(|copy| copy.backend.as_str().to_owned())
+                .collect(),
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),

@@ -14,11 +14,12 @@ use avenue_shared::MediaId;
 
 use super::fields::{Alt, Folder, MediaPatch, Tags};
 use super::format::ImageFormat;
-use crate::store::{BackendKind, StorageKey};
+use crate::store::{BackendKind, StorageKey, StoredCopy};
 
 pub const MEDIA: &str = "media";
 pub const STAGING: &str = "media_staging";
 pub const VARIANTS: &str = "media_variants";
+pub const MIGRATIONS: &str = "media_migrations";
 
 /// A rendered variant kept in the store, so no instance renders it twice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +46,34 @@ pub struct VariantDoc {
     pub created_at: DateTime,
 }
 
+/// One run of `migrate-store`, kept up to date while it runs so that
+/// `GET /v1/storage/status` can show it from any instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MigrationRun {
+    #[serde(rename = "_id")]
+    pub id: mongodb::bson::oid::ObjectId,
+    pub to: String,
+    pub state: RunState,
+    pub started_at: DateTime,
+    /// Written at least every few seconds while running: a run whose
+    /// heartbeat stopped was killed.
+    pub updated_at: DateTime,
+    pub total_media: i64,
+    pub total_bytes: i64,
+    pub moved: i64,
+    pub moved_bytes: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    pub variants_moved: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Finished,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("a media with this id already exists")]
@@ -65,8 +94,11 @@ pub struct MediaRecord {
     pub height: u32,
     /// Lower-case hex SHA-256 of the original.
     pub sha256: String,
+    /// Where the copy that is served lives.
     pub backend: BackendKind,
     pub storage_key: StorageKey,
+    /// Further copies in other backends (mirror mode), at most one each.
+    pub mirrors: Vec<StoredCopy>,
     pub folder: Option<Folder>,
     pub tags: Tags,
     pub alt: Option<Alt>,
@@ -87,12 +119,20 @@ struct MediaDoc {
     sha256: String,
     backend: String,
     storage_key: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    mirrors: Vec<CopyDoc>,
     folder: Option<String>,
     tags: Vec<String>,
     alt: Option<String>,
     owner: String,
     created_at: DateTime,
     updated_at: DateTime,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CopyDoc {
+    backend: String,
+    storage_key: String,
 }
 
 impl MediaDoc {
@@ -107,6 +147,14 @@ impl MediaDoc {
             sha256: record.sha256.clone(),
             backend: record.backend.as_str().to_owned(),
             storage_key: record.storage_key.as_str().to_owned(),
+            mirrors: record
+                .mirrors
+                .iter()
+                .map(|copy| CopyDoc {
+                    backend: copy.backend.as_str().to_owned(),
+                    storage_key: copy.key.as_str().to_owned(),
+                })
+                .collect(),
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
@@ -140,6 +188,18 @@ impl MediaDoc {
             .map(Alt::parse)
             .transpose()
             .map_err(|e| corrupt(e.to_string()))?;
+        let mirrors = self
+            .mirrors
+            .iter()
+            .map(|copy| {
+                BackendKind::parse(&copy.backend)
+                    .map(|backend| StoredCopy {
+                        backend,
+                        key: StorageKey::new(copy.storage_key.clone()),
+                    })
+                    .ok_or_else(|| corrupt(format!("mirror backend {}", copy.backend)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let dimension = |v: i64| u32::try_from(v).map_err(|_| corrupt(format!("dimension {v}")));
         Ok(MediaRecord {
             format,
@@ -149,6 +209,7 @@ impl MediaDoc {
             sha256: self.sha256,
             backend,
             storage_key: StorageKey::new(self.storage_key),
+            mirrors,
             folder,
             tags,
             alt,
@@ -209,6 +270,7 @@ pub struct MediaRepo {
     media: Collection<MediaDoc>,
     staging: Collection<Document>,
     variants: Collection<VariantDoc>,
+    migrations: Collection<MigrationRun>,
 }
 
 impl MediaRepo {
@@ -217,6 +279,7 @@ impl MediaRepo {
             media: db.collection(MEDIA),
             staging: db.collection(STAGING),
             variants: db.collection(VARIANTS),
+            migrations: db.collection(MIGRATIONS),
         }
     }
 
@@ -228,6 +291,7 @@ impl MediaRepo {
             doc! { "folder": 1, "created_at": -1, "_id": -1 },
             doc! { "tags": 1, "created_at": -1, "_id": -1 },
             doc! { "storage_key": 1 },
+            doc! { "mirrors.storage_key": 1 },
         ];
         for keys in indexes {
             self.media
@@ -279,7 +343,9 @@ impl MediaRepo {
     /// When the database fails.
     pub async fn references_key(&self, key: &StorageKey) -> Result<bool, RepoError> {
         let filter = doc! { "storage_key": key.as_str() };
+        let in_mirrors = doc! { "mirrors.storage_key": key.as_str() };
         Ok(self.media.find_one(filter.clone()).await?.is_some()
+            || self.media.find_one(in_mirrors).await?.is_some()
             || self.variants.find_one(filter).await?.is_some())
     }
 
@@ -441,16 +507,20 @@ impl MediaRepo {
     /// # Errors
     /// When the database fails.
     pub async fn totals_by_backend(&self) -> Result<Vec<(String, u64, u64)>, RepoError> {
-        let rows: Vec<Document> = self
-            .media
-            .aggregate([doc! { "$group": {
-                "_id": "$backend",
-                "count": { "$sum": 1 },
-                "bytes": { "$sum": "$bytes" },
-            } }])
-            .await?
-            .try_collect()
-            .await?;
+        self.grouped_totals(vec![doc! { "$group": {
+            "_id": "$backend",
+            "count": { "$sum": 1 },
+            "bytes": { "$sum": "$bytes" },
+        } }])
+        .await
+    }
+
+    /// Runs a pipeline ending in a `$group` with `count` and `bytes`.
+    async fn grouped_totals(
+        &self,
+        pipeline: Vec<Document>,
+    ) -> Result<Vec<(String, u64, u64)>, RepoError> {
+        let rows: Vec<Document> = self.media.aggregate(pipeline).await?.try_collect().await?;
         let number = |d: &Document, k: &str| match d.get(k) {
             Some(Bson::Int32(v)) => u64::try_from(*v).unwrap_or(0),
             Some(Bson::Int64(v)) => u64::try_from(*v).unwrap_or(0),
@@ -486,11 +556,145 @@ impl MediaRepo {
             .media
             .update_one(
                 doc! { "_id": id.as_str(), "backend": from.0.as_str(), "storage_key": from.1.as_str() },
-                doc! { "$set": {
-                    "backend": to.0.as_str(),
-                    "storage_key": to.1.as_str(),
-                    "updated_at": DateTime::now(),
-                } },
+                doc! {
+                    "$set": {
+                        "backend": to.0.as_str(),
+                        "storage_key": to.1.as_str(),
+                        "updated_at": DateTime::now(),
+                    },
+                    // A mirror there is either the copy being promoted or
+                    // one the caller journalled: one copy per backend.
+                    "$pull": { "mirrors": { "backend": to.0.as_str() } },
+                },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// Records a mirror copy of a media that has none in that backend yet
+    /// (the same bytes uploaded again after mirroring was turned on).
+    /// `false` when the media has a copy there already, or is gone.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn add_mirror(&self, id: &MediaId, copy: &StoredCopy) -> Result<bool, RepoError> {
+        let backend = copy.backend.as_str();
+        let result = self
+            .media
+            .update_one(
+                doc! {
+                    "_id": id.as_str(),
+                    "backend": { "$ne": backend },
+                    "mirrors.backend": { "$ne": backend },
+                },
+                doc! { "$push": { "mirrors": {
+                    "backend": backend,
+                    "storage_key": copy.key.as_str(),
+                } } },
+            )
+            .await?;
+        Ok(result.modified_count == 1)
+    }
+
+    /// Mirror copies per backend: count and bytes.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn mirror_totals(&self) -> Result<Vec<(String, u64, u64)>, RepoError> {
+        self.grouped_totals(vec![
+            doc! { "$unwind": "$mirrors" },
+            doc! { "$group": {
+                "_id": "$mirrors.backend",
+                "count": { "$sum": 1 },
+                "bytes": { "$sum": "$bytes" },
+            } },
+        ])
+        .await
+    }
+
+    /// Media with no copy at all in `backend`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn count_without_copy_in(&self, backend: BackendKind) -> Result<u64, RepoError> {
+        Ok(self
+            .media
+            .count_documents(doc! {
+                "backend": { "$ne": backend.as_str() },
+                "mirrors.backend": { "$ne": backend.as_str() },
+            })
+            .await?)
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn save_migration(&self, run: &MigrationRun) -> Result<(), RepoError> {
+        self.migrations
+            .replace_one(doc! { "_id": run.id }, run)
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest migration run, finished or not.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn latest_migration(&self) -> Result<Option<MigrationRun>, RepoError> {
+        Ok(self
+            .migrations
+            .find_one(doc! {})
+            .sort(doc! { "started_at": -1 })
+            .await?)
+    }
+
+    /// Variants whose bytes are in a store (not inline) other than
+    /// `backend`, by id after `after`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn stored_variants_not_in(
+        &self,
+        backend: BackendKind,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<VariantDoc>, RepoError> {
+        // Documents without `backend` predate the field and are in GridFS.
+        let mut filter = if backend == BackendKind::GridFs {
+            doc! { "backend": { "$exists": true, "$ne": backend.as_str() } }
+        } else {
+            doc! { "backend": { "$ne": backend.as_str() } }
+        };
+        filter.insert("storage_key", doc! { "$exists": true });
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
+        Ok(self
+            .variants
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Points a variant at its copy in another backend if it still is where
+    /// the copy was made from.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn switch_variant(
+        &self,
+        id: &str,
+        from: &StorageKey,
+        to: (BackendKind, &StorageKey),
+    ) -> Result<bool, RepoError> {
+        let result = self
+            .variants
+            .update_one(
+                doc! { "_id": id, "storage_key": from.as_str() },
+                doc! { "$set": { "backend": to.0.as_str(), "storage_key": to.1.as_str() } },
             )
             .await?;
         Ok(result.modified_count == 1)

@@ -9,6 +9,7 @@ pub mod gridfs;
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -36,6 +37,21 @@ impl fmt::Display for StorageKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// One stored copy of an object: which backend, under which key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCopy {
+    pub backend: BackendKind,
+    pub key: StorageKey,
+}
+
+/// A transformed image fetched from a backend that renders itself.
+pub struct Rendered {
+    /// As the backend declared it; `None` when it declared none.
+    pub content_type: Option<String>,
+    pub length: Option<u64>,
+    pub body: ByteStream,
 }
 
 /// Which backend holds an object; recorded with each media.
@@ -149,36 +165,67 @@ pub trait Store: Send + Sync + 'static {
     /// `ext`, for backends that render and deliver themselves (the delivery
     /// handler then redirects instead of streaming).
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<url::Url>;
+
+    /// Fetches what [`Store::public_url`] names, for serving it ourselves
+    /// (proxied delivery). `accept` is the client's, for `f_auto`.
+    async fn fetch_public(
+        &self,
+        url: &url::Url,
+        accept: Option<&str>,
+    ) -> Result<Rendered, StoreError> {
+        let _ = (url, accept);
+        Err(StoreError::Rejected(format!(
+            "{} does not deliver by itself",
+            self.backend().as_str()
+        )))
+    }
 }
 
-/// Every configured backend, and the one new bytes go to. Each media
-/// records its backend, so media keep being served from where they are
+/// Every configured backend, the one new bytes go to, and the one that
+/// also gets a copy of each new upload (mirror mode). Each media records
+/// where its copies are, so media keep being served from where they are
 /// while a migration moves them.
 #[derive(Clone)]
 pub struct Stores {
-    primary: std::sync::Arc<dyn Store>,
-    all: Vec<std::sync::Arc<dyn Store>>,
+    primary: Arc<dyn Store>,
+    mirror: Option<Arc<dyn Store>>,
+    all: Vec<Arc<dyn Store>>,
 }
 
 impl Stores {
-    /// `primary` must be among `all` (it is added when missing).
+    /// `primary` and `mirror` are added to `all` when missing. A mirror on
+    /// the primary's own backend would be a second copy in the same place:
+    /// configuration refuses it, and it is dropped here.
     pub fn new(
-        primary: std::sync::Arc<dyn Store>,
-        mut all: Vec<std::sync::Arc<dyn Store>>,
+        primary: Arc<dyn Store>,
+        mirror: Option<Arc<dyn Store>>,
+        mut all: Vec<Arc<dyn Store>>,
     ) -> Self {
-        if !all.iter().any(|s| s.backend() == primary.backend()) {
-            all.push(primary.clone());
+        let mirror = mirror.filter(|m| m.backend() != primary.backend());
+        for store in std::iter::once(&primary).chain(mirror.iter()) {
+            if !all.iter().any(|s| s.backend() == store.backend()) {
+                all.push(store.clone());
+            }
         }
-        Self { primary, all }
+        Self {
+            primary,
+            mirror,
+            all,
+        }
     }
 
-    pub fn primary(&self) -> &std::sync::Arc<dyn Store> {
+    pub fn primary(&self) -> &Arc<dyn Store> {
         &self.primary
+    }
+
+    /// Where new uploads are copied as well (`MEDIA_MIRROR`).
+    pub fn mirror(&self) -> Option<&Arc<dyn Store>> {
+        self.mirror.as_ref()
     }
 
     /// # Errors
     /// [`StoreError::Misconfigured`] when that backend is not configured.
-    pub fn get(&self, kind: BackendKind) -> Result<&std::sync::Arc<dyn Store>, StoreError> {
+    pub fn get(&self, kind: BackendKind) -> Result<&Arc<dyn Store>, StoreError> {
         self.all
             .iter()
             .find(|s| s.backend() == kind)
@@ -187,7 +234,7 @@ impl Stores {
             })
     }
 
-    pub fn all(&self) -> &[std::sync::Arc<dyn Store>] {
+    pub fn all(&self) -> &[Arc<dyn Store>] {
         &self.all
     }
 }

@@ -10,6 +10,7 @@ mod delivery;
 mod health;
 mod manage;
 mod migration;
+mod mirror;
 mod store_conformance;
 mod transform;
 mod upload;

@@ -4,45 +4,39 @@
 
 use std::process::Stdio;
 
-use avenue_media::config::CloudinarySettings;
-use avenue_media::store::cloudinary::CloudinaryAccount;
 use avenue_shared::{MediaDescriptor, UploadOptions};
 use avenue_tests::cloudinary_fake::CloudinaryFake;
 use avenue_tests::fixtures::{self, sha256_hex};
-use avenue_tests::{binary, mongo_uri, spawn_media_with};
+use avenue_tests::{media_command, spawn_media_with, MediaApp};
 use mongodb::bson::doc;
 use tokio::process::Command;
 
 const MEDIA: usize = 200;
 
 fn migrate_command(db: &str, fake: &CloudinaryFake) -> Command {
-    let mut command = Command::new(binary("avenue-media"));
-    command
-        .arg("migrate-store")
-        .args(["--to", "cloudinary"])
-        .env("MONGODB_URI", mongo_uri())
-        .env("MONGODB_DB", db)
-        .env("CLOUDINARY_URL", fake.cloudinary_url())
-        .env("CLOUDINARY_DELIVERY_BASE", fake.delivery_base())
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true);
-    command
+    media_command(db, Some(fake), &["migrate-store", "--to", "cloudinary"])
+}
+
+/// Waits (up to 15 s) until the last migration run reports moved media.
+async fn await_reported_progress(app: &MediaApp) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let run = app.storage_status().await["migration"]["last_run"].clone();
+        if run["media_moved"].as_u64().is_some_and(|n| n > 0)
+            || tokio::time::Instant::now() > deadline
+        {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
 async fn an_interrupted_migration_resumes_and_every_byte_arrives() {
     let fake = CloudinaryFake::start().await;
-    let account = CloudinaryAccount::parse(&fake.cloudinary_url(), None).expect("account");
-    let delivery_base = url::Url::parse(&fake.delivery_base()).expect("url");
+    let cloudinary = fake.settings();
     // Uploads go to GridFS; Cloudinary is configured, as during a switch.
-    let app = spawn_media_with(|s| {
-        s.cloudinary = Some(CloudinarySettings {
-            account,
-            delivery_base,
-            sign_delivery: true,
-        })
-    })
-    .await;
+    let app = spawn_media_with(|s| s.cloudinary = Some(cloudinary)).await;
     let client = app.client();
     let mut uploaded: Vec<MediaDescriptor> = Vec::new();
     for i in 0..MEDIA {
@@ -74,7 +68,13 @@ async fn an_interrupted_migration_resumes_and_every_byte_arrives() {
     while fake.resource_count() < MEDIA / 3 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // Any instance shows the running migration's progress.
+    let run = await_reported_progress(&app).await;
     first.kill().await.expect("SIGKILL");
+    assert_eq!(run["state"], "running", "{run}");
+    assert_eq!(run["to"], "cloudinary");
+    assert_eq!(run["media_total"], MEDIA as u64);
+    assert!(run["media_moved"].as_u64().is_some_and(|n| n > 0), "{run}");
     let moved = app.count("media", doc! { "backend": "cloudinary" }).await;
     assert!(
         moved > 0 && moved < MEDIA as u64,
@@ -104,23 +104,20 @@ async fn an_interrupted_migration_resumes_and_every_byte_arrives() {
         String::from_utf8_lossy(&output.stderr).contains("media"),
         "progress lines"
     );
+    let run = app.storage_status().await["migration"]["last_run"].clone();
+    assert_eq!(run["state"], "finished", "{run}");
+    // Resumed, not restarted: only what the first run left. (Not exactly
+    // MEDIA - moved: the killed run's last update may land after the count.)
+    let total = run["media_total"].as_u64().expect("a count");
+    assert!(total > 0 && total < MEDIA as u64, "{run}");
+    assert_eq!(run["media_moved"], total, "{run}");
     assert_eq!(
         app.count("media", doc! { "backend": "cloudinary" }).await,
         MEDIA as u64
     );
 
     // Every record points at a Cloudinary copy with exactly its bytes.
-    let records: Vec<mongodb::bson::Document> = {
-        use futures::TryStreamExt;
-        app.db()
-            .collection::<mongodb::bson::Document>("media")
-            .find(doc! {})
-            .await
-            .expect("find")
-            .try_collect()
-            .await
-            .expect("collect")
-    };
+    let records = app.documents("media", doc! {}).await;
     assert_eq!(records.len(), MEDIA);
     for record in &records {
         let key = record.get_str("storage_key").expect("key");
@@ -140,23 +137,11 @@ async fn an_interrupted_migration_resumes_and_every_byte_arrives() {
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("migrate-store: 0 moved"));
 
     // Old GridFS bytes and the killed run's stray copy wait for the sweeper.
-    let status: serde_json::Value = app
-        .admin(reqwest::Method::GET, "/v1/storage/status")
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let status = app.storage_status().await;
     assert_eq!(status["backends"]["cloudinary"]["media"], MEDIA as u64);
     assert_eq!(status["backends"]["gridfs"]["media"], 0);
     assert_eq!(status["migration"]["media_outside_primary"], MEDIA as u64);
-    let sweep = Command::new(binary("avenue-media"))
-        .arg("sweep")
-        .env("MONGODB_URI", mongo_uri())
-        .env("MONGODB_DB", &app.db_name)
-        .env("CLOUDINARY_URL", fake.cloudinary_url())
-        .env("CLOUDINARY_DELIVERY_BASE", fake.delivery_base())
+    let sweep = media_command(&app.db_name, Some(&fake), &["sweep"])
         .env("MEDIA_STAGING_GRACE_SECS", "0")
         .output()
         .await
@@ -166,17 +151,7 @@ async fn an_interrupted_migration_resumes_and_every_byte_arrives() {
         "{}",
         String::from_utf8_lossy(&sweep.stderr)
     );
-    let leftover: Vec<mongodb::bson::Document> = {
-        use futures::TryStreamExt;
-        app.db()
-            .collection::<mongodb::bson::Document>("media.files")
-            .find(doc! {})
-            .await
-            .expect("find")
-            .try_collect()
-            .await
-            .expect("collect")
-    };
+    let leftover = app.documents("media.files", doc! {}).await;
     assert_eq!(
         app.storage_counts().await,
         (MEDIA as u64, 0, 0, 0),

@@ -15,7 +15,7 @@ use url::Url;
 use super::account::CloudinaryAccount;
 use super::signing::sign_params;
 use crate::store::{
-    BackendKind, ByteRange, ByteStream, ObjectWriter, StorageKey, Store, StoreError,
+    BackendKind, ByteRange, ByteStream, ObjectWriter, Rendered, StorageKey, Store, StoreError,
 };
 
 /// Where keys live inside the Cloudinary account.
@@ -314,5 +314,60 @@ impl Store for CloudinaryStore {
             self.account.cloud_name
         ))
         .ok()
+    }
+
+    /// One attempt, no retries: a client is waiting, and its CDN retries.
+    async fn fetch_public(&self, url: &Url, accept: Option<&str>) -> Result<Rendered, StoreError> {
+        let mut request = self
+            .http
+            .get(url.clone())
+            .timeout(self.retry.attempt_timeout);
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        if status == StatusCode::OK {
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            return Ok(Rendered {
+                content_type: header(reqwest::header::CONTENT_TYPE),
+                length: response.content_length(),
+                body: Box::pin(
+                    response
+                        .bytes_stream()
+                        .map_err(|e| StoreError::Unavailable(e.to_string())),
+                ),
+            });
+        }
+        // Cloudinary explains refusals in `x-cld-error`.
+        let reason = response
+            .headers()
+            .get("x-cld-error")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        match status {
+            StatusCode::NOT_FOUND => Err(StoreError::NotFound(StorageKey::new(url.path()))),
+            s if s.as_u16() == 420 || s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => {
+                Err(StoreError::Unavailable(format!(
+                    "delivery answered {s} {reason}"
+                )))
+            }
+            s => {
+                tracing::error!(status = %s, %reason, "Cloudinary refused a delivery URL we made");
+                Err(StoreError::Rejected(format!(
+                    "delivery answered {s} {reason}"
+                )))
+            }
+        }
     }
 }
