@@ -10,8 +10,9 @@ async fn main() -> ExitCode {
     let result = async {
         let settings = Settings::from_env()?;
         let app = Application::build(settings.clone()).await?;
+        let shutdown = avenue_shared::shutdown::shutdown_signal()?;
         tracing::info!(port = app.port(), bind = %settings.bind, "avenue-api listening");
-        app.run_until_stopped(shutdown_signal()).await
+        app.run_until_stopped(shutdown).await
     }
     .await;
     match result {
@@ -30,26 +31,4 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

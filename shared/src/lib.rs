@@ -3,12 +3,14 @@
 //! signs and checks them, and [`MediaClient`], the typed HTTP client the api
 //! uses to talk to the media service.
 //!
-//! Nothing here knows about axum or MongoDB: it is what crosses the wire.
+//! Nothing here knows about axum or MongoDB: it is what crosses the wire,
+//! plus [`shutdown::shutdown_signal`], so both services stop alike.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod media;
+pub mod shutdown;
 
 pub use auth::{AuthError, Claims, JwtKeys, Role};
 pub use client::{MediaClient, MediaClientError, UploadOptions};
