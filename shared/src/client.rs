@@ -8,7 +8,7 @@ use reqwest::{multipart, StatusCode};
 use url::Url;
 
 use crate::error::ErrorBody;
-use crate::media::{MediaDescriptor, MediaId};
+use crate::media::{MediaDescriptor, MediaId, MediaRef};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaClientError {
@@ -157,6 +157,54 @@ impl MediaClient {
             .await
             .map_err(MediaClientError::Transport)?;
         check(response).await.map(|_| ())
+    }
+}
+
+impl MediaClient {
+    /// Claims `id` for `reference` (idempotent).
+    ///
+    /// # Errors
+    /// A 404 [`MediaClientError::Status`] when the id is unknown.
+    pub async fn claim(
+        &self,
+        id: &MediaId,
+        reference: &MediaRef,
+    ) -> Result<MediaDescriptor, MediaClientError> {
+        let request = self
+            .http
+            .post(self.url(&format!("v1/media/{id}/refs"))?)
+            .json(&serde_json::json!({ "ref": reference }));
+        decode(self.authorised(request).send().await).await
+    }
+
+    /// Releases the claim of `reference` on `id` (idempotent; releasing
+    /// from an unknown media succeeds).
+    ///
+    /// # Errors
+    /// When the service cannot be reached or refuses.
+    pub async fn release(
+        &self,
+        id: &MediaId,
+        reference: &MediaRef,
+    ) -> Result<(), MediaClientError> {
+        let request = self
+            .http
+            .delete(self.url(&format!("v1/media/{id}/refs/{reference}"))?);
+        let response = self
+            .authorised(request)
+            .send()
+            .await
+            .map_err(MediaClientError::Transport)?;
+        check(response).await.map(|_| ())
+    }
+
+    /// `GET /v1/storage/status`, as the media service reports it.
+    ///
+    /// # Errors
+    /// When the service cannot be reached or refuses.
+    pub async fn storage_status(&self) -> Result<serde_json::Value, MediaClientError> {
+        let request = self.http.get(self.url("v1/storage/status")?);
+        decode(self.authorised(request).send().await).await
     }
 }
 

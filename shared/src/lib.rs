@@ -15,4 +15,4 @@ pub mod shutdown;
 pub use auth::{AuthError, Claims, JwtKeys, Role};
 pub use client::{MediaClient, MediaClientError, UploadOptions};
 pub use error::ErrorBody;
-pub use media::{MediaDescriptor, MediaId, MediaIdError, MediaPage};
+pub use media::{MediaDescriptor, MediaId, MediaIdError, MediaPage, MediaRef, MediaRefError};

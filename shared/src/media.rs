@@ -75,6 +75,68 @@ impl From<MediaId> for String {
     }
 }
 
+/// Who holds a claim on a media: `{collection}:{record id}` (for example
+/// `shop_products:65f1c0ffee...`). A media with claims is not deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MediaRef(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a media reference is `collection:id`, at most 200 characters of letters, digits and _ . : -"
+)]
+pub struct MediaRefError;
+
+impl MediaRef {
+    /// # Errors
+    /// [`MediaRefError`] unless the input is `collection:id` in the allowed
+    /// characters (they need no escaping in a URL path segment).
+    pub fn parse(raw: &str) -> Result<Self, MediaRefError> {
+        let allowed = raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+        let shaped = raw
+            .split_once(':')
+            .is_some_and(|(collection, id)| !collection.is_empty() && !id.is_empty());
+        if allowed && shaped && raw.len() <= 200 {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(MediaRefError)
+        }
+    }
+
+    /// The reference of record `id` in `collection`.
+    ///
+    /// # Errors
+    /// As for [`MediaRef::parse`].
+    pub fn of(collection: &str, id: &str) -> Result<Self, MediaRefError> {
+        Self::parse(&format!("{collection}:{id}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MediaRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for MediaRef {
+    type Error = MediaRefError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<MediaRef> for String {
+    fn from(r: MediaRef) -> Self {
+        r.0
+    }
+}
+
 /// What the media service says about one stored object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaDescriptor {
@@ -92,6 +154,9 @@ pub struct MediaDescriptor {
     /// Backends holding a further copy (mirror mode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mirrors: Vec<String>,
+    /// Records that use this media; while any do, it cannot be deleted.
+    #[serde(default)]
+    pub refs: Vec<MediaRef>,
     pub folder: Option<String>,
     pub tags: Vec<String>,
     pub alt: Option<String>,

@@ -4,12 +4,12 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
 use serde::{Deserialize, Deserializer};
 
-use avenue_shared::{MediaDescriptor, MediaId, MediaPage};
+use avenue_shared::{MediaDescriptor, MediaId, MediaPage, MediaRef};
 
 use super::auth::MediaManager;
 use super::error::AppError;
@@ -36,6 +36,44 @@ pub fn router() -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::disable()).get(list),
         )
         .route("/v1/media/{id}", get(show).patch(update).delete(remove))
+        .route("/v1/media/{id}/refs", post(claim))
+        .route("/v1/media/{id}/refs/{reference}", delete(release))
+}
+
+fn parse_ref(raw: &str) -> Result<MediaRef, AppError> {
+    MediaRef::parse(raw).map_err(|err| AppError::bad_request("invalid-ref", err.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimRequest {
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+/// Records that `ref` uses the media; idempotent.
+async fn claim(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<ClaimRequest>,
+) -> Result<Json<MediaDescriptor>, AppError> {
+    let id = parse_id(&id)?;
+    let reference = parse_ref(&request.reference)?;
+    let record = state.library.claim(&id, &reference).await?;
+    Ok(Json(state.library.describe(&record)))
+}
+
+/// Drops the claim of `reference`; idempotent, also for unknown media.
+async fn release(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path((id, reference)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let reference = parse_ref(&reference)?;
+    state.library.release(&id, &reference).await?;
+    Ok((StatusCode::NO_CONTENT, Body::empty()).into_response())
 }
 
 fn parse_id(raw: &str) -> Result<MediaId, AppError> {

@@ -8,7 +8,7 @@ use futures::Stream;
 use time::OffsetDateTime;
 use url::Url;
 
-use avenue_shared::{MediaDescriptor, MediaId};
+use avenue_shared::{MediaDescriptor, MediaId, MediaRef};
 
 use super::fields::{FieldError, MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
@@ -38,6 +38,8 @@ pub enum MediaError {
     InvalidField(#[from] FieldError),
     #[error("no media with this id")]
     NotFound,
+    #[error("the media is in use by {}", .0.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
+    InUse(Vec<MediaRef>),
     #[error(transparent)]
     Render(#[from] super::variants::RenderFailure),
     #[error("storage failed")]
@@ -213,6 +215,7 @@ impl MediaLibrary {
             backend: staged.backend,
             storage_key: staged.key.clone(),
             mirrors: staged.mirror.iter().cloned().collect(),
+            refs: Vec::new(),
             folder: fields.folder,
             tags: fields.tags,
             alt: fields.alt,
@@ -340,7 +343,10 @@ impl MediaLibrary {
             for copy in &copies {
                 self.repo.unstage(&copy.key).await?;
             }
-            return Err(MediaError::NotFound);
+            return match self.repo.get(id).await? {
+                Some(claimed) if !claimed.refs.is_empty() => Err(MediaError::InUse(claimed.refs)),
+                _ => Err(MediaError::NotFound),
+            };
         }
         for copy in &copies {
             self.cleanup().discard(&copy.key, copy.backend).await;
@@ -359,6 +365,29 @@ impl MediaLibrary {
             }
         }
         Ok(())
+    }
+
+    /// Claims the media for `reference` (idempotent).
+    ///
+    /// # Errors
+    /// [`MediaError::NotFound`] for unknown ids.
+    pub async fn claim(
+        &self,
+        id: &MediaId,
+        reference: &MediaRef,
+    ) -> Result<MediaRecord, MediaError> {
+        self.repo
+            .claim(id, reference)
+            .await?
+            .ok_or(MediaError::NotFound)
+    }
+
+    /// Releases a claim (idempotent, also for unknown ids).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn release(&self, id: &MediaId, reference: &MediaRef) -> Result<(), MediaError> {
+        Ok(self.repo.release(id, reference).await?)
     }
 
     /// Streams the original, or part of it.
@@ -398,6 +427,7 @@ impl MediaLibrary {
                 .iter()
                 .map(|copy| copy.backend.as_str().to_owned())
                 .collect(),
+            refs: record.refs.clone(),
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),

@@ -10,7 +10,7 @@ use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use avenue_shared::MediaId;
+use avenue_shared::{MediaId, MediaRef};
 
 use super::fields::{Alt, Folder, MediaPatch, Tags};
 use super::format::ImageFormat;
@@ -99,6 +99,9 @@ pub struct MediaRecord {
     pub storage_key: StorageKey,
     /// Further copies in other backends (mirror mode), at most one each.
     pub mirrors: Vec<StoredCopy>,
+    /// Records that use this media (`collection:id`); it is not deleted
+    /// while any remain.
+    pub refs: Vec<MediaRef>,
     pub folder: Option<Folder>,
     pub tags: Tags,
     pub alt: Option<Alt>,
@@ -121,6 +124,11 @@ struct MediaDoc {
     storage_key: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mirrors: Vec<CopyDoc>,
+    #[serde(default)]
+    refs: Vec<String>,
+    /// When the last claim was released; the lifecycle sweeper's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    released_at: Option<DateTime>,
     folder: Option<String>,
     tags: Vec<String>,
     alt: Option<String>,
@@ -155,6 +163,8 @@ impl MediaDoc {
                     storage_key: copy.key.as_str().to_owned(),
                 })
                 .collect(),
+            refs: record.refs.iter().map(|r| r.as_str().to_owned()).collect(),
+            released_at: None,
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
@@ -200,6 +210,11 @@ impl MediaDoc {
                     .ok_or_else(|| corrupt(format!("mirror backend {}", copy.backend)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let refs = self
+            .refs
+            .iter()
+            .map(|r| MediaRef::parse(r).map_err(|e| corrupt(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
         let dimension = |v: i64| u32::try_from(v).map_err(|_| corrupt(format!("dimension {v}")));
         Ok(MediaRecord {
             format,
@@ -210,6 +225,7 @@ impl MediaDoc {
             backend,
             storage_key: StorageKey::new(self.storage_key),
             mirrors,
+            refs,
             folder,
             tags,
             alt,
@@ -708,15 +724,68 @@ impl MediaRepo {
         Ok(self.variants.count_documents(doc! {}).await?)
     }
 
+    /// Deletes the media if nothing claims it. `false` when it is unknown
+    /// or claimed (the caller tells which apart).
+    ///
     /// # Errors
     /// When the database fails.
     pub async fn delete(&self, id: &MediaId) -> Result<bool, RepoError> {
         Ok(self
             .media
-            .delete_one(doc! { "_id": id.as_str() })
+            .delete_one(doc! {
+                "_id": id.as_str(),
+                "$or": [ { "refs": { "$exists": false } }, { "refs": { "$size": 0 } } ],
+            })
             .await?
             .deleted_count
             == 1)
+    }
+
+    /// Adds `reference` to the media's claims. `None` when it is unknown.
+    ///
+    /// # Errors
+    /// When the database fails or the stored document is unreadable.
+    pub async fn claim(
+        &self,
+        id: &MediaId,
+        reference: &MediaRef,
+    ) -> Result<Option<MediaRecord>, RepoError> {
+        self.media
+            .find_one_and_update(
+                doc! { "_id": id.as_str() },
+                doc! {
+                    "$addToSet": { "refs": reference.as_str() },
+                    "$unset": { "released_at": "" },
+                },
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?
+            .map(MediaDoc::into_record)
+            .transpose()
+    }
+
+    /// Removes `reference` from the media's claims; notes when the last one
+    /// went. Releasing what is not claimed changes nothing.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn release(&self, id: &MediaId, reference: &MediaRef) -> Result<(), RepoError> {
+        let pulled = self
+            .media
+            .update_one(
+                doc! { "_id": id.as_str(), "refs": reference.as_str() },
+                doc! { "$pull": { "refs": reference.as_str() } },
+            )
+            .await?;
+        if pulled.modified_count == 1 {
+            self.media
+                .update_one(
+                    doc! { "_id": id.as_str(), "refs": { "$size": 0 } },
+                    doc! { "$set": { "released_at": DateTime::now() } },
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records that `key` is being written or deleted. Until

@@ -13,6 +13,12 @@ fn endpoints() -> Vec<(Method, String)> {
         (Method::GET, format!("/v1/media/{SOME_ID}")),
         (Method::PATCH, format!("/v1/media/{SOME_ID}")),
         (Method::DELETE, format!("/v1/media/{SOME_ID}")),
+        (Method::POST, format!("/v1/media/{SOME_ID}/refs")),
+        (
+            Method::DELETE,
+            format!("/v1/media/{SOME_ID}/refs/shop_products:1"),
+        ),
+        (Method::GET, "/v1/storage/status".into()),
     ]
 }
 

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use avenue_shared::{ErrorBody, MediaDescriptor, MediaPage};
 use avenue_tests::{fixtures, spawn_media, MediaApp};
+use mongodb::bson::doc;
 use reqwest::Method;
 use serde_json::json;
 
@@ -272,5 +273,79 @@ async fn delete_removes_the_record_and_every_byte() {
         .fetch(&format!("/image/upload/{}.png", keep.id), &[])
         .await;
     assert_eq!(still.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn claimed_media_cannot_be_deleted_until_every_claim_is_released() {
+    let app = spawn_media().await;
+    let d = stored(&app, 41, &[]).await;
+    let claim = |reference: &'static str| {
+        app.admin(reqwest::Method::POST, &format!("/v1/media/{}/refs", d.id))
+            .json(&serde_json::json!({ "ref": reference }))
+            .send()
+    };
+    for _ in 0..2 {
+        let claimed = claim("shop_products:p1").await.expect("answer");
+        assert_eq!(claimed.status(), 200, "claims are idempotent");
+        let body: MediaDescriptor = claimed.json().await.expect("descriptor");
+        assert_eq!(body.refs.len(), 1);
+    }
+    assert_eq!(
+        claim("page_content:home").await.expect("answer").status(),
+        200
+    );
+
+    let refused = app
+        .admin(reqwest::Method::DELETE, &format!("/v1/media/{}", d.id))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 409);
+    let body: ErrorBody = refused.json().await.expect("envelope");
+    assert_eq!(body.code, "media-in-use");
+    assert!(
+        body.message.contains("shop_products:p1") && body.message.contains("page_content:home"),
+        "{}",
+        body.message
+    );
+    assert_eq!(app.storage_counts().await, (1, 1, 1, 0), "nothing removed");
+
+    for reference in ["shop_products:p1", "page_content:home", "page_content:home"] {
+        let released = app
+            .admin(
+                reqwest::Method::DELETE,
+                &format!("/v1/media/{}/refs/{reference}", d.id),
+            )
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(released.status(), 204, "releases are idempotent");
+    }
+    let record = app.documents("media", doc! {}).await.remove(0);
+    assert!(
+        record.get_datetime("released_at").is_ok(),
+        "last release noted"
+    );
+
+    let unknown = app
+        .admin(
+            reqwest::Method::POST,
+            "/v1/media/00000000000000000000000000000000/refs",
+        )
+        .json(&serde_json::json!({ "ref": "shop_products:p1" }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status(), 404);
+    let bad = claim("no colon here").await.expect("answer");
+    assert_eq!(bad.status(), 400);
+
+    let deleted = app
+        .admin(reqwest::Method::DELETE, &format!("/v1/media/{}", d.id))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(deleted.status(), 204);
     app.stop().await;
 }
