@@ -1,12 +1,22 @@
-//! `avenue-api`: Avenue's core business API. It stores media ids, never bytes.
+//! `avenue-api`: Avenue's core business API. It stores media ids, never
+//! bytes: records that show images hold ids claimed in `avenue-media`.
 //!
-//! For now a running skeleton (probes, config, start-up); the business
-//! domains (users, shop, UGC, studio, system) come as modules under `http/`
-//! and their repositories.
+//! Folders follow a request: `http/` (router, extractors, the one error
+//! type), then a module per domain (`users`, `shop`, `studio`, `system`),
+//! `media` (claims in the media service), `db` (transactions).
 
+pub mod cli;
+pub mod compat;
 pub mod config;
+pub mod db;
+pub mod fields;
 pub mod http;
+pub mod media;
+pub mod shop;
 pub mod startup;
+pub mod studio;
+pub mod system;
+pub mod users;
 
 pub use config::Settings;
 pub use startup::Application;

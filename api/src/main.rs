@@ -1,20 +1,17 @@
-//! Entry point: parse settings, serve until Ctrl-C or SIGTERM.
+//! Entry point: parse the command line and settings, then run.
 
 use std::process::ExitCode;
 
-use avenue_api::{Application, Settings};
+use clap::Parser;
+
+use avenue_api::cli::{run, Cli};
+use avenue_api::Settings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     init_logging();
-    let result = async {
-        let settings = Settings::from_env()?;
-        let app = Application::build(settings.clone()).await?;
-        let shutdown = avenue_shared::shutdown::shutdown_signal()?;
-        tracing::info!(port = app.port(), bind = %settings.bind, "avenue-api listening");
-        app.run_until_stopped(shutdown).await
-    }
-    .await;
+    let cli = Cli::parse();
+    let result = async { run(cli, Settings::from_env()?).await }.await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,55 +1,138 @@
-//! Building and running the api; shared by `main` and the tests.
+//! Building and running the api; shared by `main` and the tests, so both
+//! exercise the same path.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use mongodb::options::ClientOptions;
-use mongodb::Client;
+use mongodb::{Client, Database};
 use tokio::net::TcpListener;
+
+use avenue_shared::{JwtKeys, MediaClient};
 
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::media::MediaGateway;
+use crate::system::audit::AuditLog;
+use crate::system::email::{LogOnlySender, Outbox};
+use crate::users::{Hasher, LoginLimiter, UserRepo};
+use crate::{shop, studio, system};
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
 }
 
+/// # Errors
+/// When the URI is malformed.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
+    let mut options = ClientOptions::parse(settings.mongodb_uri.expose())
+        .await
+        .context("MONGODB_URI is not a valid MongoDB connection string")?;
+    options.app_name = Some("avenue-api".to_owned());
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    let client = Client::with_options(options).context("MongoDB client options")?;
+    Ok(client.database(&settings.mongodb_db))
+}
+
+/// Everything the handlers share, with indexes created.
+///
+/// # Errors
+/// When MongoDB is unreachable or refuses an index.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = connect(&settings).await?;
+    let keys = JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes());
+    let users = UserRepo::new(&db);
+    let audit = AuditLog::new(&db);
+    let outbox = Outbox::new(&db, Arc::new(LogOnlySender));
+    users
+        .ensure_indexes()
+        .await
+        .context("creating the users indexes (is MongoDB running?)")?;
+    audit.ensure_indexes().await.context("audit_logs indexes")?;
+    outbox
+        .ensure_indexes()
+        .await
+        .context("email_logs indexes")?;
+    shop::products::ensure_indexes(&db)
+        .await
+        .context("shop_products indexes")?;
+    shop::coupons::ensure_indexes(&db)
+        .await
+        .context("shop_coupons indexes")?;
+    shop::orders::ensure_indexes(&db)
+        .await
+        .context("orders indexes")?;
+    studio::reservations::ensure_indexes(&db)
+        .await
+        .context("reservations indexes")?;
+    system::pages::ensure_indexes(&db)
+        .await
+        .context("page_content indexes")?;
+    let media = MediaGateway::new(
+        MediaClient::new(settings.media_url.as_str()).context("MEDIA_URL")?,
+        keys.clone(),
+    );
+    Ok(AppState {
+        limiter: LoginLimiter::new(&settings.auth),
+        hasher: Hasher::new().await?,
+        config: Arc::new(settings),
+        db,
+        keys,
+        media,
+        users,
+        audit,
+        outbox,
+    })
+}
+
 impl Application {
     /// # Errors
-    /// When the MongoDB URI is malformed or the address cannot be bound.
+    /// When MongoDB is unreachable or the address cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let mut options = ClientOptions::parse(&settings.mongodb_uri)
+        let bind = settings.bind;
+        let state = build_state(settings).await?;
+        let listener = TcpListener::bind(bind)
             .await
-            .context("MONGODB_URI is not a valid MongoDB connection string")?;
-        options.app_name = Some("avenue-api".to_owned());
-        options.server_selection_timeout = Some(Duration::from_secs(5));
-        let client = Client::with_options(options).context("MongoDB client options")?;
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("binding {}", settings.bind))?;
-        Ok(Self {
-            listener,
-            state: AppState {
-                db: client.database(&settings.mongodb_db),
-            },
-        })
+            .with_context(|| format!("binding {bind}"))?;
+        Ok(Self { listener, state })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// Serves until `shutdown` completes; the email dispatcher runs
+    /// alongside and stops with the server.
+    ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, http::router(self.state))
+        let dispatcher = tokio::spawn(dispatch_forever(
+            self.state.outbox.clone(),
+            self.state.config.email.dispatch_interval,
+        ));
+        let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")
+            .await;
+        dispatcher.abort();
+        served.context("HTTP server failed")
+    }
+}
+
+async fn dispatch_forever(outbox: Outbox, every: Duration) {
+    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(50)));
+    loop {
+        ticker.tick().await;
+        if let Err(err) = outbox.dispatch_pending().await {
+            tracing::warn!(error = %err, "email dispatch failed; retrying later");
+        }
     }
 }

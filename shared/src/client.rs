@@ -75,6 +75,8 @@ impl MediaClient {
     pub fn new(base: &str) -> Result<Self, MediaClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            // A hung media service must not hang its callers for ever.
+            .timeout(Duration::from_secs(60))
             .build()
             .map_err(MediaClientError::Transport)?;
         Ok(Self {

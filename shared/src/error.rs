@@ -10,6 +10,9 @@ pub struct ErrorBody {
     pub code: String,
     /// Explanation meant for a person; may change between releases.
     pub message: String,
+    /// The request field at fault, for validation errors (`image_ids[2]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ErrorBody {
@@ -17,6 +20,13 @@ impl ErrorBody {
         Self {
             code: code.into(),
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// The same error, naming the field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 }

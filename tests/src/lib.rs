@@ -6,6 +6,7 @@
 //! `scripts/test.sh`, which passes its address in `AVENUE_TEST_MONGODB_URI`.
 //! Set `TEST_LOG=1` to see the services' logs.
 
+pub mod api;
 pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;
@@ -348,21 +349,37 @@ impl StorageProbe {
 pub struct ApiApp {
     pub address: String,
     pub http: reqwest::Client,
+    pub db: mongodb::Database,
     handle: JoinHandle<anyhow::Result<()>>,
 }
 
 pub async fn spawn_api(mongodb_uri: &str, media_url: &str) -> ApiApp {
+    spawn_api_with(mongodb_uri, &unique_db(), media_url, |_| {}).await
+}
+
+/// Starts the api on `db_name`, with settings adjusted by `tweak`.
+pub async fn spawn_api_with(
+    mongodb_uri: &str,
+    db_name: &str,
+    media_url: &str,
+    tweak: impl FnOnce(&mut avenue_api::Settings),
+) -> ApiApp {
     init_logging();
-    let settings = avenue_api::Settings::local(mongodb_uri, &unique_db(), media_url)
+    let mut settings = avenue_api::Settings::local(mongodb_uri, db_name, media_url)
         .expect("test settings are valid");
+    tweak(&mut settings);
     let app = avenue_api::Application::build(settings)
         .await
         .expect("api builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = mongodb::Client::with_uri_str(mongodb_uri)
+        .await
+        .expect("test MongoDB URI parses");
     ApiApp {
         address,
         http: reqwest::Client::new(),
+        db: client.database(db_name),
         handle,
     }
 }

@@ -1,20 +1,150 @@
-//! The api's HTTP surface. Only the probes exist so far; business domains
-//! arrive as one router per domain, merged here.
+//! The api's HTTP surface: one router per domain, merged here, with the
+//! OpenAPI document collected from the same handlers (utoipa), so the
+//! document cannot drift from the routes.
 
+pub mod auth;
+pub mod docs;
+pub mod error;
+pub mod extract;
 pub mod health;
 
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use mongodb::Database;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use avenue_shared::JwtKeys;
+
+use crate::config::{Limits, Settings};
+use crate::media::MediaGateway;
+use crate::system::audit::AuditLog;
+use crate::system::email::Outbox;
+use crate::users::{Hasher, LoginLimiter, UserRepo};
+use crate::{compat, shop, studio, system, users};
+
+/// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    pub config: Arc<Settings>,
+    pub keys: JwtKeys,
+    pub media: MediaGateway,
+    pub users: UserRepo,
+    pub hasher: Hasher,
+    pub limiter: LoginLimiter,
+    pub audit: AuditLog,
+    pub outbox: Outbox,
+}
+
+impl AppState {
+    /// Base of delivery URLs written into answers.
+    pub fn media_public_url(&self) -> &url::Url {
+        &self.config.media_public_url
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Avenue core API", description = "Users, shop, studio, website builder. Records hold media ids; bytes live in avenue-media."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts, sessions, roles"),
+        (name = "shop", description = "Products, coupons, orders"),
+        (name = "studio", description = "Photo studio reservations"),
+        (name = "system", description = "Settings, pages, audit and email logs"),
+        (name = "compat", description = "Endpoints kept from the old back end"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document they make.
+pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    // Uploads are forwarded whole, so they get the media limit, not the JSON one.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(compat::upload))
+        .layer(compat::upload_limit(limits.max_upload_bytes));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(uploads)
+        .routes(routes!(users::routes::register))
+        .routes(routes!(users::routes::login))
+        .routes(routes!(users::routes::refresh))
+        .routes(routes!(users::routes::me))
+        .routes(routes!(users::routes::change_password))
+        .routes(routes!(users::routes::list_users))
+        .routes(routes!(users::routes::set_role))
+        .routes(routes!(shop::products::list, shop::products::create))
+        .routes(routes!(
+            shop::products::show,
+            shop::products::update,
+            shop::products::remove
+        ))
+        .routes(routes!(shop::grouped::list))
+        .routes(routes!(shop::coupons::list, shop::coupons::create))
+        .routes(routes!(shop::coupons::update, shop::coupons::remove))
+        .routes(routes!(shop::coupons::check))
+        .routes(routes!(shop::orders::list, shop::orders::place))
+        .routes(routes!(shop::orders::show))
+        .routes(routes!(shop::orders::set_status))
+        .routes(routes!(shop::orders::cancel))
+        .routes(routes!(
+            studio::reservations::list,
+            studio::reservations::book
+        ))
+        .routes(routes!(studio::reservations::cancel))
+        .routes(routes!(studio::reservations::availability))
+        .routes(routes!(studio::reservations::calendar))
+        .routes(routes!(system::settings::list))
+        .routes(routes!(system::settings::put))
+        .routes(routes!(system::settings::public))
+        .routes(routes!(system::pages::list, system::pages::create))
+        .routes(routes!(
+            system::pages::show,
+            system::pages::save,
+            system::pages::remove
+        ))
+        .routes(routes!(system::pages::publish))
+        .routes(routes!(system::pages::unpublish))
+        .routes(routes!(system::pages::versions))
+        .routes(routes!(system::audit::list_audit))
+        .routes(routes!(system::email::list_emails))
+        .routes(routes!(compat::products_status))
+        .routes(routes!(compat::storage_status))
+        .split_for_parts()
 }
 
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.limits.max_body_bytes;
+    let (api, openapi) = routes(&state.config.limits);
+    let openapi = Arc::new(openapi);
     Router::new()
+        .merge(api)
         .merge(health::router())
+        .merge(docs::router(openapi))
+        .fallback(|| async { error::ApiError::NotFound("endpoint") })
+        .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

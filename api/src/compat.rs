@@ -1,0 +1,234 @@
+//! Endpoints kept from the old back end, answered from the new truth:
+//! `POST /api/uploads` forwards to the media service; the debug endpoints
+//! report on product images and storage.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::{StreamExt, TryStreamExt};
+use mongodb::bson::{doc, Document};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use avenue_shared::{MediaClientError, MediaId, UploadOptions};
+
+use crate::http::auth::Admin;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use crate::shop::products::PRODUCTS;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uploaded {
+    id: String,
+    url: String,
+}
+
+/// The body limit of `POST /api/uploads`: the media limit plus framing.
+pub fn upload_limit(max_upload_bytes: usize) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(max_upload_bytes + 64 * 1024)
+}
+
+fn media_refusal(err: MediaClientError) -> ApiError {
+    match &err {
+        MediaClientError::Status { status, body } if *status < 500 => match status {
+            413 => ApiError::PayloadTooLarge(body.message.clone()),
+            415 => ApiError::UnsupportedMediaType(body.message.clone()),
+            400 => ApiError::bad_request("invalid-upload", body.message.clone()),
+            _ => ApiError::unprocessable("invalid-upload", body.message.clone()),
+        },
+        _ if err.is_unavailable() => ApiError::MediaUnavailable(err),
+        _ => ApiError::Internal(anyhow::Error::new(err).context("media refused an upload")),
+    }
+}
+
+/// Uploads an image (admin): multipart field `file`, optional `folder`,
+/// `tags`, `alt`. Answers the media id and its delivery URL.
+#[utoipa::path(post, path = "/api/uploads", tag = "compat",
+    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    responses((status = 201, body = Uploaded), (status = 413, description = "too large"),
+        (status = 415, description = "not an image"), (status = 503, description = "media down")),
+    security(("bearer" = [])))]
+pub async fn upload(
+    State(state): State<AppState>,
+    _admin: Admin,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    let mut file = None;
+    let mut options = UploadOptions::default();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request("invalid-multipart", e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let data = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the upload is larger than allowed".into())
+            } else {
+                ApiError::bad_request("invalid-multipart", e.body_text())
+            }
+        })?;
+        let text = || String::from_utf8_lossy(&data).into_owned();
+        match name.as_str() {
+            "file" => {
+                options.file_name = file_name;
+                file = Some(data);
+            }
+            "folder" => options.folder = Some(text()),
+            "alt" => options.alt = Some(text()),
+            "tags" => {
+                options.tags = text()
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            }
+            _ => {}
+        }
+    }
+    let file =
+        file.ok_or_else(|| ApiError::invalid("file", "send the image in a field named file"))?;
+    let descriptor = state
+        .media
+        .client()?
+        .upload(file, &options)
+        .await
+        .map_err(media_refusal)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Uploaded {
+            id: descriptor.id.to_string(),
+            url: descriptor.url,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductsStatus {
+    products: u64,
+    with_images: u64,
+    without_images: u64,
+    /// Distinct media ids products reference.
+    referenced_media: usize,
+    /// Referenced ids the media service does not know.
+    missing_media: Vec<String>,
+    /// Products still carrying old-style image fields (`images`,
+    /// `image_url`, `image`) with URLs or legacy documents.
+    legacy_references: u64,
+}
+
+/// How the catalogue's images stand (admin).
+#[utoipa::path(get, path = "/api/shop/debug/products-status", tag = "compat",
+    responses((status = 200, body = ProductsStatus), (status = 503, description = "media down")),
+    security(("bearer" = [])))]
+pub async fn products_status(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<ProductsStatus>, ApiError> {
+    let products = state.db.collection::<Document>(PRODUCTS);
+    let total = products.count_documents(doc! {}).await?;
+    let with_images = products
+        .count_documents(doc! { "image_ids.0": { "$exists": true } })
+        .await?;
+    let legacy_references = products
+        .count_documents(doc! { "$or": [
+            { "images.0": { "$exists": true } },
+            { "image_url": { "$exists": true, "$ne": null } },
+            { "image": { "$exists": true, "$ne": null } },
+        ] })
+        .await?;
+    let ids: BTreeSet<MediaId> = products
+        .distinct("image_ids", doc! {})
+        .await?
+        .into_iter()
+        .filter_map(|v| v.as_str().and_then(|s| MediaId::parse(s).ok()))
+        .collect();
+    let client = state.media.client()?;
+    let checks: Vec<(MediaId, Result<(), MediaClientError>)> =
+        futures::stream::iter(ids.iter().cloned())
+            .map(|id| {
+                let client = client.clone();
+                async move {
+                    let found = client.get(&id).await.map(|_| ());
+                    (id, found)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+    let mut missing = Vec::new();
+    for (id, found) in checks {
+        match found {
+            Ok(()) => {}
+            Err(err) if err.is_not_found() => missing.push(id.to_string()),
+            Err(err) if err.is_unavailable() => return Err(ApiError::MediaUnavailable(err)),
+            Err(err) => return Err(ApiError::Internal(err.into())),
+        }
+    }
+    missing.sort();
+    Ok(Json(ProductsStatus {
+        products: total,
+        with_images,
+        without_images: total - with_images,
+        referenced_media: ids.len(),
+        missing_media: missing,
+        legacy_references,
+    }))
+}
+
+/// The media service's storage status, and what the api references (admin).
+#[utoipa::path(get, path = "/api/shop/debug/storage-status", tag = "compat",
+    responses((status = 200, description = "media status and references"),
+        (status = 503, description = "media down")),
+    security(("bearer" = [])))]
+pub async fn storage_status(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Value>, ApiError> {
+    let media = state
+        .media
+        .client()?
+        .storage_status()
+        .await
+        .map_err(|err| {
+            if err.is_unavailable() {
+                ApiError::MediaUnavailable(err)
+            } else {
+                ApiError::Internal(err.into())
+            }
+        })?;
+    let count = |collection: &'static str, filter: Document| {
+        let db = state.db.clone();
+        async move {
+            db.collection::<Document>(collection)
+                .count_documents(filter)
+                .await
+        }
+    };
+    let products_with_images = count(PRODUCTS, doc! { "image_ids.0": { "$exists": true } }).await?;
+    let pages: Vec<Document> = state
+        .db
+        .collection::<Document>(crate::system::pages::PAGES)
+        .find(doc! {})
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let media_settings = count(
+        crate::system::settings::SETTINGS,
+        doc! { "_id": { "$regex": "media_id$" }, "value": { "$type": "string" } },
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "media": media,
+        "references": {
+            "products_with_images": products_with_images,
+            "pages": pages.len(),
+            "settings_with_media": media_settings,
+        },
+    })))
+}

@@ -1,0 +1,165 @@
+//! Small parsers shared by every domain: bounded text, slugs, ids, lists.
+//! Each names the field it refuses, so clients can point at it.
+
+use mongodb::bson::oid::ObjectId;
+use serde::{Deserialize, Deserializer};
+
+use crate::http::error::ApiError;
+
+/// Trimmed text of 1 to `max` characters.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn text(raw: &str, field: &str, max: usize) -> Result<String, ApiError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::invalid(
+            field,
+            "control characters are not allowed",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Like [`text`], but empty is allowed (and means empty).
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn optional_text(raw: &str, field: &str, max: usize) -> Result<String, ApiError> {
+    if raw.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        text(raw, field, max)
+    }
+}
+
+/// A URL slug: lower-case letters, digits and single dashes, 1 to 100.
+///
+/// # Errors
+/// 422 naming `field`.
+pub fn slug(raw: &str, field: &str) -> Result<String, ApiError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 100
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !raw.starts_with('-')
+        && !raw.ends_with('-')
+        && !raw.contains("--");
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "a slug is 1 to 100 lower-case letters, digits and single dashes",
+        ))
+    }
+}
+
+/// A slug made from a name: `Vestido Azul Ñandutí` gives `vestido-azul-nanduti`.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            other => other,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    trimmed
+        .chars()
+        .take(100)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
+/// A list of short labels (sizes, colours): each 1 to 40 characters, at
+/// most 30, duplicates dropped, order kept.
+///
+/// # Errors
+/// 422 naming `field[i]`.
+pub fn labels(raw: &[String], field: &str) -> Result<Vec<String>, ApiError> {
+    if raw.len() > 30 {
+        return Err(ApiError::invalid(field, "at most 30 entries"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in raw.iter().enumerate() {
+        let label = text(item, &format!("{field}[{i}]"), 40)?;
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    Ok(out)
+}
+
+/// A record id from a path; anything else is simply not found.
+///
+/// # Errors
+/// 404 for `what`.
+pub fn object_id(raw: &str, what: &'static str) -> Result<ObjectId, ApiError> {
+    ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound(what))
+}
+
+/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).
+///
+/// # Errors
+/// When the value does not deserialize.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Page and size from a query: page from 1, size 1 to 100 (default 20).
+pub fn paging(page: Option<u32>, limit: Option<u32>) -> (u64, i64) {
+    let limit = limit.unwrap_or(20).clamp(1, 100);
+    let page = page.unwrap_or(1).max(1);
+    (u64::from(page - 1) * u64::from(limit), i64::from(limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_and_labels() {
+        assert_eq!(
+            slugify("Vestido Azul Ñandutí  2024!"),
+            "vestido-azul-nanduti-2024"
+        );
+        assert!(slug("ok-slug-1", "slug").is_ok());
+        assert!(slug("Bad Slug", "slug").is_err());
+        assert!(slug("a--b", "slug").is_err());
+        let sizes = labels(&["S".into(), "M".into(), "S".into()], "sizes").expect("valid");
+        assert_eq!(sizes, vec!["S", "M"]);
+        let err = labels(&["S".into(), " ".into()], "sizes").expect_err("empty");
+        assert!(matches!(err, ApiError::Invalid { ref field, .. } if field == "sizes[1]"));
+        assert_eq!(paging(Some(3), Some(10)), (20, 10));
+        assert_eq!(paging(Some(0), Some(1000)), (0, 100));
+    }
+}

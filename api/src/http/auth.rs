@@ -1,0 +1,99 @@
+//! Who is calling: the bearer token's claims, checked once per request.
+//! Handlers ask for [`CurrentUser`] (any signed-in user) or [`Admin`].
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use mongodb::bson::oid::ObjectId;
+
+use avenue_shared::Role;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// A signed-in user, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: ObjectId,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// # Errors
+    /// 403 unless the user has one of `roles` (admins always pass).
+    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
+        if self.is_admin() || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "{what} is not allowed for this role"
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthenticated("sign in: no bearer token".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("expected `Authorization: Bearer <token>`".into())
+            })?;
+        let claims = state.keys.verify(token.trim())?;
+        // Service tokens speak for a service, not a user: nothing here is theirs.
+        let id = ObjectId::parse_str(&claims.sub)
+            .map_err(|_| ApiError::Unauthenticated("the token does not name a user".into()))?;
+        Ok(Self {
+            id,
+            role: claims.role,
+        })
+    }
+}
+
+/// A signed-in admin; anyone else gets 403.
+#[derive(Debug, Clone)]
+pub struct Admin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.is_admin() {
+            Ok(Self(user))
+        } else {
+            Err(ApiError::forbidden("this needs the admin role"))
+        }
+    }
+}
+
+/// The caller if signed in; `None` for anonymous requests. A token that is
+/// present but bad is still refused (401), never silently ignored.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            CurrentUser::from_request_parts(parts, state)
+                .await
+                .map(|user| Self(Some(user)))
+        } else {
+            Ok(Self(None))
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The one place where failures become HTTP responses: status plus the JSON
+//! envelope `{code, message, field?}`. Internal failures are logged with
+//! their cause chain and answered with a generic 500, never driver text.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use avenue_shared::{AuthError, ErrorBody, MediaClientError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A field that parsed but broke a rule (`price` negative, an unknown
+    /// media id in `image_ids[1]`).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A well-formed request the current state refuses (an expired coupon).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the media service is unavailable")]
+    MediaUnavailable(#[source] MediaClientError),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+}
+
+impl From<mongodb::error::Error> for ApiError {
+    fn from(err: mongodb::error::Error) -> Self {
+        Self::Internal(anyhow::Error::new(err).context("database failed"))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Signing => Self::Internal(anyhow::Error::new(err)),
+            other => Self::Unauthenticated(other.to_string()),
+        }
+    }
+}
+
+/// Turns MongoDB's E11000 into a 409 at the call site.
+pub trait OnDuplicate<T> {
+    /// # Errors
+    /// [`ApiError::Conflict`] for a duplicate key, [`ApiError::Internal`]
+    /// for any other database failure.
+    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, ApiError>;
+}
+
+impl<T> OnDuplicate<T> for Result<T, mongodb::error::Error> {
+    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, ApiError> {
+        self.map_err(|err| {
+            if is_duplicate_key(&err) {
+                ApiError::conflict(code, message)
+            } else {
+                err.into()
+            }
+        })
+    }
+}
+
+/// MongoDB's E11000: a unique index refused the write.
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::{ErrorKind, WriteFailure};
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .as_ref()
+            .is_some_and(|errors| errors.iter().any(|e| e.code == 11000)),
+        _ => false,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
+            }
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-field"),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
+            Self::MediaUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "media-unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let field = match &self {
+            Self::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        let message = match &self {
+            Self::Internal(_) => {
+                tracing::error!(error = ?anyhow::Error::from(self), "request failed");
+                "internal error; see the service log".to_owned()
+            }
+            Self::MediaUnavailable(cause) => {
+                tracing::warn!(error = %cause, "media service unavailable");
+                "the media service is unavailable; nothing was changed, try again".to_owned()
+            }
+            Self::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let mut body = ErrorBody::new(code, message);
+        body.field = field;
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

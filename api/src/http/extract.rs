@@ -1,0 +1,82 @@
+//! Extractors whose refusals speak the error envelope: malformed JSON is
+//! 400, JSON of the wrong shape 422 naming the path, a missing JSON
+//! content type 415, a body over the limit 413, a bad query string 400.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// `Json<T>` with the envelope on refusal.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(err) => {
+            // "Failed to deserialize the JSON body into the target type: lines[0].quantity: ..."
+            let text = err.body_text();
+            let detail = text
+                .split_once(": ")
+                .map_or(text.as_str(), |(_, rest)| rest)
+                .to_owned();
+            let field = detail
+                .split_once(": ")
+                .map(|(path, _)| path.to_owned())
+                .filter(|path| !path.contains(' '))
+                .unwrap_or_else(|| "body".to_owned());
+            ApiError::invalid(field, detail)
+        }
+        JsonRejection::JsonSyntaxError(err) => {
+            ApiError::bad_request("malformed-json", err.body_text())
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("send JSON with Content-Type: application/json".into())
+        }
+        JsonRejection::BytesRejection(err) => {
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the request body is larger than allowed".into())
+            } else {
+                ApiError::bad_request("unreadable-body", err.body_text())
+            }
+        }
+        other => ApiError::bad_request("unreadable-body", other.body_text()),
+    }
+}
+
+/// `Query<T>` with the envelope on refusal.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(QueryRejection::FailedToDeserializeQueryString(err)) => {
+                Err(ApiError::bad_request("invalid-query", err.body_text()))
+            }
+            Err(other) => Err(ApiError::bad_request("invalid-query", other.body_text())),
+        }
+    }
+}

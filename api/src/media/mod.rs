@@ -1,0 +1,155 @@
+//! The api's side of media references. Records keep media ids only; when a
+//! record is saved with ids, each new id is claimed in the media service
+//! (which proves it exists and stops it being deleted), and ids a record
+//! drops are released. Claims are taken before the record is written and
+//! released after, so a failure in between leaves a claim too many (which
+//! only keeps a file alive), never a record pointing at nothing.
+
+use std::collections::BTreeSet;
+
+use avenue_shared::{Claims, JwtKeys, MediaClient, MediaClientError, MediaId, MediaRef, Role};
+
+use crate::http::error::ApiError;
+
+/// The media service, reached with a service token minted per call.
+#[derive(Clone)]
+pub struct MediaGateway {
+    client: MediaClient,
+    keys: JwtKeys,
+}
+
+/// Lifetime of the service tokens the api sends to media.
+const SERVICE_TOKEN_TTL_SECS: u64 = 300;
+
+/// One media id as it appeared in a request, with the field it came from,
+/// so a refusal can name it (`image_ids[2]`, `blocks[1].media_id`).
+#[derive(Debug, Clone)]
+pub struct FieldMedia {
+    pub field: String,
+    pub id: MediaId,
+}
+
+impl MediaGateway {
+    pub fn new(client: MediaClient, keys: JwtKeys) -> Self {
+        Self { client, keys }
+    }
+
+    /// A client carrying a fresh service token.
+    ///
+    /// # Errors
+    /// When the token cannot be signed (never with valid keys).
+    pub fn client(&self) -> Result<MediaClient, ApiError> {
+        let token = self.keys.sign(&Claims::new(
+            "avenue-api",
+            Role::Service,
+            SERVICE_TOKEN_TTL_SECS,
+        ))?;
+        Ok(self.client.clone().with_token(token))
+    }
+
+    /// Claims every id of `wanted` not in `held` for `reference`. All or
+    /// nothing: on the first refusal the claims taken here are released.
+    ///
+    /// # Errors
+    /// [`ApiError::Invalid`] naming the field of an unknown id,
+    /// [`ApiError::MediaUnavailable`] when media cannot be reached.
+    pub async fn claim_new(
+        &self,
+        reference: &MediaRef,
+        held: &BTreeSet<MediaId>,
+        wanted: &[FieldMedia],
+    ) -> Result<Vec<MediaId>, ApiError> {
+        let client = self.client()?;
+        let mut taken: Vec<MediaId> = Vec::new();
+        for item in wanted {
+            if held.contains(&item.id) || taken.contains(&item.id) {
+                continue;
+            }
+            match client.claim(&item.id, reference).await {
+                Ok(_) => taken.push(item.id.clone()),
+                Err(err) => {
+                    self.release_all(reference, &taken).await;
+                    return Err(refusal(err, item));
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Releases `ids` for `reference`. Failures are logged, not returned:
+    /// the record is already saved, and a leftover claim is harmless.
+    pub async fn release_all(&self, reference: &MediaRef, ids: &[MediaId]) {
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot mint a service token");
+                return;
+            }
+        };
+        for id in ids {
+            if let Err(err) = client.release(id, reference).await {
+                tracing::warn!(%id, %reference, error = %err, "media claim not released; it keeps the file alive");
+            }
+        }
+    }
+
+    /// Claims what `wanted` adds to `held`; after `write` succeeds,
+    /// releases what it dropped; if `write` fails, releases what was just
+    /// claimed. The one way records with media are saved.
+    ///
+    /// # Errors
+    /// The claim's refusal (422, 503) with nothing written, or `write`'s.
+    pub async fn save_with<T, F>(
+        &self,
+        reference: &MediaRef,
+        held: &[MediaId],
+        wanted: &[FieldMedia],
+        write: F,
+    ) -> Result<T, ApiError>
+    where
+        F: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let held_set: BTreeSet<MediaId> = held.iter().cloned().collect();
+        let claimed = self.claim_new(reference, &held_set, wanted).await?;
+        match write.await {
+            Ok(value) => {
+                let kept: BTreeSet<&MediaId> = wanted.iter().map(|w| &w.id).collect();
+                let dropped: Vec<MediaId> = held
+                    .iter()
+                    .filter(|id| !kept.contains(id))
+                    .cloned()
+                    .collect();
+                self.release_all(reference, &dropped).await;
+                Ok(value)
+            }
+            Err(err) => {
+                self.release_all(reference, &claimed).await;
+                Err(err)
+            }
+        }
+    }
+}
+
+fn refusal(err: MediaClientError, item: &FieldMedia) -> ApiError {
+    if err.is_not_found() {
+        ApiError::invalid(
+            item.field.clone(),
+            format!("no media with id {} (upload it first)", item.id),
+        )
+    } else if err.is_unavailable() {
+        ApiError::MediaUnavailable(err)
+    } else {
+        ApiError::Internal(anyhow::Error::new(err).context("media refused a claim"))
+    }
+}
+
+/// `(field[i], id)` pairs for a list field.
+pub fn indexed(field: &str, ids: &[MediaId]) -> Vec<FieldMedia> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| FieldMedia {
+            field: format!("{field}[{i}]"),
+            id: id.clone(),
+        })
+        .collect()
+}

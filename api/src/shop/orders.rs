@@ -1,0 +1,615 @@
+//! `orders`: carts priced on the server, coupons applied, stock taken in
+//! the same transaction as the order (so two buyers cannot both get the
+//! last item), a confirmation email queued in it too, and the status
+//! machine pending -> paid -> shipped -> delivered, with cancellation
+//! (from pending or paid) giving the stock and the coupon use back.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::{FutureExt, TryStreamExt};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::money::{Money, CURRENCY};
+use super::products::{self, ProductStatus};
+use super::{coupons, grouped};
+use crate::db::{transaction, TxError};
+use crate::fields;
+use crate::http::auth::{Admin, CurrentUser};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::AppState;
+use crate::system::email::NewEmail;
+
+pub const ORDERS: &str = "orders";
+const MAX_LINES: usize = 50;
+const MAX_QUANTITY: i64 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    fn may_become(self, next: Self) -> bool {
+        use OrderStatus::{Cancelled, Delivered, Paid, Pending, Shipped};
+        matches!(
+            (self, next),
+            (Pending, Paid)
+                | (Pending, Cancelled)
+                | (Paid, Shipped)
+                | (Paid, Cancelled)
+                | (Shipped, Delivered)
+        )
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    #[schema(value_type = String)]
+    pub product_id: ObjectId,
+    pub name: String,
+    pub sku: String,
+    pub size: Option<String>,
+    pub color: Option<String>,
+    /// Integer PYG, as priced when ordered.
+    pub unit_price: i64,
+    pub quantity: i64,
+    pub line_total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    #[schema(value_type = String)]
+    pub at: DateTime,
+    #[schema(value_type = String)]
+    pub by: ObjectId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Shipping {
+    name: String,
+    address: String,
+    phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    pub lines: Vec<OrderLine>,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+    pub currency: String,
+    pub coupon_code: Option<String>,
+    pub status: OrderStatus,
+    pub history: Vec<StatusChange>,
+    pub shipping: Option<Shipping>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+fn collection(db: &Database) -> Collection<OrderDoc> {
+    db.collection(ORDERS)
+}
+
+/// # Errors
+/// When the database refuses.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    for keys in [
+        doc! { "user_id": 1, "created_at": -1, "_id": -1 },
+        doc! { "status": 1, "created_at": -1, "_id": -1 },
+    ] {
+        collection(db)
+            .create_index(IndexModel::builder().keys(keys).build())
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    id: String,
+    user_id: String,
+    lines: Vec<OrderLine>,
+    subtotal: i64,
+    discount: i64,
+    total: i64,
+    currency: String,
+    total_display: String,
+    coupon_code: Option<String>,
+    status: OrderStatus,
+    history: Vec<StatusChange>,
+    shipping: Option<Shipping>,
+    created_at: String,
+}
+
+impl From<&OrderDoc> for OrderView {
+    fn from(o: &OrderDoc) -> Self {
+        Self {
+            id: o.id.to_hex(),
+            user_id: o.user_id.to_hex(),
+            lines: o.lines.clone(),
+            subtotal: o.subtotal,
+            discount: o.discount,
+            total: o.total,
+            currency: o.currency.clone(),
+            total_display: Money::from_stored(o.total).display(),
+            coupon_code: o.coupon_code.clone(),
+            status: o.status,
+            history: o.history.clone(),
+            shipping: o.shipping.clone(),
+            created_at: o.created_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}
+
+/// A cart line; the price is the server's, never the client's.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    product_id: String,
+    quantity: i64,
+    size: Option<String>,
+    color: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    lines: Vec<CartLine>,
+    coupon: Option<String>,
+    shipping: Option<Shipping>,
+}
+
+/// A cart line that passed its checks.
+#[derive(Debug, Clone)]
+struct Wanted {
+    field: String,
+    product_id: ObjectId,
+    quantity: i64,
+    size: Option<String>,
+    color: Option<String>,
+}
+
+fn parse_cart(order: &NewOrder) -> Result<Vec<Wanted>, ApiError> {
+    if order.lines.is_empty() {
+        return Err(ApiError::invalid("lines", "an order has at least one line"));
+    }
+    if order.lines.len() > MAX_LINES {
+        return Err(ApiError::invalid(
+            "lines",
+            format!("at most {MAX_LINES} lines"),
+        ));
+    }
+    let mut out: Vec<Wanted> = Vec::new();
+    for (i, line) in order.lines.iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let product_id = ObjectId::parse_str(&line.product_id)
+            .map_err(|_| ApiError::invalid(format!("{field}.product_id"), "not a product id"))?;
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            return Err(ApiError::invalid(
+                format!("{field}.quantity"),
+                format!("a quantity is 1 to {MAX_QUANTITY}"),
+            ));
+        }
+        match out
+            .iter_mut()
+            .find(|w| w.product_id == product_id && w.size == line.size && w.color == line.color)
+        {
+            Some(same) => same.quantity += line.quantity,
+            None => out.push(Wanted {
+                field,
+                product_id,
+                quantity: line.quantity,
+                size: line.size.clone(),
+                color: line.color.clone(),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn check_variant(
+    options: &[String],
+    chosen: Option<&String>,
+    field: String,
+    what: &str,
+) -> Result<(), ApiError> {
+    match chosen {
+        None if options.is_empty() => Ok(()),
+        None => Err(ApiError::invalid(
+            field,
+            format!("choose a {what}: {}", options.join(", ")),
+        )),
+        Some(c) if options.contains(c) => Ok(()),
+        Some(c) => Err(ApiError::invalid(
+            field,
+            format!("'{c}' is not a {what} of this product"),
+        )),
+    }
+}
+
+fn confirmation(order: &OrderDoc, to: &str) -> NewEmail {
+    let short = &order.id.to_hex()[16..];
+    let mut body = format!("Thank you for your order {short}.\n\n");
+    for line in &order.lines {
+        body.push_str(&format!(
+            "{} x {}{}{} — {}\n",
+            line.quantity,
+            line.name,
+            line.size
+                .as_deref()
+                .map(|s| format!(", size {s}"))
+                .unwrap_or_default(),
+            line.color
+                .as_deref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default(),
+            Money::from_stored(line.line_total).display()
+        ));
+    }
+    if order.discount > 0 {
+        body.push_str(&format!(
+            "Discount ({}): -{}\n",
+            order.coupon_code.as_deref().unwrap_or(""),
+            Money::from_stored(order.discount).display()
+        ));
+    }
+    body.push_str(&format!(
+        "Total: {}\n",
+        Money::from_stored(order.total).display()
+    ));
+    NewEmail {
+        to: to.to_owned(),
+        template: "order-confirmation",
+        subject: format!("Avenue: order {short} received"),
+        body,
+        related: format!("{ORDERS}:{}", order.id.to_hex()),
+    }
+}
+
+/// Places an order: every line priced from the catalogue, stock taken and
+/// the coupon used in one transaction with the order itself.
+#[utoipa::path(post, path = "/api/shop/orders", tag = "shop", request_body = NewOrder,
+    responses((status = 201, body = OrderView),
+        (status = 409, description = "out of stock"),
+        (status = 422, description = "invalid line or coupon")),
+    security(("bearer" = [])))]
+pub async fn place(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<NewOrder>,
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    let cart = parse_cart(&request)?;
+    let shipping = request
+        .shipping
+        .as_ref()
+        .map(|s| {
+            Ok::<_, ApiError>(Shipping {
+                name: fields::text(&s.name, "shipping.name", 100)?,
+                address: fields::text(&s.address, "shipping.address", 300)?,
+                phone: fields::text(&s.phone, "shipping.phone", 40)?,
+            })
+        })
+        .transpose()?;
+    let buyer = state
+        .users
+        .by_id(user.id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    let db = state.db.clone();
+    let outbox = state.outbox.clone();
+    let coupon = request.coupon.clone().filter(|c| !c.trim().is_empty());
+    let order = transaction(&state.db, |session| {
+        let (db, outbox, cart, coupon, shipping) =
+            (db.clone(), outbox.clone(), cart.clone(), coupon.clone(), shipping.clone());
+        let (user_id, email) = (user.id, buyer.email.clone());
+        async move {
+            let products = products::collection(&db);
+            let mut lines = Vec::with_capacity(cart.len());
+            let mut subtotal = Money::default();
+            for want in &cart {
+                let product = products
+                    .find_one(doc! { "_id": want.product_id })
+                    .session(&mut *session)
+                    .await?
+                    .filter(|p| p.status == ProductStatus::Published)
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!("{}.product_id", want.field), "no such product for sale")
+                    })?;
+                check_variant(&product.sizes, want.size.as_ref(), format!("{}.size", want.field), "size")?;
+                check_variant(&product.colors, want.color.as_ref(), format!("{}.color", want.field), "colour")?;
+                let taken = products
+                    .update_one(
+                        doc! { "_id": product.id, "stock": { "$gte": want.quantity } },
+                        doc! { "$inc": { "stock": -want.quantity }, "$set": { "updated_at": DateTime::now() } },
+                    )
+                    .session(&mut *session)
+                    .await?;
+                if taken.matched_count == 0 {
+                    return Err(TxError::Api(ApiError::conflict(
+                        "out-of-stock",
+                        format!("{}: only {} of '{}' left", want.field, product.stock.max(0), product.name),
+                    )));
+                }
+                let unit = Money::from_stored(product.price);
+                let line_total = unit.times(want.quantity);
+                subtotal = subtotal.plus(line_total);
+                lines.push(OrderLine {
+                    product_id: product.id,
+                    name: product.name,
+                    sku: product.sku,
+                    size: want.size.clone(),
+                    color: want.color.clone(),
+                    unit_price: unit.amount(),
+                    quantity: want.quantity,
+                    line_total: line_total.amount(),
+                });
+            }
+            let (coupon_code, discount) = match &coupon {
+                Some(code) => {
+                    let (code, discount) =
+                        coupons::redeem(&db, session, code, &user_id, subtotal).await?;
+                    (Some(code), discount)
+                }
+                None => (None, Money::default()),
+            };
+            let now = DateTime::now();
+            let order = OrderDoc {
+                id: ObjectId::new(),
+                user_id,
+                lines,
+                subtotal: subtotal.amount(),
+                discount: discount.amount(),
+                total: subtotal.minus(discount).amount(),
+                currency: CURRENCY.to_owned(),
+                coupon_code,
+                status: OrderStatus::Pending,
+                history: vec![StatusChange {
+                    status: OrderStatus::Pending,
+                    at: now,
+                    by: user_id,
+                }],
+                shipping,
+                created_at: now,
+                updated_at: now,
+            };
+            collection(&db).insert_one(&order).session(&mut *session).await?;
+            outbox.enqueue_in(session, confirmation(&order, &email)).await?;
+            Ok(order)
+        }
+        .boxed()
+    })
+    .await?;
+    regroup_models(&state.db, &order).await;
+    Ok((StatusCode::CREATED, Json(OrderView::from(&order))))
+}
+
+async fn regroup_models(db: &Database, order: &OrderDoc) {
+    let ids: Vec<ObjectId> = order.lines.iter().map(|l| l.product_id).collect();
+    let models: BTreeSet<String> = match products::collection(db)
+        .distinct("model", doc! { "_id": { "$in": &ids } })
+        .await
+    {
+        Ok(values) => values
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not find the models an order touched");
+            return;
+        }
+    };
+    grouped::regroup(db, models.iter().map(|m| Some(m.as_str()))).await;
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrderQuery {
+    status: Option<OrderStatus>,
+    /// Admins only.
+    user_id: Option<String>,
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    items: Vec<OrderView>,
+    total: u64,
+}
+
+/// Customers see their own orders; admins see all.
+#[utoipa::path(get, path = "/api/shop/orders", tag = "shop", params(OrderQuery),
+    responses((status = 200, body = OrderPage)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let mut filter = Document::new();
+    if user.is_admin() {
+        if let Some(id) = &query.user_id {
+            filter.insert("user_id", fields::object_id(id, "user")?);
+        }
+    } else {
+        filter.insert("user_id", user.id);
+    }
+    if let Some(status) = query.status {
+        filter.insert("status", status.as_str());
+    }
+    let (skip, limit) = fields::paging(query.page, query.limit);
+    let orders = collection(&state.db);
+    let total = orders.count_documents(filter.clone()).await?;
+    let docs: Vec<OrderDoc> = orders
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .skip(skip)
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(OrderPage {
+        items: docs.iter().map(OrderView::from).collect(),
+        total,
+    }))
+}
+
+/// One order; someone else's answers 404, as if it did not exist.
+#[utoipa::path(get, path = "/api/shop/orders/{id}", tag = "shop",
+    responses((status = 200, body = OrderView), (status = 404, description = "no such order of yours")),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = find_visible(&state.db, &user, &id).await?;
+    Ok(Json(OrderView::from(&order)))
+}
+
+async fn find_visible(db: &Database, user: &CurrentUser, id: &str) -> Result<OrderDoc, ApiError> {
+    let id = fields::object_id(id, "order")?;
+    collection(db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|o| user.is_admin() || o.user_id == user.id)
+        .ok_or(ApiError::NotFound("order"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    status: OrderStatus,
+}
+
+/// Moves an order along (admin): pending -> paid -> shipped -> delivered,
+/// or cancelled from pending or paid.
+#[utoipa::path(post, path = "/api/shop/orders/{id}/status", tag = "shop", request_body = StatusRequest,
+    responses((status = 200, body = OrderView), (status = 409, description = "not a valid transition")),
+    security(("bearer" = [])))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<StatusRequest>,
+) -> Result<Json<OrderView>, ApiError> {
+    let before = find_visible(&state.db, &admin, &id).await?;
+    let after = change_status(&state.db, &before, request.status, admin.id).await?;
+    state
+        .audit
+        .record(
+            &admin,
+            "order.status",
+            ORDERS,
+            &before.id.to_hex(),
+            Some(&OrderView::from(&before)),
+            Some(&OrderView::from(&after)),
+        )
+        .await;
+    regroup_models(&state.db, &after).await;
+    Ok(Json(OrderView::from(&after)))
+}
+
+/// Cancels one's own pending order; the stock and coupon use come back.
+#[utoipa::path(post, path = "/api/shop/orders/{id}/cancel", tag = "shop",
+    responses((status = 200, body = OrderView), (status = 409, description = "no longer cancellable")),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let before = find_visible(&state.db, &user, &id).await?;
+    if !user.is_admin() && before.status != OrderStatus::Pending {
+        return Err(ApiError::conflict(
+            "invalid-transition",
+            "only pending orders can be cancelled here; contact the shop",
+        ));
+    }
+    let after = change_status(&state.db, &before, OrderStatus::Cancelled, user.id).await?;
+    regroup_models(&state.db, &after).await;
+    Ok(Json(OrderView::from(&after)))
+}
+
+/// The transition, conditional on the status read, with stock and coupon
+/// given back on cancellation, all in one transaction.
+async fn change_status(
+    db: &Database,
+    order: &OrderDoc,
+    next: OrderStatus,
+    by: ObjectId,
+) -> Result<OrderDoc, ApiError> {
+    if !order.status.may_become(next) {
+        return Err(ApiError::conflict(
+            "invalid-transition",
+            format!(
+                "an order {} cannot become {}",
+                order.status.as_str(),
+                next.as_str()
+            ),
+        ));
+    }
+    let db2 = db.clone();
+    let order = order.clone();
+    transaction(db, move |session| {
+        let (db, order) = (db2.clone(), order.clone());
+        async move {
+            let change = StatusChange { status: next, at: DateTime::now(), by };
+            let updated = collection(&db)
+                .find_one_and_update(
+                    doc! { "_id": order.id, "status": order.status.as_str() },
+                    doc! {
+                        "$set": { "status": next.as_str(), "updated_at": change.at },
+                        "$push": { "history": mongodb::bson::to_bson(&change).map_err(|e| ApiError::Internal(e.into()))? },
+                    },
+                )
+                .return_document(mongodb::options::ReturnDocument::After)
+                .session(&mut *session)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::conflict("invalid-transition", "the order changed meanwhile; reload it")
+                })?;
+            if next == OrderStatus::Cancelled {
+                for line in &order.lines {
+                    products::collection(&db)
+                        .update_one(
+                            doc! { "_id": line.product_id },
+                            doc! { "$inc": { "stock": line.quantity }, "$set": { "updated_at": DateTime::now() } },
+                        )
+                        .session(&mut *session)
+                        .await?;
+                }
+                if let Some(code) = &order.coupon_code {
+                    coupons::give_back(&db, session, code, &order.user_id).await?;
+                }
+            }
+            Ok(updated)
+        }
+        .boxed()
+    })
+    .await
+}

@@ -1,0 +1,3 @@
+//! The photo studio.
+
+pub mod reservations;

@@ -1,0 +1,453 @@
+//! `reservations`: the photo studio's calendar. A booking covers whole
+//! slots inside opening hours (both from `admin_settings`); each confirmed
+//! booking lists the slots it holds, and a unique index over the slots of
+//! confirmed bookings makes double booking impossible: of two concurrent
+//! requests for one slot, exactly one insert succeeds.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::fields;
+use crate::http::auth::{Admin, CurrentUser};
+use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::AppState;
+use crate::system::email::NewEmail;
+use crate::system::settings::Values;
+
+pub const RESERVATIONS: &str = "reservations";
+/// The longest booking, in slots.
+const MAX_SLOTS: i64 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservationStatus {
+    Confirmed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReservationDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    pub start: DateTime,
+    pub end: DateTime,
+    pub minutes: i64,
+    /// Start of every slot held, UTC RFC 3339; unique among confirmed bookings.
+    pub slots: Vec<String>,
+    pub status: ReservationStatus,
+    #[serde(default)]
+    pub notes: String,
+    pub created_at: DateTime,
+    #[serde(default)]
+    pub cancelled_at: Option<DateTime>,
+}
+
+fn collection(db: &Database) -> Collection<ReservationDoc> {
+    db.collection(RESERVATIONS)
+}
+
+/// # Errors
+/// When the database refuses.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    let reservations = collection(db);
+    reservations
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "slots": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .partial_filter_expression(doc! { "status": "confirmed" })
+                        .name("one_booking_per_slot".to_owned())
+                        .build(),
+                )
+                .build(),
+        )
+        .await?;
+    for keys in [doc! { "start": 1 }, doc! { "user_id": 1, "start": -1 }] {
+        reservations
+            .create_index(IndexModel::builder().keys(keys).build())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Opening hours and slot size, from the settings.
+struct Studio {
+    open_minute: i64,
+    close_minute: i64,
+    slot: i64,
+    offset: UtcOffset,
+}
+
+impl Studio {
+    async fn load(db: &Database) -> Result<Self, ApiError> {
+        let values = Values::load(db).await?;
+        Ok(Self {
+            open_minute: values.int("studio.open_hour") * 60,
+            close_minute: values.int("studio.close_hour") * 60,
+            slot: values.int("studio.slot_minutes").max(1),
+            offset: UtcOffset::from_whole_seconds(
+                i32::try_from(values.int("studio.utc_offset_minutes") * 60).unwrap_or(0),
+            )
+            .unwrap_or(UtcOffset::UTC),
+        })
+    }
+
+    fn slot_key(at: OffsetDateTime) -> String {
+        at.to_offset(UtcOffset::UTC)
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    }
+
+    /// Every slot of the local `date`, as local times.
+    fn slots_of(&self, date: Date) -> Vec<OffsetDateTime> {
+        let midnight = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(self.offset);
+        (0..)
+            .map(|i| self.open_minute + i * self.slot)
+            .take_while(|m| m + self.slot <= self.close_minute)
+            .map(|m| midnight + Duration::minutes(m))
+            .collect()
+    }
+}
+
+fn to_bson(at: OffsetDateTime) -> DateTime {
+    DateTime::from_millis((at.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn from_bson(at: DateTime, offset: UtcOffset) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.timestamp_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset)
+}
+
+fn local_date(raw: &str, field: &str) -> Result<Date, ApiError> {
+    Date::parse(
+        raw,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        ApiError::bad_request(
+            "invalid-query",
+            format!("{field}: a date such as 2026-12-01"),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReservation {
+    /// RFC 3339, on a slot boundary, for example `2026-12-01T10:00:00-03:00`.
+    start: String,
+    /// A whole number of slots.
+    minutes: i64,
+    notes: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReservationView {
+    id: String,
+    user_id: String,
+    /// Local time of the studio.
+    start: String,
+    end: String,
+    minutes: i64,
+    status: ReservationStatus,
+    notes: String,
+}
+
+impl ReservationView {
+    fn of(r: &ReservationDoc, offset: UtcOffset) -> Self {
+        let time = |t| from_bson(t, offset).format(&Rfc3339).unwrap_or_default();
+        Self {
+            id: r.id.to_hex(),
+            user_id: r.user_id.to_hex(),
+            start: time(r.start),
+            end: time(r.end),
+            minutes: r.minutes,
+            status: r.status,
+            notes: r.notes.clone(),
+        }
+    }
+}
+
+/// Books the studio. Two requests for an overlapping slot: one 201, one 409.
+#[utoipa::path(post, path = "/api/studio/reservations", tag = "studio", request_body = NewReservation,
+    responses((status = 201, body = ReservationView), (status = 409, description = "a slot is taken"),
+        (status = 422, description = "outside opening hours, off a slot boundary, or in the past")),
+    security(("bearer" = [])))]
+pub async fn book(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<NewReservation>,
+) -> Result<(StatusCode, Json<ReservationView>), ApiError> {
+    let studio = Studio::load(&state.db).await?;
+    let start = OffsetDateTime::parse(&request.start, &Rfc3339)
+        .map_err(|_| {
+            ApiError::invalid(
+                "start",
+                "an RFC 3339 time such as 2026-12-01T10:00:00-03:00",
+            )
+        })?
+        .to_offset(studio.offset);
+    if start <= OffsetDateTime::now_utc() {
+        return Err(ApiError::invalid("start", "bookings are for the future"));
+    }
+    let minutes = request.minutes;
+    if minutes < studio.slot || minutes % studio.slot != 0 || minutes > studio.slot * MAX_SLOTS {
+        return Err(ApiError::invalid(
+            "minutes",
+            format!(
+                "a whole number of {}-minute slots, at most {MAX_SLOTS}",
+                studio.slot
+            ),
+        ));
+    }
+    let minute_of_day = i64::from(start.hour()) * 60 + i64::from(start.minute());
+    if start.second() != 0
+        || start.nanosecond() != 0
+        || (minute_of_day - studio.open_minute) % studio.slot != 0
+    {
+        return Err(ApiError::invalid(
+            "start",
+            "bookings start on a slot boundary",
+        ));
+    }
+    if minute_of_day < studio.open_minute || minute_of_day + minutes > studio.close_minute {
+        return Err(ApiError::invalid(
+            "start",
+            format!(
+                "the studio is open {:02}:00 to {:02}:00",
+                studio.open_minute / 60,
+                studio.close_minute / 60
+            ),
+        ));
+    }
+    let notes = fields::optional_text(request.notes.as_deref().unwrap_or(""), "notes", 1000)?;
+    let slots: Vec<String> = (0..minutes / studio.slot)
+        .map(|i| Studio::slot_key(start + Duration::minutes(i * studio.slot)))
+        .collect();
+    let end = start + Duration::minutes(minutes);
+    let reservation = ReservationDoc {
+        id: ObjectId::new(),
+        user_id: user.id,
+        start: to_bson(start),
+        end: to_bson(end),
+        minutes,
+        slots,
+        status: ReservationStatus::Confirmed,
+        notes,
+        created_at: DateTime::now(),
+        cancelled_at: None,
+    };
+    collection(&state.db)
+        .insert_one(&reservation)
+        .await
+        .on_duplicate("slot-taken", "part of this time is already booked")?;
+    let view = ReservationView::of(&reservation, studio.offset);
+    if let Some(booker) = state.users.by_id(user.id).await? {
+        let queued = state
+            .outbox
+            .enqueue(NewEmail {
+                to: booker.email,
+                template: "reservation-confirmation",
+                subject: "Avenue studio: your booking is confirmed".into(),
+                body: format!(
+                    "Your studio booking from {} to {} is confirmed.\n",
+                    view.start, view.end
+                ),
+                related: format!("{RESERVATIONS}:{}", reservation.id.to_hex()),
+            })
+            .await;
+        if let Err(err) = queued {
+            tracing::error!(error = %err, "reservation confirmation not queued");
+        }
+    }
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReservationQuery {
+    status: Option<ReservationStatus>,
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// One's own bookings (admins: everyone's), newest first.
+#[utoipa::path(get, path = "/api/studio/reservations", tag = "studio", params(ReservationQuery),
+    responses((status = 200, body = [ReservationView])), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<ReservationQuery>,
+) -> Result<Json<Vec<ReservationView>>, ApiError> {
+    let studio = Studio::load(&state.db).await?;
+    let mut filter = Document::new();
+    if !user.is_admin() {
+        filter.insert("user_id", user.id);
+    }
+    if let Some(status) = query.status {
+        filter.insert(
+            "status",
+            mongodb::bson::to_bson(&status).map_err(anyhow::Error::from)?,
+        );
+    }
+    let (skip, limit) = fields::paging(query.page, query.limit);
+    let docs: Vec<ReservationDoc> = collection(&state.db)
+        .find(filter)
+        .sort(doc! { "start": -1, "_id": -1 })
+        .skip(skip)
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(
+        docs.iter()
+            .map(|r| ReservationView::of(r, studio.offset))
+            .collect(),
+    ))
+}
+
+/// Cancels a booking (its owner or an admin); its slots become free.
+#[utoipa::path(post, path = "/api/studio/reservations/{id}/cancel", tag = "studio",
+    responses((status = 200, body = ReservationView), (status = 404, description = "no such booking of yours"),
+        (status = 409, description = "already cancelled")),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ReservationView>, ApiError> {
+    let studio = Studio::load(&state.db).await?;
+    let id = fields::object_id(&id, "reservation")?;
+    let reservations = collection(&state.db);
+    let current = reservations
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|r| user.is_admin() || r.user_id == user.id)
+        .ok_or(ApiError::NotFound("reservation"))?;
+    let cancelled = reservations
+        .find_one_and_update(
+            doc! { "_id": id, "status": "confirmed" },
+            doc! { "$set": { "status": "cancelled", "cancelled_at": DateTime::now() } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("already-cancelled", "this booking is already cancelled")
+        })?;
+    if user.is_admin() && current.user_id != user.id {
+        let view = ReservationView::of(&current, studio.offset);
+        let after = ReservationView::of(&cancelled, studio.offset);
+        state
+            .audit
+            .record(
+                &user,
+                "reservation.cancel",
+                RESERVATIONS,
+                &id.to_hex(),
+                Some(&view),
+                Some(&after),
+            )
+            .await;
+    }
+    Ok(Json(ReservationView::of(&cancelled, studio.offset)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DayQuery {
+    /// Local date, `YYYY-MM-DD`.
+    date: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotView {
+    start: String,
+    free: bool,
+}
+
+/// The slots of one day and whether each is free (public).
+#[utoipa::path(get, path = "/api/studio/availability", tag = "studio", params(DayQuery),
+    responses((status = 200, body = [SlotView]), (status = 400, description = "bad date")))]
+pub async fn availability(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> Result<Json<Vec<SlotView>>, ApiError> {
+    let studio = Studio::load(&state.db).await?;
+    let date = local_date(&query.date, "date")?;
+    let slots = studio.slots_of(date);
+    let keys: Vec<String> = slots.iter().map(|s| Studio::slot_key(*s)).collect();
+    let taken: Vec<ReservationDoc> = collection(&state.db)
+        .find(doc! { "status": "confirmed", "slots": { "$in": &keys } })
+        .await?
+        .try_collect()
+        .await?;
+    let now = OffsetDateTime::now_utc();
+    Ok(Json(
+        slots
+            .iter()
+            .zip(&keys)
+            .map(|(slot, key)| SlotView {
+                start: slot.format(&Rfc3339).unwrap_or_default(),
+                free: *slot > now && !taken.iter().any(|r| r.slots.contains(key)),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RangeQuery {
+    /// First local date, `YYYY-MM-DD`.
+    from: String,
+    /// Last local date (inclusive), at most 62 days after `from`.
+    to: String,
+}
+
+/// Confirmed bookings per local day (admin).
+#[utoipa::path(get, path = "/api/studio/calendar", tag = "studio", params(RangeQuery),
+    responses((status = 200, description = "date -> bookings")), security(("bearer" = [])))]
+pub async fn calendar(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<RangeQuery>,
+) -> Result<Json<BTreeMap<String, Vec<ReservationView>>>, ApiError> {
+    let studio = Studio::load(&state.db).await?;
+    let from = local_date(&query.from, "from")?;
+    let to = local_date(&query.to, "to")?;
+    if to < from || (to - from).whole_days() > 62 {
+        return Err(ApiError::bad_request(
+            "invalid-query",
+            "to: from 0 to 62 days after from",
+        ));
+    }
+    let start = PrimitiveDateTime::new(from, Time::MIDNIGHT).assume_offset(studio.offset);
+    let end =
+        PrimitiveDateTime::new(to, Time::MIDNIGHT).assume_offset(studio.offset) + Duration::days(1);
+    let docs: Vec<ReservationDoc> = collection(&state.db)
+        .find(doc! { "status": "confirmed", "start": { "$gte": to_bson(start), "$lt": to_bson(end) } })
+        .sort(doc! { "start": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let mut days: BTreeMap<String, Vec<ReservationView>> = BTreeMap::new();
+    for r in &docs {
+        let day = from_bson(r.start, studio.offset).date().to_string();
+        days.entry(day)
+            .or_default()
+            .push(ReservationView::of(r, studio.offset));
+    }
+    Ok(Json(days))
+}

@@ -1,0 +1,280 @@
+//! `email_logs`: every email the system would send, as an outbox. Writers
+//! add a `pending` entry (inside their transaction when they have one); a
+//! background dispatcher hands pending entries to the configured
+//! [`EmailSender`] and records the outcome. The default sender only logs,
+//! so the record of what would have been sent is the product.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::Json;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
+use mongodb::{ClientSession, Collection, Database};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::auth::Admin;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
+use crate::http::AppState;
+
+pub const EMAIL_LOGS: &str = "email_logs";
+/// Sends tried before an entry is marked `failed`.
+const MAX_ATTEMPTS: i32 = 5;
+/// A `sending` entry older than this was abandoned by a crashed dispatcher.
+const LEASE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub to: String,
+    pub template: String,
+    pub subject: String,
+    pub body: String,
+    /// `pending`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    /// What the email is about, e.g. `orders:65f...`.
+    pub related: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+    #[serde(default)]
+    pub sent_at: Option<DateTime>,
+    #[serde(default)]
+    pub sender: Option<String>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// An email to queue.
+pub struct NewEmail {
+    pub to: String,
+    pub template: &'static str,
+    pub subject: String,
+    pub body: String,
+    pub related: String,
+}
+
+/// Where emails go. Implement it for an SMTP relay or a provider's API.
+#[async_trait]
+pub trait EmailSender: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// # Errors
+    /// A reason to record; the entry is retried later.
+    async fn send(&self, email: &EmailDoc) -> Result<(), String>;
+}
+
+/// The default: records that the email would be sent, sends nothing.
+pub struct LogOnlySender;
+
+#[async_trait]
+impl EmailSender for LogOnlySender {
+    fn name(&self) -> &'static str {
+        "log-only"
+    }
+
+    async fn send(&self, email: &EmailDoc) -> Result<(), String> {
+        tracing::info!(to = %email.to, subject = %email.subject, template = %email.template, "email (log only)");
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    emails: Collection<EmailDoc>,
+    sender: Arc<dyn EmailSender>,
+}
+
+impl Outbox {
+    pub fn new(db: &Database, sender: Arc<dyn EmailSender>) -> Self {
+        Self {
+            emails: db.collection(EMAIL_LOGS),
+            sender,
+        }
+    }
+
+    /// # Errors
+    /// When the database refuses.
+    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
+        for keys in [doc! { "status": 1, "updated_at": 1 }, doc! { "related": 1 }] {
+            self.emails
+                .create_index(mongodb::IndexModel::builder().keys(keys).build())
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn entry(email: NewEmail) -> EmailDoc {
+        let now = DateTime::now();
+        EmailDoc {
+            id: ObjectId::new(),
+            to: email.to,
+            template: email.template.to_owned(),
+            subject: email.subject,
+            body: email.body,
+            status: "pending".into(),
+            attempts: 0,
+            related: email.related,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+            sender: None,
+            last_error: None,
+        }
+    }
+
+    /// Queues `email` inside `session`'s transaction: it exists only if
+    /// the write it reports commits.
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn enqueue_in(
+        &self,
+        session: &mut ClientSession,
+        email: NewEmail,
+    ) -> Result<(), mongodb::error::Error> {
+        self.emails
+            .insert_one(Self::entry(email))
+            .session(session)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues `email` on its own.
+    ///
+    /// # Errors
+    /// When the database refuses.
+    pub async fn enqueue(&self, email: NewEmail) -> Result<(), mongodb::error::Error> {
+        self.emails.insert_one(Self::entry(email)).await?;
+        Ok(())
+    }
+
+    /// Sends what is pending (and what a crashed dispatcher left `sending`).
+    /// Several instances may run this at once: each entry is leased first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn dispatch_pending(&self) -> Result<u64, mongodb::error::Error> {
+        let mut handled = 0;
+        loop {
+            let stale = DateTime::from_millis(
+                DateTime::now().timestamp_millis() - LEASE.as_millis() as i64,
+            );
+            let leased = self
+                .emails
+                .find_one_and_update(
+                    doc! { "$or": [
+                        { "status": "pending" },
+                        { "status": "sending", "updated_at": { "$lt": stale } },
+                    ] },
+                    doc! { "$set": { "status": "sending", "updated_at": DateTime::now() },
+                    "$inc": { "attempts": 1 } },
+                )
+                .sort(doc! { "created_at": 1 })
+                .return_document(mongodb::options::ReturnDocument::After)
+                .await?;
+            let Some(email) = leased else {
+                return Ok(handled);
+            };
+            handled += 1;
+            let update = match self.sender.send(&email).await {
+                Ok(()) => doc! { "$set": {
+                    "status": "sent",
+                    "sent_at": DateTime::now(),
+                    "updated_at": DateTime::now(),
+                    "sender": self.sender.name(),
+                } },
+                Err(reason) => {
+                    let status = if email.attempts >= MAX_ATTEMPTS {
+                        "failed"
+                    } else {
+                        "pending"
+                    };
+                    doc! { "$set": {
+                        "status": status,
+                        "updated_at": DateTime::now(),
+                        "last_error": reason,
+                        "sender": self.sender.name(),
+                    } }
+                }
+            };
+            self.emails
+                .update_one(doc! { "_id": email.id }, update)
+                .await?;
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EmailQuery {
+    /// `pending`, `sending`, `sent` or `failed`.
+    status: Option<String>,
+    /// For example `orders:65f0...`.
+    related: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailView {
+    id: String,
+    to: String,
+    template: String,
+    subject: String,
+    body: String,
+    status: String,
+    attempts: i32,
+    related: String,
+    created_at: String,
+    sent_at: Option<String>,
+    sender: Option<String>,
+}
+
+/// Newest first.
+#[utoipa::path(get, path = "/api/admin/email-logs", tag = "system",
+    params(EmailQuery),
+    responses((status = 200, body = [EmailView]), (status = 403, description = "not an admin")),
+    security(("bearer" = [])))]
+pub async fn list_emails(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<EmailQuery>,
+) -> Result<Json<Vec<EmailView>>, ApiError> {
+    let mut filter = mongodb::bson::Document::new();
+    if let Some(status) = query.status {
+        filter.insert("status", status);
+    }
+    if let Some(related) = query.related {
+        filter.insert("related", related);
+    }
+    let docs: Vec<EmailDoc> = state
+        .outbox
+        .emails
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(i64::from(query.limit.unwrap_or(50).clamp(1, 200)))
+        .await?
+        .try_collect()
+        .await?;
+    let time = |t: DateTime| t.try_to_rfc3339_string().unwrap_or_default();
+    Ok(Json(
+        docs.into_iter()
+            .map(|d| EmailView {
+                id: d.id.to_hex(),
+                to: d.to,
+                template: d.template,
+                subject: d.subject,
+                body: d.body,
+                status: d.status,
+                attempts: d.attempts,
+                related: d.related,
+                created_at: time(d.created_at),
+                sent_at: d.sent_at.map(time),
+                sender: d.sender,
+            })
+            .collect(),
+    ))
+}

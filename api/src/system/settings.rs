@@ -1,0 +1,348 @@
+//! `admin_settings`: typed, validated key/values. Every key the system
+//! knows is declared here with its type, default and visibility; unknown
+//! keys are 404 and values of the wrong type 422. Media-valued settings
+//! claim their media like any record.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::Database;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use avenue_shared::{MediaId, MediaRef};
+
+use crate::http::auth::Admin;
+use crate::http::error::ApiError;
+use crate::http::extract::ApiJson;
+use crate::http::AppState;
+use crate::media::FieldMedia;
+use crate::users::model::Email;
+
+pub const SETTINGS: &str = "admin_settings";
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Bool,
+    Text {
+        max: usize,
+    },
+    Email,
+    /// Integer PYG.
+    Money,
+    /// A media id (or null).
+    Media,
+}
+
+struct Definition {
+    key: &'static str,
+    kind: Kind,
+    default: fn() -> Value,
+    /// Shown by `GET /api/settings/public` (the storefront reads these).
+    public: bool,
+    description: &'static str,
+}
+
+const DEFINITIONS: &[Definition] = &[
+    Definition {
+        key: "site.title",
+        kind: Kind::Text { max: 120 },
+        default: || Value::from("Avenue"),
+        public: true,
+        description: "Shop name in titles",
+    },
+    Definition {
+        key: "site.logo_media_id",
+        kind: Kind::Media,
+        default: || Value::Null,
+        public: true,
+        description: "Logo, a media id",
+    },
+    Definition {
+        key: "contact.email",
+        kind: Kind::Email,
+        default: || Value::from("hola@avenue.com.py"),
+        public: true,
+        description: "Where customers write",
+    },
+    Definition {
+        key: "shop.orders_enabled",
+        kind: Kind::Bool,
+        default: || Value::from(true),
+        public: true,
+        description: "Whether orders are taken",
+    },
+    Definition {
+        key: "shop.free_shipping_min",
+        kind: Kind::Money,
+        default: || Value::from(500_000),
+        public: true,
+        description: "Subtotal (PYG) from which shipping is free",
+    },
+    Definition {
+        key: "studio.open_hour",
+        kind: Kind::Int { min: 0, max: 23 },
+        default: || Value::from(9),
+        public: true,
+        description: "First bookable hour, local time",
+    },
+    Definition {
+        key: "studio.close_hour",
+        kind: Kind::Int { min: 1, max: 24 },
+        default: || Value::from(19),
+        public: true,
+        description: "Hour the studio closes, local time",
+    },
+    Definition {
+        key: "studio.slot_minutes",
+        kind: Kind::Int { min: 15, max: 240 },
+        default: || Value::from(60),
+        public: true,
+        description: "Length of one bookable slot; divides an hour or a whole number of hours",
+    },
+    Definition {
+        key: "studio.utc_offset_minutes",
+        kind: Kind::Int {
+            min: -720,
+            max: 840,
+        },
+        default: || Value::from(-180),
+        public: true,
+        description: "The studio's offset from UTC (Paraguay: -180)",
+    },
+];
+
+fn definition(key: &str) -> Result<&'static Definition, ApiError> {
+    DEFINITIONS
+        .iter()
+        .find(|d| d.key == key)
+        .ok_or(ApiError::NotFound("setting"))
+}
+
+fn type_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Int { .. } => "integer",
+        Kind::Bool => "boolean",
+        Kind::Text { .. } => "string",
+        Kind::Email => "email",
+        Kind::Money => "money",
+        Kind::Media => "media_id",
+    }
+}
+
+/// Checks `value` against the key's type, answering the value to store.
+fn parse_value(definition: &Definition, value: &Value) -> Result<Value, ApiError> {
+    let bad = |why: String| ApiError::invalid("value", why);
+    match definition.kind {
+        Kind::Int { min, max } => match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => {
+                if definition.key == "studio.slot_minutes" && !(60 % n == 0 || n % 60 == 0) {
+                    return Err(bad(
+                        "a slot divides an hour or is a whole number of hours".into()
+                    ));
+                }
+                Ok(Value::from(n))
+            }
+            _ => Err(bad(format!("an integer from {min} to {max}"))),
+        },
+        Kind::Bool => value
+            .as_bool()
+            .map(Value::from)
+            .ok_or_else(|| bad("true or false".into())),
+        Kind::Text { max } => match value.as_str() {
+            Some(text) => crate::fields::text(text, "value", max).map(Value::from),
+            None => Err(bad("a string".into())),
+        },
+        Kind::Email => match value.as_str() {
+            Some(text) => Email::parse(text, "value").map(|e| Value::from(e.as_str())),
+            None => Err(bad("an email address".into())),
+        },
+        Kind::Money => match value.as_i64() {
+            Some(n) => {
+                crate::shop::money::Money::parse(n, "value").map(|m| Value::from(m.amount()))
+            }
+            None => Err(bad("an integer amount of PYG".into())),
+        },
+        Kind::Media => match value {
+            Value::Null => Ok(Value::Null),
+            Value::String(raw) => MediaId::parse(raw)
+                .map(|id| Value::from(id.as_str()))
+                .map_err(|e| bad(e.to_string())),
+            _ => Err(bad("a media id or null".into())),
+        },
+    }
+}
+
+/// Current values with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Values(Document);
+
+impl Values {
+    /// # Errors
+    /// When the database fails.
+    pub async fn load(db: &Database) -> Result<Self, ApiError> {
+        let stored: Vec<Document> = db
+            .collection::<Document>(SETTINGS)
+            .find(doc! {})
+            .await?
+            .try_collect()
+            .await?;
+        let mut values = Document::new();
+        for definition in DEFINITIONS {
+            let found = stored
+                .iter()
+                .find(|d| d.get_str("_id") == Ok(definition.key))
+                .and_then(|d| d.get("value").cloned())
+                .map(|b| b.into_relaxed_extjson())
+                .filter(|v| parse_value(definition, v).is_ok());
+            let value = found.unwrap_or_else(definition.default);
+            values.insert(definition.key, Bson::try_from(value).unwrap_or(Bson::Null));
+        }
+        Ok(Self(values))
+    }
+
+    pub fn int(&self, key: &str) -> i64 {
+        match self.0.get(key) {
+            Some(Bson::Int32(n)) => i64::from(*n),
+            Some(Bson::Int64(n)) => *n,
+            Some(Bson::Double(n)) => *n as i64,
+            _ => 0,
+        }
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        self.0.get_bool(key).unwrap_or(false)
+    }
+
+    fn json(&self, key: &str) -> Value {
+        self.0
+            .get(key)
+            .cloned()
+            .map(Bson::into_relaxed_extjson)
+            .unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingView {
+    key: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[schema(value_type = Object)]
+    value: Value,
+    #[schema(value_type = Object)]
+    default: Value,
+    public: bool,
+    description: String,
+}
+
+/// Every setting with its type, current value and default (admin).
+#[utoipa::path(get, path = "/api/admin/settings", tag = "system",
+    responses((status = 200, body = [SettingView])), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Vec<SettingView>>, ApiError> {
+    let values = Values::load(&state.db).await?;
+    Ok(Json(
+        DEFINITIONS
+            .iter()
+            .map(|d| SettingView {
+                key: d.key.to_owned(),
+                kind: type_name(d.kind).to_owned(),
+                value: values.json(d.key),
+                default: (d.default)(),
+                public: d.public,
+                description: d.description.to_owned(),
+            })
+            .collect(),
+    ))
+}
+
+/// The public settings as one object, for the storefront.
+#[utoipa::path(get, path = "/api/settings/public", tag = "system",
+    responses((status = 200, description = "key -> value")))]
+pub async fn public(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let values = Values::load(&state.db).await?;
+    let map: serde_json::Map<String, Value> = DEFINITIONS
+        .iter()
+        .filter(|d| d.public)
+        .map(|d| (d.key.to_owned(), values.json(d.key)))
+        .collect();
+    Ok(Json(Value::Object(map)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingValue {
+    #[schema(value_type = Object)]
+    value: Value,
+}
+
+/// Sets one setting (admin); audited. Unknown keys are 404, values of the
+/// wrong type 422.
+#[utoipa::path(put, path = "/api/admin/settings/{key}", tag = "system", request_body = SettingValue,
+    responses((status = 200, body = SettingView), (status = 404, description = "unknown key"),
+        (status = 422, description = "wrong type or out of range")),
+    security(("bearer" = [])))]
+pub async fn put(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(key): Path<String>,
+    ApiJson(request): ApiJson<SettingValue>,
+) -> Result<Json<SettingView>, ApiError> {
+    let definition = definition(&key)?;
+    let value = parse_value(definition, &request.value)?;
+    let before = Values::load(&state.db).await?.json(definition.key);
+    let media_of = |v: &Value| v.as_str().and_then(|s| MediaId::parse(s).ok());
+    let held: Vec<MediaId> = media_of(&before).into_iter().collect();
+    let wanted: Vec<FieldMedia> = media_of(&value)
+        .map(|id| FieldMedia {
+            field: "value".into(),
+            id,
+        })
+        .into_iter()
+        .collect();
+    let reference =
+        MediaRef::of(SETTINGS, definition.key).map_err(|e| ApiError::Internal(e.into()))?;
+    let stored = Bson::try_from(value.clone()).map_err(|e| ApiError::Internal(e.into()))?;
+    let settings = state.db.collection::<Document>(SETTINGS);
+    state
+        .media
+        .save_with(&reference, &held, &wanted, async {
+            settings
+                .update_one(
+                    doc! { "_id": definition.key },
+                    doc! { "$set": { "value": stored, "updated_at": DateTime::now(), "updated_by": admin.id } },
+                )
+                .upsert(true)
+                .await?;
+            Ok(())
+        })
+        .await?;
+    state
+        .audit
+        .record(
+            &admin,
+            "setting.put",
+            SETTINGS,
+            definition.key,
+            Some(&before),
+            Some(&value),
+        )
+        .await;
+    Ok(Json(SettingView {
+        key: definition.key.to_owned(),
+        kind: type_name(definition.kind).to_owned(),
+        value,
+        default: (definition.default)(),
+        public: definition.public,
+        description: definition.description.to_owned(),
+    }))
+}

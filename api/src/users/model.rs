@@ -1,0 +1,125 @@
+//! Users as stored in `users`, and the parsed types a request must pass
+//! through before it reaches them.
+
+use mongodb::bson::{oid::ObjectId, DateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use avenue_shared::Role;
+
+use crate::http::error::ApiError;
+
+/// An email address, trimmed and lower-cased: uniqueness is
+/// case-insensitive because the stored form is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// # Errors
+    /// 422 naming `field` unless the text looks like `local@domain.tld`.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, ApiError> {
+        let email = raw.trim().to_lowercase();
+        let bad = |why: &str| ApiError::invalid(field, why.to_owned());
+        if email.len() > 254 {
+            return Err(bad("an email address is at most 254 characters"));
+        }
+        let (local, domain) = email
+            .split_once('@')
+            .ok_or_else(|| bad("an email address has an @"))?;
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && local.bytes().all(|b| b.is_ascii_graphic());
+        if !(domain_ok && local_ok) {
+            return Err(bad("not an email address"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 128 characters, not only spaces.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// # Errors
+    /// 422 naming `field`.
+    pub fn parse(raw: String, field: &str) -> Result<Self, ApiError> {
+        let chars = raw.chars().count();
+        if !(8..=128).contains(&chars) || raw.trim().is_empty() {
+            return Err(ApiError::invalid(
+                field,
+                "a password has 8 to 128 characters",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1 to 100 characters after trimming.
+pub fn parse_name(raw: &str, field: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid(field, "a name has 1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshDoc {
+    /// Hex SHA-256 of the token: a stolen database does not hold sessions.
+    pub hash: String,
+    pub expires_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    #[serde(default)]
+    pub refresh_tokens: Vec<RefreshDoc>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+/// A user as answered; never the hash or sessions.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = String, example = "customer")]
+    pub role: Role,
+    pub created_at: String,
+}
+
+impl From<&UserDoc> for UserView {
+    fn from(user: &UserDoc) -> Self {
+        Self {
+            id: user.id.to_hex(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}

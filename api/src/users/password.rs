@@ -1,0 +1,105 @@
+//! Password hashing with argon2id. Hashing is deliberately slow and
+//! memory-hungry (that is its point), so it runs on the blocking pool
+//! behind a semaphore: a burst of logins must not starve request handling
+//! or exhaust memory.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use tokio::sync::Semaphore;
+
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password, verified against when the account
+    /// does not exist, so that answer takes as long as a wrong password.
+    decoy: Arc<String>,
+}
+
+impl Hasher {
+    /// # Errors
+    /// When the decoy cannot be hashed (never, with argon2's defaults).
+    pub async fn new() -> anyhow::Result<Self> {
+        let permits = Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ));
+        let decoy_password = uuid_like();
+        let decoy = tokio::task::spawn_blocking(move || hash_blocking(&decoy_password)).await??;
+        Ok(Self {
+            permits,
+            decoy: Arc::new(decoy),
+        })
+    }
+
+    /// # Errors
+    /// When hashing fails (never, with argon2's defaults).
+    pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    }
+
+    /// Whether `password` matches `hash`; with no hash (unknown account),
+    /// checks against the decoy and answers `false` after the same work.
+    ///
+    /// # Errors
+    /// When the blocking pool fails.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> anyhow::Result<bool> {
+        let _permit = self.permits.acquire().await?;
+        let password = password.to_owned();
+        let known = hash.is_some();
+        let hash = hash.map_or_else(|| self.decoy.as_str().to_owned(), str::to_owned);
+        let matched = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await?;
+        Ok(known && matched)
+    }
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|err| anyhow::anyhow!("argon2 failed: {err}"))
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_the_decoy_never_matches() {
+        let hasher = Hasher::new().await.expect("hasher");
+        let hash = hasher.hash("correct horse").await.expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(hasher
+            .verify("correct horse", Some(&hash))
+            .await
+            .expect("verify"));
+        assert!(!hasher
+            .verify("wrong horse", Some(&hash))
+            .await
+            .expect("verify"));
+        assert!(!hasher.verify("correct horse", None).await.expect("verify"));
+        assert!(!hasher
+            .verify("x", Some("not a hash"))
+            .await
+            .expect("verify"));
+    }
+}

@@ -1,0 +1,366 @@
+//! `/api/auth/*` and `/api/users`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use base64::Engine;
+use mongodb::bson::{oid::ObjectId, DateTime};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use avenue_shared::{Claims, Role};
+
+use super::model::{parse_name, Email, NewPassword, RefreshDoc, UserDoc, UserView};
+use crate::http::auth::{Admin, CurrentUser};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    email: String,
+    password: String,
+    name: String,
+    /// `customer` (default), `brand` or `creator`.
+    role: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    user: UserView,
+    access_token: String,
+    /// Seconds until `access_token` expires.
+    expires_in: u64,
+    /// Single use: each refresh answers a new one.
+    refresh_token: String,
+}
+
+/// Roles anyone may register with; admins are made by admins or the CLI.
+fn self_service_role(raw: Option<&str>) -> Result<Role, ApiError> {
+    match raw.unwrap_or("customer") {
+        "customer" => Ok(Role::Customer),
+        "brand" => Ok(Role::Brand),
+        "creator" => Ok(Role::Creator),
+        other => Err(ApiError::invalid(
+            "role",
+            format!("'{other}' cannot be chosen; use customer, brand or creator"),
+        )),
+    }
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    match raw {
+        "admin" => Ok(Role::Admin),
+        "customer" => Ok(Role::Customer),
+        "brand" => Ok(Role::Brand),
+        "creator" => Ok(Role::Creator),
+        other => Err(ApiError::invalid(
+            "role",
+            format!("unknown role '{other}'; use admin, customer, brand or creator"),
+        )),
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Mints an access token and stores a new refresh token for `user`.
+async fn open_session(state: &AppState, user: &UserDoc) -> Result<Session, ApiError> {
+    let ttl = state.config.auth.access_ttl.as_secs();
+    let access_token = state
+        .keys
+        .sign(&Claims::new(user.id.to_hex(), user.role.clone(), ttl))?;
+    let secret: [u8; 32] = rand::rng().random();
+    let refresh_token = format!(
+        "{}.{}",
+        user.id.to_hex(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    let expires_at = DateTime::from_millis(
+        DateTime::now().timestamp_millis()
+            + i64::try_from(state.config.auth.refresh_ttl.as_millis()).unwrap_or(i64::MAX / 2),
+    );
+    state
+        .users
+        .add_session(
+            user.id,
+            RefreshDoc {
+                hash: token_hash(&refresh_token),
+                expires_at,
+            },
+        )
+        .await?;
+    Ok(Session {
+        user: UserView::from(user),
+        access_token,
+        expires_in: ttl,
+        refresh_token,
+    })
+}
+
+/// Creates an account and signs it in.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses((status = 201, body = Session), (status = 409, description = "email taken"),
+        (status = 422, description = "invalid field")))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    let email = Email::parse(&request.email, "email")?;
+    let password = NewPassword::parse(request.password, "password")?;
+    let name = parse_name(&request.name, "name")?;
+    let role = self_service_role(request.role.as_deref())?;
+    let now = DateTime::now();
+    let user = UserDoc {
+        id: ObjectId::new(),
+        email: email.as_str().to_owned(),
+        name,
+        role,
+        password_hash: state.hasher.hash(password.expose()).await?,
+        refresh_tokens: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.users.insert(&user).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(open_session(&state, &user).await?),
+    ))
+}
+
+/// Signs in. Unknown accounts and wrong passwords get the same answer
+/// after the same work; repeated failures per account or per address get 429.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 401, description = "wrong email or password"),
+        (status = 429, description = "too many failures; see Retry-After")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<Session>, ApiError> {
+    let account = request.email.trim().to_lowercase();
+    let ip = peer.ip().to_string();
+    if let Some(retry_after_secs) = state.limiter.blocked_for(&account, &ip) {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+    let user = match Email::parse(&request.email, "email") {
+        Ok(email) => state.users.by_email(&email).await?,
+        Err(_) => None,
+    };
+    let matched = state
+        .hasher
+        .verify(
+            &request.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+    match user {
+        Some(user) if matched => {
+            state.limiter.succeeded(&account);
+            Ok(Json(open_session(&state, &user).await?))
+        }
+        _ => {
+            state.limiter.failed(&account, &ip);
+            Err(ApiError::Unauthenticated("wrong email or password".into()))
+        }
+    }
+}
+
+/// Trades a refresh token for a new session; the old token stops working.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 401, description = "unknown, used or expired token")))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<Session>, ApiError> {
+    let refused =
+        || ApiError::Unauthenticated("the refresh token is unknown, used or expired".into());
+    let user_id = request
+        .refresh_token
+        .split_once('.')
+        .and_then(|(id, _)| ObjectId::parse_str(id).ok())
+        .ok_or_else(refused)?;
+    if !state
+        .users
+        .take_session(user_id, &token_hash(&request.refresh_token))
+        .await?
+    {
+        return Err(refused());
+    }
+    let user = state.users.by_id(user_id).await?.ok_or_else(refused)?;
+    Ok(Json(open_session(&state, &user).await?))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses((status = 200, body = UserView), (status = 401, description = "not signed in")),
+    security(("bearer" = [])))]
+pub async fn me(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<UserView>, ApiError> {
+    let doc = state
+        .users
+        .by_id(user.id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    Ok(Json(UserView::from(&doc)))
+}
+
+/// Changes the password and ends every session (refresh tokens).
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth",
+    request_body = PasswordChange,
+    responses((status = 204), (status = 401, description = "wrong current password"),
+        (status = 422, description = "the new password breaks the rules")),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let new_password = NewPassword::parse(request.new_password, "new_password")?;
+    let doc = state
+        .users
+        .by_id(user.id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+    if !state
+        .hasher
+        .verify(&request.current_password, Some(&doc.password_hash))
+        .await?
+    {
+        return Err(ApiError::Unauthenticated(
+            "the current password is wrong".into(),
+        ));
+    }
+    let hash = state.hasher.hash(new_password.expose()).await?;
+    state.users.set_password(user.id, &hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UserQuery {
+    role: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Every user, newest first (admin).
+#[utoipa::path(get, path = "/api/users", tag = "auth", params(UserQuery),
+    responses((status = 200, body = [UserView]), (status = 403, description = "not an admin")),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    let role = query.role.as_deref().map(parse_role).transpose()?;
+    let users = state
+        .users
+        .list(
+            role.as_ref(),
+            i64::from(query.limit.unwrap_or(50).clamp(1, 200)),
+        )
+        .await?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    role: String,
+}
+
+/// Changes a user's role (admin); audited.
+#[utoipa::path(put, path = "/api/users/{id}/role", tag = "auth",
+    request_body = RoleChange,
+    responses((status = 200, body = UserView), (status = 404, description = "no such user")),
+    security(("bearer" = [])))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<RoleChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = ObjectId::parse_str(&id).map_err(|_| ApiError::NotFound("user"))?;
+    let role = parse_role(&request.role)?;
+    let before = state
+        .users
+        .by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let after = state
+        .users
+        .set_role(id, &role)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let (before, after) = (UserView::from(&before), UserView::from(&after));
+    state
+        .audit
+        .record(
+            &admin,
+            "user.role",
+            "users",
+            &id.to_hex(),
+            Some(&before),
+            Some(&after),
+        )
+        .await;
+    Ok(Json(after))
+}
+
+/// Creates the first admin (CLI `create-admin`), or reports that the email
+/// is taken.
+///
+/// # Errors
+/// 409 when the email exists; 422 for a bad email or password.
+pub async fn create_admin(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: String,
+) -> Result<UserView, ApiError> {
+    let email = Email::parse(email, "email")?;
+    let password = NewPassword::parse(password, "password")?;
+    let now = DateTime::now();
+    let user = UserDoc {
+        id: ObjectId::new(),
+        email: email.as_str().to_owned(),
+        name: parse_name(name, "name")?,
+        role: Role::Admin,
+        password_hash: state.hasher.hash(password.expose()).await?,
+        refresh_tokens: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.users.insert(&user).await?;
+    Ok(UserView::from(&user))
+}

@@ -1,0 +1,198 @@
+//! The whole stack for api tests: media and api on one fresh database, the
+//! api reaching media through a proxy the test can cut; plus users of each
+//! role, signed in.
+
+use mongodb::bson::doc;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+use crate::proxy::CuttableProxy;
+use crate::{fixtures, mongo_uri, spawn_api_with, spawn_media, ApiApp, MediaApp};
+
+pub struct Stack {
+    pub media: MediaApp,
+    pub api: ApiApp,
+    /// Between the api and media: `cut()` makes media unreachable.
+    pub media_link: CuttableProxy,
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_stack() -> Stack {
+    spawn_stack_with(|_| {}).await
+}
+
+pub async fn spawn_stack_with(tweak: impl FnOnce(&mut avenue_api::Settings)) -> Stack {
+    let media = spawn_media().await;
+    let media_link = CuttableProxy::start(format!("127.0.0.1:{}", media.port)).await;
+    let api = spawn_api_with(
+        &mongo_uri(),
+        &media.db_name,
+        &format!("http://127.0.0.1:{}", media_link.port),
+        tweak,
+    )
+    .await;
+    Stack {
+        media,
+        api,
+        media_link,
+    }
+}
+
+impl Stack {
+    /// Uploads a small image to media and answers its id.
+    pub async fn image(&self, seed: u8) -> String {
+        let response = self.media.upload(fixtures::png(5, 4, seed), &[]).await;
+        assert!(
+            response.status().is_success(),
+            "upload: {}",
+            response.status()
+        );
+        let body: Value = response.json().await.expect("descriptor");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The claims media holds on `id`.
+    pub async fn refs_of(&self, id: &str) -> Vec<String> {
+        let response = self
+            .media
+            .admin(Method::GET, &format!("/v1/media/{id}"))
+            .send()
+            .await
+            .expect("media answers");
+        let body: Value = response.json().await.expect("descriptor");
+        body["refs"]
+            .as_array()
+            .map(|refs| {
+                refs.iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn stop(self) {
+        let Stack { media, api, .. } = self;
+        drop(api);
+        media.stop().await;
+    }
+}
+
+impl ApiApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.http.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends `body` as JSON and answers the response.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self.request(method, path, token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("api answers")
+    }
+
+    /// Like [`ApiApp::call`], asserting the status and answering the JSON.
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let response = self.call(method.clone(), path, token, body).await;
+        let got = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        assert_eq!(got, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Registers a user of `role` (customer, brand or creator) and signs in.
+    pub async fn user(&self, role: &str) -> TestUser {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "correct horse battery".to_owned();
+        let session = self
+            .expect(
+                201,
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(json!({ "email": email, "password": password, "name": "Test User", "role": role })),
+            )
+            .await;
+        session_user(&session, &email, &password)
+    }
+
+    /// A user promoted to admin in the database (as `create-admin` would
+    /// make one), signed in again so the token carries the role.
+    pub async fn admin(&self) -> TestUser {
+        let user = self.user("customer").await;
+        let id = mongodb::bson::oid::ObjectId::parse_str(&user.id).expect("user id");
+        self.db
+            .collection::<mongodb::bson::Document>("users")
+            .update_one(doc! { "_id": id }, doc! { "$set": { "role": "admin" } })
+            .await
+            .expect("promote");
+        self.login(&user.email, &user.password).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestUser {
+        let session = self
+            .expect(
+                200,
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({ "email": email, "password": password })),
+            )
+            .await;
+        session_user(&session, email, password)
+    }
+
+    pub async fn count(&self, collection: &str, filter: mongodb::bson::Document) -> u64 {
+        self.db
+            .collection::<mongodb::bson::Document>(collection)
+            .count_documents(filter)
+            .await
+            .expect("count")
+    }
+}
+
+fn session_user(session: &Value, email: &str, password: &str) -> TestUser {
+    TestUser {
+        id: session["user"]["id"].as_str().expect("user id").to_owned(),
+        email: email.to_owned(),
+        password: password.to_owned(),
+        token: session["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+        refresh_token: session["refresh_token"]
+            .as_str()
+            .expect("refresh token")
+            .to_owned(),
+    }
+}
