@@ -167,7 +167,7 @@ async fn failed_logins_are_limited_per_account_and_per_address() {
         let response = attempt(format!("stranger{i}@example.com"), "nope nope").await;
         assert_eq!(response.status(), 401);
     }
-    let blocked = attempt(other.email.clone(), &"correct horse battery"[..]).await;
+    let blocked = attempt(other.email.clone(), "correct horse battery").await;
     assert_eq!(blocked.status(), 429, "the address is over its limit");
     stack.stop().await;
 }
