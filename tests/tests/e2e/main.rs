@@ -2,6 +2,7 @@
 //! HTTP. One binary, a module per feature.
 
 mod api;
+mod api_orders;
 mod api_shop;
 mod api_users;
 mod auth;

@@ -1,0 +1,537 @@
+//! Coupons and orders over real HTTP: server-side prices, the last item
+//! sold once under concurrent buyers, coupon limits under concurrency,
+//! status transitions with stock given back, who sees which order, and the
+//! confirmation email queued with the order.
+
+use avenue_tests::api::{spawn_stack, Stack, TestUser};
+use futures::future::join_all;
+use mongodb::bson::doc;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn published(stack: &Stack, admin: &TestUser, sku: &str, price: i64, stock: i64) -> String {
+    let body = stack
+        .api
+        .expect(201, Method::POST, "/api/shop/products", Some(&admin.token),
+            Some(json!({ "name": format!("Product {sku}"), "sku": sku, "price": price, "stock": stock,
+                         "sizes": ["M"], "status": "published" })))
+        .await;
+    body["id"].as_str().expect("id").to_owned()
+}
+
+async fn stock_of(stack: &Stack, id: &str) -> i64 {
+    stack
+        .api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/shop/products/{id}"),
+            None,
+            None,
+        )
+        .await["stock"]
+        .as_i64()
+        .expect("stock")
+}
+
+fn order(product: &str, quantity: i64, coupon: Option<&str>) -> Value {
+    let mut body =
+        json!({ "lines": [{ "product_id": product, "quantity": quantity, "size": "M" }] });
+    if let Some(code) = coupon {
+        body["coupon"] = json!(code);
+    }
+    body
+}
+
+#[tokio::test]
+async fn the_last_item_is_sold_exactly_once() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let product = published(&stack, &admin, "LAST-1", 250000, 1).await;
+    let mut buyers = Vec::new();
+    for _ in 0..8 {
+        buyers.push(api.user("customer").await);
+    }
+    let attempts = join_all(buyers.iter().map(|b| {
+        api.call(
+            Method::POST,
+            "/api/shop/orders",
+            Some(&b.token),
+            Some(order(&product, 1, None)),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = attempts.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(stock_of(&stack, &product).await, 0);
+    assert_eq!(api.count("orders", doc! {}).await, 1);
+    let refusal: Value = attempts
+        .into_iter()
+        .find(|r| r.status() == 409)
+        .expect("a refusal")
+        .json()
+        .await
+        .expect("envelope");
+    assert_eq!(refusal["code"], "out-of-stock");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn orders_are_priced_by_the_server_and_move_through_their_states() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let buyer = api.user("customer").await;
+    let stranger = api.user("customer").await;
+    let product = published(&stack, &admin, "DRESS-1", 150000, 5).await;
+
+    // The client cannot name a price.
+    let priced = api
+        .expect(422, Method::POST, "/api/shop/orders", Some(&buyer.token),
+            Some(json!({ "lines": [{ "product_id": product, "quantity": 1, "size": "M", "unit_price": 1 }] })))
+        .await;
+    assert_eq!(priced["code"], "invalid-field");
+    for (body, field) in [
+        (json!({ "lines": [] }), "lines"),
+        (
+            json!({ "lines": [{ "product_id": product, "quantity": 0, "size": "M" }] }),
+            "lines[0].quantity",
+        ),
+        (
+            json!({ "lines": [{ "product_id": product, "quantity": 1, "size": "XXL" }] }),
+            "lines[0].size",
+        ),
+        (
+            json!({ "lines": [{ "product_id": "nope", "quantity": 1 }] }),
+            "lines[0].product_id",
+        ),
+        (
+            json!({ "lines": [{ "product_id": "65f000000000000000000000", "quantity": 1 }] }),
+            "lines[0].product_id",
+        ),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::POST,
+                "/api/shop/orders",
+                Some(&buyer.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    let too_many = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 6, None)),
+        )
+        .await;
+    assert_eq!(too_many["code"], "out-of-stock");
+    assert_eq!(
+        api.count("orders", doc! {}).await,
+        0,
+        "refusals write nothing"
+    );
+    assert_eq!(stock_of(&stack, &product).await, 5);
+
+    let placed = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 2, None)),
+        )
+        .await;
+    assert_eq!(placed["subtotal"], 300000);
+    assert_eq!(placed["total"], 300000);
+    assert_eq!(placed["status"], "pending");
+    assert_eq!(stock_of(&stack, &product).await, 3);
+    let id = placed["id"].as_str().expect("id").to_owned();
+
+    // Only the buyer and admins see it.
+    api.expect(
+        200,
+        Method::GET,
+        &format!("/api/shop/orders/{id}"),
+        Some(&buyer.token),
+        None,
+    )
+    .await;
+    api.expect(
+        404,
+        Method::GET,
+        &format!("/api/shop/orders/{id}"),
+        Some(&stranger.token),
+        None,
+    )
+    .await;
+    api.expect(
+        200,
+        Method::GET,
+        &format!("/api/shop/orders/{id}"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    let theirs = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/orders",
+            Some(&stranger.token),
+            None,
+        )
+        .await;
+    assert_eq!(theirs["total"], 0);
+    let all = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/orders",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(all["total"], 1);
+    api.expect(
+        404,
+        Method::POST,
+        &format!("/api/shop/orders/{id}/cancel"),
+        Some(&stranger.token),
+        None,
+    )
+    .await;
+    api.expect(
+        403,
+        Method::POST,
+        &format!("/api/shop/orders/{id}/status"),
+        Some(&buyer.token),
+        Some(json!({ "status": "paid" })),
+    )
+    .await;
+
+    // pending -> paid -> shipped; shipped cannot be cancelled; delivered.
+    let status_path = format!("/api/shop/orders/{id}/status");
+    let status = |next: &'static str, expected: u16| {
+        api.expect(
+            expected,
+            Method::POST,
+            &status_path,
+            Some(&admin.token),
+            Some(json!({ "status": next })),
+        )
+    };
+    status("shipped", 409).await;
+    status("paid", 200).await;
+    let buyer_cancel = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/shop/orders/{id}/cancel"),
+            Some(&buyer.token),
+            None,
+        )
+        .await;
+    assert_eq!(buyer_cancel["code"], "invalid-transition");
+    status("shipped", 200).await;
+    status("cancelled", 409).await;
+    let delivered = status("delivered", 200).await;
+    let history: Vec<&str> = delivered["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    assert_eq!(history, vec!["pending", "paid", "shipped", "delivered"]);
+
+    // A cancelled order gives its stock back.
+    let second = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 3, None)),
+        )
+        .await;
+    assert_eq!(stock_of(&stack, &product).await, 0);
+    let second_id = second["id"].as_str().expect("id");
+    let cancelled = api
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/shop/orders/{second_id}/cancel"),
+            Some(&buyer.token),
+            None,
+        )
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(stock_of(&stack, &product).await, 3);
+    api.expect(
+        409,
+        Method::POST,
+        &format!("/api/shop/orders/{second_id}/cancel"),
+        Some(&buyer.token),
+        None,
+    )
+    .await;
+
+    // Each order queued its confirmation, and the dispatcher sent it (log only).
+    let emails = await_sent(&stack, &admin, 2).await;
+    let mine: Vec<&Value> = emails
+        .iter()
+        .filter(|e| e["template"] == "order-confirmation")
+        .collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine
+        .iter()
+        .all(|e| e["to"] == buyer.email && e["sender"] == "log-only"));
+    assert!(mine
+        .iter()
+        .any(|e| e["body"].as_str().is_some_and(|b| b.contains("₲ 300.000"))));
+    stack.stop().await;
+}
+
+/// Waits (up to 15 s) until `count` emails are sent, then answers them.
+async fn await_sent(stack: &Stack, admin: &TestUser, count: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let sent = stack
+            .api
+            .expect(
+                200,
+                Method::GET,
+                "/api/admin/email-logs?status=sent",
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        let sent = sent.as_array().cloned().unwrap_or_default();
+        if sent.len() >= count || tokio::time::Instant::now() > deadline {
+            return sent;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn coupons_apply_their_rules_and_limits() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let product = published(&stack, &admin, "COAT-1", 100000, 100).await;
+    let coupon = |body: Value| {
+        api.expect(
+            201,
+            Method::POST,
+            "/api/shop/coupons",
+            Some(&admin.token),
+            Some(body),
+        )
+    };
+    coupon(json!({ "code": "diez", "kind": "percent", "value": 10, "max_uses": 3, "max_uses_per_user": 1 })).await;
+    coupon(json!({ "code": "FIJO", "kind": "fixed", "value": 30000, "min_order": 200000 })).await;
+    coupon(json!({ "code": "VIEJO", "kind": "percent", "value": 50, "valid_until": "2020-01-01T00:00:00Z" })).await;
+    coupon(json!({ "code": "FUTURO", "kind": "percent", "value": 50, "valid_from": "2999-01-01T00:00:00Z" })).await;
+    let dup = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/shop/coupons",
+            Some(&admin.token),
+            Some(json!({ "code": "DIEZ", "kind": "fixed", "value": 1 })),
+        )
+        .await;
+    assert_eq!(dup["code"], "code-taken");
+    for (body, field) in [
+        (
+            json!({ "code": "X1X", "kind": "percent", "value": 101 }),
+            "value",
+        ),
+        (
+            json!({ "code": "X1X", "kind": "fixed", "value": -1 }),
+            "value",
+        ),
+        (
+            json!({ "code": "X1X", "kind": "fixed", "value": 5, "max_uses": 0 }),
+            "max_uses",
+        ),
+        (
+            json!({ "code": "X1X", "kind": "fixed", "value": 5, "valid_from": "yesterday" }),
+            "valid_from",
+        ),
+        (json!({ "code": "!", "kind": "fixed", "value": 5 }), "code"),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::POST,
+                "/api/shop/coupons",
+                Some(&admin.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+
+    let buyer = api.user("customer").await;
+    let quote = api
+        .expect(
+            200,
+            Method::POST,
+            "/api/shop/coupons/check",
+            Some(&buyer.token),
+            Some(json!({ "code": "diez", "subtotal": 100000 })),
+        )
+        .await;
+    assert_eq!(quote["discount"], 10000);
+    for (code, subtotal, reason) in [
+        ("FIJO", 100000, "coupon-minimum-not-met"),
+        ("VIEJO", 100000, "coupon-expired"),
+        ("FUTURO", 100000, "coupon-not-yet-valid"),
+        ("NADA", 100000, "coupon-unknown"),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::POST,
+                "/api/shop/coupons/check",
+                Some(&buyer.token),
+                Some(json!({ "code": code, "subtotal": subtotal })),
+            )
+            .await;
+        assert_eq!(refused["code"], reason);
+    }
+    let fixed = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 2, Some("fijo"))),
+        )
+        .await;
+    assert_eq!(fixed["discount"], 30000);
+    assert_eq!(fixed["total"], 170000);
+
+    // Once per user: a second use by the same buyer is refused, and the
+    // refused order takes no stock.
+    let first = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 1, Some("DIEZ"))),
+        )
+        .await;
+    assert_eq!(first["total"], 90000);
+    let before = stock_of(&stack, &product).await;
+    let again = api
+        .expect(
+            422,
+            Method::POST,
+            "/api/shop/orders",
+            Some(&buyer.token),
+            Some(order(&product, 1, Some("DIEZ"))),
+        )
+        .await;
+    assert_eq!(again["code"], "coupon-used-by-you");
+    assert_eq!(
+        stock_of(&stack, &product).await,
+        before,
+        "nothing taken by a refused order"
+    );
+
+    // Three uses overall, under a race of six buyers: exactly two more win.
+    let mut racers = Vec::new();
+    for _ in 0..6 {
+        racers.push(api.user("customer").await);
+    }
+    let results = join_all(racers.iter().map(|r| {
+        api.call(
+            Method::POST,
+            "/api/shop/orders",
+            Some(&r.token),
+            Some(order(&product, 1, Some("DIEZ"))),
+        )
+    }))
+    .await;
+    let won = results.iter().filter(|r| r.status() == 201).count();
+    assert_eq!(
+        won,
+        2,
+        "{:?}",
+        results.iter().map(|r| r.status()).collect::<Vec<_>>()
+    );
+    assert!(results
+        .iter()
+        .all(|r| r.status() == 201 || r.status() == 422));
+    let coupons = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/coupons",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let diez = coupons
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["code"] == "DIEZ")
+        .expect("DIEZ");
+    assert_eq!(diez["uses"], 3);
+
+    // Cancelling gives the use back.
+    let first_id = first["id"].as_str().expect("id");
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/shop/orders/{first_id}/cancel"),
+        Some(&buyer.token),
+        None,
+    )
+    .await;
+    let coupons = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/coupons",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let diez = coupons
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["code"] == "DIEZ")
+        .expect("DIEZ");
+    assert_eq!(diez["uses"], 2);
+    api.expect(
+        201,
+        Method::POST,
+        "/api/shop/orders",
+        Some(&buyer.token),
+        Some(order(&product, 1, Some("DIEZ"))),
+    )
+    .await;
+    stack.stop().await;
+}
