@@ -1,0 +1,254 @@
+//! Studio reservations over real HTTP: slots inside opening hours, no
+//! double booking even under concurrent requests, cancellation freeing the
+//! slots, availability, the admin calendar, and the confirmation email.
+
+use avenue_tests::api::spawn_stack;
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// A local date in Paraguay (UTC-3, the default offset) a few days ahead.
+fn day_ahead(days: i64) -> String {
+    let offset = UtcOffset::from_hms(-3, 0, 0).expect("offset");
+    (OffsetDateTime::now_utc().to_offset(offset) + Duration::days(days))
+        .date()
+        .to_string()
+}
+
+fn at(date: &str, hour: u8) -> String {
+    format!("{date}T{hour:02}:00:00-03:00")
+}
+
+#[tokio::test]
+async fn one_slot_one_booking_even_under_a_race() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let date = day_ahead(3);
+    let mut photographers = Vec::new();
+    for _ in 0..8 {
+        photographers.push(api.user("creator").await);
+    }
+    let results = join_all(photographers.iter().map(|p| {
+        api.call(
+            Method::POST,
+            "/api/studio/reservations",
+            Some(&p.token),
+            Some(json!({ "start": at(&date, 10), "minutes": 60 })),
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+
+    // Overlapping a longer booking is refused too; adjacent slots are fine.
+    let other = api.user("customer").await;
+    let overlap = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/studio/reservations",
+            Some(&other.token),
+            Some(json!({ "start": at(&date, 9), "minutes": 120 })),
+        )
+        .await;
+    assert_eq!(overlap["code"], "slot-taken");
+    let adjacent = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/studio/reservations",
+            Some(&other.token),
+            Some(json!({ "start": at(&date, 11), "minutes": 120, "notes": "lookbook" })),
+        )
+        .await;
+    assert_eq!(adjacent["end"], at(&date, 13));
+
+    let slots = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/studio/availability?date={date}"),
+            None,
+            None,
+        )
+        .await;
+    let slots = slots.as_array().expect("slots");
+    assert_eq!(slots.len(), 10, "09:00 to 19:00 in hours");
+    let taken: Vec<&str> = slots
+        .iter()
+        .filter(|s| s["free"] == false)
+        .filter_map(|s| s["start"].as_str())
+        .collect();
+    assert_eq!(taken, vec![at(&date, 10), at(&date, 11), at(&date, 12)]);
+
+    // Cancelling frees the slots for someone else.
+    let id = adjacent["id"].as_str().expect("id");
+    let stranger = api.user("customer").await;
+    api.expect(
+        404,
+        Method::POST,
+        &format!("/api/studio/reservations/{id}/cancel"),
+        Some(&stranger.token),
+        None,
+    )
+    .await;
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/studio/reservations/{id}/cancel"),
+        Some(&other.token),
+        None,
+    )
+    .await;
+    api.expect(
+        409,
+        Method::POST,
+        &format!("/api/studio/reservations/{id}/cancel"),
+        Some(&other.token),
+        None,
+    )
+    .await;
+    api.expect(
+        201,
+        Method::POST,
+        "/api/studio/reservations",
+        Some(&stranger.token),
+        Some(json!({ "start": at(&date, 12), "minutes": 60 })),
+    )
+    .await;
+
+    // Each sees their own; the admin's calendar shows every confirmed one.
+    let mine = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/studio/reservations",
+            Some(&stranger.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine.as_array().expect("list").len(), 1);
+    let admin = api.admin().await;
+    let calendar = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/studio/calendar?from={date}&to={date}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let day = calendar[&date].as_array().expect("that day");
+    assert_eq!(day.len(), 2, "{calendar}");
+    let emails = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/admin/email-logs?limit=200",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let confirmations = emails
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|e| e["template"] == "reservation-confirmation")
+        .count();
+    assert_eq!(confirmations, 3, "one per successful booking");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn bookings_follow_the_studio_rules() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let user = api.user("customer").await;
+    let date = day_ahead(5);
+    for (body, field) in [
+        (json!({ "start": at(&date, 8), "minutes": 60 }), "start"),
+        (json!({ "start": at(&date, 18), "minutes": 120 }), "start"),
+        (
+            json!({ "start": format!("{date}T10:30:00-03:00"), "minutes": 60 }),
+            "start",
+        ),
+        (json!({ "start": at(&date, 10), "minutes": 45 }), "minutes"),
+        (json!({ "start": at(&date, 10), "minutes": 600 }), "minutes"),
+        (
+            json!({ "start": "2020-01-01T10:00:00-03:00", "minutes": 60 }),
+            "start",
+        ),
+        (
+            json!({ "start": "tomorrow at ten", "minutes": 60 }),
+            "start",
+        ),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::POST,
+                "/api/studio/reservations",
+                Some(&user.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    // Opening hours are settings: after the admin changes them, 08:00 opens.
+    let admin = api.admin().await;
+    api.expect(
+        200,
+        Method::PUT,
+        "/api/admin/settings/studio.open_hour",
+        Some(&admin.token),
+        Some(json!({ "value": 8 })),
+    )
+    .await;
+    api.expect(
+        201,
+        Method::POST,
+        "/api/studio/reservations",
+        Some(&user.token),
+        Some(json!({ "start": at(&date, 8), "minutes": 60 })),
+    )
+    .await;
+    // The same instant written in another offset is the same slot.
+    let utc = format!("{date}T11:00:00Z");
+    let same = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/studio/reservations",
+            Some(&admin.token),
+            Some(json!({ "start": utc, "minutes": 60 })),
+        )
+        .await;
+    assert_eq!(same["code"], "slot-taken");
+    api.expect(
+        400,
+        Method::GET,
+        "/api/studio/availability?date=someday",
+        None,
+        None,
+    )
+    .await;
+    api.expect(
+        400,
+        Method::GET,
+        "/api/studio/calendar?from=2030-01-01&to=2031-01-01",
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    stack.stop().await;
+}
