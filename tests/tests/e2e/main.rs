@@ -5,6 +5,7 @@ mod api;
 mod api_orders;
 mod api_shop;
 mod api_studio;
+mod api_system;
 mod api_users;
 mod auth;
 mod cloudinary_backend;
