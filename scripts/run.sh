@@ -36,14 +36,20 @@ wait_port "${MEDIA_BIND##*:}" 60
 wait_port "${API_BIND##*:}" 60
 
 token=$(target/debug/avenue-media token --sub dev-admin --role admin 2>/dev/null)
+# A first admin for the api; already there after the first run.
+ADMIN_EMAIL=${ADMIN_EMAIL:-admin@avenue.local}
+ADMIN_PASSWORD=${ADMIN_PASSWORD:-avenue-dev-admin}
+AVENUE_ADMIN_PASSWORD=$ADMIN_PASSWORD target/debug/avenue-api create-admin --email "$ADMIN_EMAIL" \
+  >/dev/null 2>&1 || true
 cat <<TXT
 
   avenue-media  http://$MEDIA_BIND   (GET /readyz, POST /v1/media, GET /image/upload/{id}.{ext})
-  avenue-api    http://$API_BIND     (GET /readyz)
+  avenue-api    http://$API_BIND     (API reference: http://$API_BIND/api/docs)
   MongoDB       $MONGODB_URI
 
-  Admin token (12 h, signed with the dev secret unless AVENUE_JWT_SECRET is set):
+  Media admin token (12 h, signed with the dev secret unless AVENUE_JWT_SECRET is set):
   export TOKEN=$token
+  Api admin: $ADMIN_EMAIL / $ADMIN_PASSWORD (POST /api/auth/login)
 
   Try:  curl -H "Authorization: Bearer \$TOKEN" -F file=@photo.jpg http://$MEDIA_BIND/v1/media
 
