@@ -53,7 +53,7 @@ fn media_refusal(err: MediaClientError) -> ApiError {
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(admin): Admin,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
     let mut file = None;
@@ -98,6 +98,17 @@ pub async fn upload(
         .upload(file, &options)
         .await
         .map_err(media_refusal)?;
+    state
+        .audit
+        .record(
+            &admin,
+            "media.upload",
+            "media",
+            descriptor.id.as_str(),
+            None::<&()>,
+            Some(&descriptor),
+        )
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(Uploaded {

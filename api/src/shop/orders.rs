@@ -551,6 +551,19 @@ pub async fn cancel(
         ));
     }
     let after = change_status(&state.db, &before, OrderStatus::Cancelled, user.id).await?;
+    if user.is_admin() && before.user_id != user.id {
+        state
+            .audit
+            .record(
+                &user,
+                "order.cancel",
+                ORDERS,
+                &before.id.to_hex(),
+                Some(&OrderView::from(&before)),
+                Some(&OrderView::from(&after)),
+            )
+            .await;
+    }
     regroup_models(&state.db, &after).await;
     Ok(Json(OrderView::from(&after)))
 }
