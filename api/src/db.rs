@@ -93,3 +93,17 @@ where
         .await;
     }
 }
+
+/// A write error inside a transaction: a duplicate key is the request's
+/// fault (409 `code`), anything else stays the database's (and may retry).
+pub fn duplicate_or_retry(
+    err: mongodb::error::Error,
+    code: &'static str,
+    message: &str,
+) -> TxError {
+    if crate::http::error::is_duplicate_key(&err) {
+        TxError::Api(ApiError::conflict(code, message))
+    } else {
+        TxError::Db(err)
+    }
+}

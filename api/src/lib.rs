@@ -16,6 +16,7 @@ pub mod shop;
 pub mod startup;
 pub mod studio;
 pub mod system;
+pub mod ugc;
 pub mod users;
 
 pub use config::Settings;

@@ -19,7 +19,7 @@ use crate::media::MediaGateway;
 use crate::system::audit::AuditLog;
 use crate::system::email::{LogOnlySender, Outbox};
 use crate::users::{Hasher, LoginLimiter, UserRepo};
-use crate::{shop, studio, system};
+use crate::{shop, studio, system, ugc};
 
 pub struct Application {
     listener: TcpListener,
@@ -72,6 +72,21 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     system::pages::ensure_indexes(&db)
         .await
         .context("page_content indexes")?;
+    ugc::profiles::ensure_indexes(&db)
+        .await
+        .context("ugc profile indexes")?;
+    ugc::campaigns::ensure_indexes(&db)
+        .await
+        .context("ugc_campaigns indexes")?;
+    ugc::applications::ensure_indexes(&db)
+        .await
+        .context("ugc_applications indexes")?;
+    ugc::deliverables::ensure_indexes(&db)
+        .await
+        .context("ugc deliverable indexes")?;
+    ugc::notifications::ensure_indexes(&db)
+        .await
+        .context("ugc_notifications indexes")?;
     let media = MediaGateway::new(
         MediaClient::new(settings.media_url.as_str()).context("MEDIA_URL")?,
         keys.clone(),

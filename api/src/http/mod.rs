@@ -26,7 +26,7 @@ use crate::media::MediaGateway;
 use crate::system::audit::AuditLog;
 use crate::system::email::Outbox;
 use crate::users::{Hasher, LoginLimiter, UserRepo};
-use crate::{compat, shop, studio, system, users};
+use crate::{compat, shop, studio, system, ugc, users};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
@@ -59,6 +59,7 @@ impl AppState {
         (name = "studio", description = "Photo studio reservations"),
         (name = "system", description = "Settings, pages, audit and email logs"),
         (name = "compat", description = "Endpoints kept from the old back end"),
+        (name = "ugc", description = "The UGC platform: brands hire creators"),
     )
 )]
 struct ApiDoc;
@@ -128,6 +129,51 @@ pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(system::pages::publish))
         .routes(routes!(system::pages::unpublish))
         .routes(routes!(system::pages::versions))
+        .routes(routes!(
+            ugc::profiles::put_my_creator,
+            ugc::profiles::my_creator
+        ))
+        .routes(routes!(ugc::profiles::list_creators))
+        .routes(routes!(
+            ugc::profiles::show_creator,
+            ugc::profiles::patch_creator
+        ))
+        .routes(routes!(
+            ugc::profiles::put_my_brand,
+            ugc::profiles::my_brand
+        ))
+        .routes(routes!(
+            ugc::profiles::show_brand,
+            ugc::profiles::patch_brand
+        ))
+        .routes(routes!(ugc::packages::list, ugc::packages::create))
+        .routes(routes!(ugc::packages::update))
+        .routes(routes!(ugc::packages::subscribe))
+        .routes(routes!(ugc::campaigns::list, ugc::campaigns::create))
+        .routes(routes!(ugc::campaigns::show, ugc::campaigns::update))
+        .routes(routes!(ugc::campaigns::publish))
+        .routes(routes!(ugc::campaigns::pause))
+        .routes(routes!(ugc::campaigns::close))
+        .routes(routes!(ugc::applications::apply))
+        .routes(routes!(ugc::applications::list))
+        .routes(routes!(ugc::applications::show))
+        .routes(routes!(ugc::applications::accept))
+        .routes(routes!(ugc::applications::reject))
+        .routes(routes!(ugc::deliverables::submit))
+        .routes(routes!(ugc::deliverables::list))
+        .routes(routes!(ugc::deliverables::show))
+        .routes(routes!(ugc::deliverables::approve))
+        .routes(routes!(ugc::deliverables::request_changes))
+        .routes(routes!(ugc::deliverables::resubmit))
+        .routes(routes!(
+            ugc::deliverables::report_metrics,
+            ugc::deliverables::metrics_history
+        ))
+        .routes(routes!(ugc::deliverables::campaign_metrics))
+        .routes(routes!(ugc::deliverables::rate))
+        .routes(routes!(ugc::notifications::list))
+        .routes(routes!(ugc::notifications::mark_read))
+        .routes(routes!(ugc::notifications::mark_all_read))
         .routes(routes!(system::audit::list_audit))
         .routes(routes!(system::email::list_emails))
         .routes(routes!(compat::products_status))

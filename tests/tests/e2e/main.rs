@@ -6,6 +6,7 @@ mod api_orders;
 mod api_shop;
 mod api_studio;
 mod api_system;
+mod api_ugc;
 mod api_users;
 mod auth;
 mod cloudinary_backend;

@@ -1,0 +1,365 @@
+//! `ugc_applications`: a creator applies once per campaign (409 on the
+//! second); its brand accepts or rejects. Acceptance takes one of the
+//! campaign's slots with a conditional increment, in one transaction with
+//! the application's change, so concurrent accepts stop at the slot count.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::{FutureExt, TryStreamExt};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::campaigns::{self, CampaignDoc, CampaignStatus, CAMPAIGNS};
+use super::common::{self, Notice};
+use crate::db::{transaction, TxError};
+use crate::fields;
+use crate::http::auth::CurrentUser;
+use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::AppState;
+
+pub const APPLICATIONS: &str = "ugc_applications";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplicationDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub campaign_id: ObjectId,
+    pub creator_id: ObjectId,
+    pub creator_user_id: ObjectId,
+    pub brand_user_id: ObjectId,
+    pub pitch: String,
+    pub status: ApplicationStatus,
+    pub created_at: DateTime,
+    pub decided_at: Option<DateTime>,
+}
+
+pub fn collection(db: &Database) -> Collection<ApplicationDoc> {
+    db.collection(APPLICATIONS)
+}
+
+/// # Errors
+/// When the database refuses.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    collection(db)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "campaign_id": 1, "creator_id": 1 })
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await?;
+    for keys in [
+        doc! { "brand_user_id": 1, "created_at": -1 },
+        doc! { "creator_user_id": 1, "created_at": -1 },
+    ] {
+        collection(db)
+            .create_index(IndexModel::builder().keys(keys).build())
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    id: String,
+    campaign_id: String,
+    creator_id: String,
+    pitch: String,
+    status: ApplicationStatus,
+    created_at: String,
+}
+
+impl From<&ApplicationDoc> for ApplicationView {
+    fn from(a: &ApplicationDoc) -> Self {
+        Self {
+            id: a.id.to_hex(),
+            campaign_id: a.campaign_id.to_hex(),
+            creator_id: a.creator_id.to_hex(),
+            pitch: a.pitch.clone(),
+            status: a.status,
+            created_at: a.created_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationInput {
+    pitch: String,
+}
+
+/// Applies to a published campaign whose requirements the creator meets.
+#[utoipa::path(post, path = "/api/ugc/campaigns/{id}/applications", tag = "ugc", request_body = ApplicationInput,
+    responses((status = 201, body = ApplicationView),
+        (status = 409, description = "already applied, or the campaign is not open"),
+        (status = 422, description = "requirements not met")),
+    security(("bearer" = [])))]
+pub async fn apply(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ApplicationInput>,
+) -> Result<(StatusCode, Json<ApplicationView>), ApiError> {
+    let creator = common::my_creator(&state.db, &user).await?;
+    let id = fields::object_id(&id, "campaign")?;
+    let campaign = campaigns::collection(&state.db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|c| c.status != CampaignStatus::Draft)
+        .ok_or(ApiError::NotFound("campaign"))?;
+    if campaign.status != CampaignStatus::Published {
+        return Err(ApiError::conflict(
+            "campaign-not-open",
+            "this campaign takes no applications now",
+        ));
+    }
+    if campaign
+        .requirements
+        .min_level
+        .is_some_and(|min| creator.level < min)
+    {
+        return Err(ApiError::unprocessable(
+            "requirements-not-met",
+            "your level is below the campaign's minimum",
+        ));
+    }
+    let niches = &campaign.requirements.niches;
+    if !niches.is_empty() && !niches.iter().any(|n| creator.niches.contains(n)) {
+        return Err(ApiError::unprocessable(
+            "requirements-not-met",
+            format!("the campaign is for {}", niches.join(", ")),
+        ));
+    }
+    let application = ApplicationDoc {
+        id: ObjectId::new(),
+        campaign_id: campaign.id,
+        creator_id: creator.id,
+        creator_user_id: user.id,
+        brand_user_id: campaign.brand_user_id,
+        pitch: fields::text(&input.pitch, "pitch", 2000)?,
+        status: ApplicationStatus::Pending,
+        created_at: DateTime::now(),
+        decided_at: None,
+    };
+    collection(&state.db)
+        .insert_one(&application)
+        .await
+        .on_duplicate(
+            "already-applied",
+            "you have applied to this campaign already",
+        )?;
+    common::notify(
+        &state.db,
+        Notice {
+            user: campaign.brand_user_id,
+            kind: "application-received",
+            message: format!("{} applied to \"{}\".", creator.name, campaign.title),
+            related: format!("{APPLICATIONS}:{}", application.id.to_hex()),
+        },
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApplicationView::from(&application)),
+    ))
+}
+
+/// An application the caller is party to (its creator, its brand, an admin).
+pub async fn visible(
+    db: &Database,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<ApplicationDoc, ApiError> {
+    let id = fields::object_id(id, "application")?;
+    collection(db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|a| user.is_admin() || a.creator_user_id == user.id || a.brand_user_id == user.id)
+        .ok_or(ApiError::NotFound("application"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ApplicationQuery {
+    campaign_id: Option<String>,
+    status: Option<ApplicationStatus>,
+    page: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// A creator sees its own applications, a brand those to its campaigns,
+/// an admin all.
+#[utoipa::path(get, path = "/api/ugc/applications", tag = "ugc", params(ApplicationQuery),
+    responses((status = 200, body = [ApplicationView])), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<ApplicationQuery>,
+) -> Result<Json<Vec<ApplicationView>>, ApiError> {
+    let mut filter = Document::new();
+    match user.role {
+        avenue_shared::Role::Admin => {}
+        avenue_shared::Role::Brand => {
+            filter.insert("brand_user_id", user.id);
+        }
+        _ => {
+            filter.insert("creator_user_id", user.id);
+        }
+    }
+    if let Some(campaign) = query.campaign_id {
+        filter.insert("campaign_id", fields::object_id(&campaign, "campaign")?);
+    }
+    if let Some(status) = query.status {
+        filter.insert(
+            "status",
+            mongodb::bson::to_bson(&status).map_err(anyhow::Error::from)?,
+        );
+    }
+    let (skip, limit) = fields::paging(query.page, query.limit);
+    let docs: Vec<ApplicationDoc> = collection(&state.db)
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .skip(skip)
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(docs.iter().map(ApplicationView::from).collect()))
+}
+
+/// One application (its parties and admins).
+#[utoipa::path(get, path = "/api/ugc/applications/{id}", tag = "ugc",
+    responses((status = 200, body = ApplicationView), (status = 404, description = "no such application of yours")),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    Ok(Json(ApplicationView::from(
+        &visible(&state.db, &user, &id).await?,
+    )))
+}
+
+async fn decidable(
+    db: &Database,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<(ApplicationDoc, CampaignDoc), ApiError> {
+    let application = visible(db, user, id).await?;
+    if !(user.is_admin() || application.brand_user_id == user.id) {
+        return Err(ApiError::forbidden("only the campaign's brand decides"));
+    }
+    let campaign = campaigns::collection(db)
+        .find_one(doc! { "_id": application.campaign_id })
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    Ok((application, campaign))
+}
+
+/// Accepts an application: one of the campaign's slots, atomically.
+#[utoipa::path(post, path = "/api/ugc/applications/{id}/accept", tag = "ugc",
+    responses((status = 200, body = ApplicationView),
+        (status = 409, description = "campaign full or closed, or already decided")),
+    security(("bearer" = [])))]
+pub async fn accept(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let (application, campaign) = decidable(&state.db, &user, &id).await?;
+    let db = state.db.clone();
+    let accepted = transaction(&state.db, |session| {
+        let (db, application, campaign) = (db.clone(), application.clone(), campaign.clone());
+        async move {
+            let took = campaigns::collection(&db)
+                .update_one(
+                    doc! { "_id": campaign.id, "status": { "$in": ["published", "paused"] },
+                    "accepted": { "$lt": campaign.slots } },
+                    doc! { "$inc": { "accepted": 1 }, "$set": { "updated_at": DateTime::now() } },
+                )
+                .session(&mut *session)
+                .await?;
+            if took.matched_count == 0 {
+                return Err(TxError::Api(ApiError::conflict(
+                    "campaign-full",
+                    format!(
+                        "all {} places are taken, or the campaign is closed",
+                        campaign.slots
+                    ),
+                )));
+            }
+            let decided = collection(&db)
+                .find_one_and_update(
+                    doc! { "_id": application.id, "status": "pending" },
+                    doc! { "$set": { "status": "accepted", "decided_at": DateTime::now() } },
+                )
+                .return_document(mongodb::options::ReturnDocument::After)
+                .session(&mut *session)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::conflict("already-decided", "this application is already decided")
+                })?;
+            common::notify_in(
+                &db,
+                session,
+                Notice {
+                    user: application.creator_user_id,
+                    kind: "application-accepted",
+                    message: format!("You are in: \"{}\".", campaign.title),
+                    related: format!("{APPLICATIONS}:{}", application.id.to_hex()),
+                },
+            )
+            .await?;
+            Ok(decided)
+        }
+        .boxed()
+    })
+    .await?;
+    Ok(Json(ApplicationView::from(&accepted)))
+}
+
+/// Rejects a pending application.
+#[utoipa::path(post, path = "/api/ugc/applications/{id}/reject", tag = "ugc",
+    responses((status = 200, body = ApplicationView), (status = 409, description = "already decided")),
+    security(("bearer" = [])))]
+pub async fn reject(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let (application, campaign) = decidable(&state.db, &user, &id).await?;
+    let rejected = collection(&state.db)
+        .find_one_and_update(
+            doc! { "_id": application.id, "status": "pending" },
+            doc! { "$set": { "status": "rejected", "decided_at": DateTime::now() } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("already-decided", "this application is already decided")
+        })?;
+    common::notify(
+        &state.db,
+        Notice {
+            user: application.creator_user_id,
+            kind: "application-rejected",
+            message: format!("Not this time: \"{}\".", campaign.title),
+            related: format!("{CAMPAIGNS}:{}", campaign.id.to_hex()),
+        },
+    )
+    .await;
+    Ok(Json(ApplicationView::from(&rejected)))
+}

@@ -1,0 +1,725 @@
+//! `ugc_deliverables`, `ugc_metrics` and `ugc_ratings`: an accepted
+//! creator submits post links; the brand approves or asks for changes
+//! (every revision kept); the creator reports numbers (every report kept,
+//! the brand sees per-campaign totals from an aggregation); after
+//! approval, each side may rate the other once, and the rated profile's
+//! sum and count move in the same transaction as the rating.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use futures::{FutureExt, TryStreamExt};
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::applications::{self, ApplicationStatus};
+use super::campaigns;
+use super::common::{self, http_url, Notice};
+use crate::db::{duplicate_or_retry, transaction, TxError};
+use crate::fields;
+use crate::http::auth::CurrentUser;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::AppState;
+
+pub const DELIVERABLES: &str = "ugc_deliverables";
+pub const METRICS: &str = "ugc_metrics";
+pub const RATINGS: &str = "ugc_ratings";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliverableStatus {
+    Submitted,
+    ChangesRequested,
+    Approved,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Revision {
+    pub status: DeliverableStatus,
+    pub post_url: String,
+    pub file_url: Option<String>,
+    pub note: String,
+    #[schema(value_type = String)]
+    pub at: DateTime,
+    #[schema(value_type = String)]
+    pub by: ObjectId,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliverableDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub application_id: ObjectId,
+    pub campaign_id: ObjectId,
+    pub creator_user_id: ObjectId,
+    pub brand_user_id: ObjectId,
+    pub post_url: String,
+    pub file_url: Option<String>,
+    pub status: DeliverableStatus,
+    pub history: Vec<Revision>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+fn collection(db: &Database) -> Collection<DeliverableDoc> {
+    db.collection(DELIVERABLES)
+}
+
+/// # Errors
+/// When the database refuses.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    collection(db)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "campaign_id": 1, "created_at": -1 })
+                .build(),
+        )
+        .await?;
+    db.collection::<Document>(METRICS)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "deliverable_id": 1, "reported_at": -1 })
+                .build(),
+        )
+        .await?;
+    db.collection::<Document>(METRICS)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "campaign_id": 1 })
+                .build(),
+        )
+        .await?;
+    db.collection::<Document>(RATINGS)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "deliverable_id": 1, "from_user": 1 })
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliverableView {
+    id: String,
+    application_id: String,
+    campaign_id: String,
+    post_url: String,
+    file_url: Option<String>,
+    status: DeliverableStatus,
+    history: Vec<Revision>,
+}
+
+impl From<&DeliverableDoc> for DeliverableView {
+    fn from(d: &DeliverableDoc) -> Self {
+        Self {
+            id: d.id.to_hex(),
+            application_id: d.application_id.to_hex(),
+            campaign_id: d.campaign_id.to_hex(),
+            post_url: d.post_url.clone(),
+            file_url: d.file_url.clone(),
+            status: d.status,
+            history: d.history.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// The published post (Instagram, TikTok or any http(s) link).
+    post_url: String,
+    /// Raw footage or files, an http(s) link.
+    file_url: Option<String>,
+    note: Option<String>,
+}
+
+fn parse_submission(input: Submission) -> Result<(String, Option<String>, String), ApiError> {
+    Ok((
+        http_url(&input.post_url, "post_url")?,
+        input
+            .file_url
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| http_url(&f, "file_url"))
+            .transpose()?,
+        fields::optional_text(input.note.as_deref().unwrap_or(""), "note", 2000)?,
+    ))
+}
+
+/// Submits a deliverable for an accepted application (its creator).
+#[utoipa::path(post, path = "/api/ugc/applications/{id}/deliverables", tag = "ugc", request_body = Submission,
+    responses((status = 201, body = DeliverableView), (status = 409, description = "the application is not accepted"),
+        (status = 422, description = "invalid link")),
+    security(("bearer" = [])))]
+pub async fn submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<Submission>,
+) -> Result<(StatusCode, Json<DeliverableView>), ApiError> {
+    let application = applications::visible(&state.db, &user, &id).await?;
+    if application.creator_user_id != user.id {
+        return Err(ApiError::forbidden("only the creator submits deliverables"));
+    }
+    if application.status != ApplicationStatus::Accepted {
+        return Err(ApiError::conflict(
+            "not-accepted",
+            "deliverables follow an accepted application",
+        ));
+    }
+    let (post_url, file_url, note) = parse_submission(input)?;
+    let now = DateTime::now();
+    let deliverable = DeliverableDoc {
+        id: ObjectId::new(),
+        application_id: application.id,
+        campaign_id: application.campaign_id,
+        creator_user_id: user.id,
+        brand_user_id: application.brand_user_id,
+        post_url: post_url.clone(),
+        file_url: file_url.clone(),
+        status: DeliverableStatus::Submitted,
+        history: vec![Revision {
+            status: DeliverableStatus::Submitted,
+            post_url,
+            file_url,
+            note,
+            at: now,
+            by: user.id,
+        }],
+        created_at: now,
+        updated_at: now,
+    };
+    collection(&state.db).insert_one(&deliverable).await?;
+    common::notify(
+        &state.db,
+        Notice {
+            user: deliverable.brand_user_id,
+            kind: "deliverable-submitted",
+            message: format!(
+                "A deliverable is ready for review: {}",
+                deliverable.post_url
+            ),
+            related: format!("{DELIVERABLES}:{}", deliverable.id.to_hex()),
+        },
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeliverableView::from(&deliverable)),
+    ))
+}
+
+async fn visible(db: &Database, user: &CurrentUser, id: &str) -> Result<DeliverableDoc, ApiError> {
+    let id = fields::object_id(id, "deliverable")?;
+    collection(db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|d| user.is_admin() || d.creator_user_id == user.id || d.brand_user_id == user.id)
+        .ok_or(ApiError::NotFound("deliverable"))
+}
+
+/// Applies a review step: `from` -> `to`, by the party allowed to take it.
+async fn step(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    from: DeliverableStatus,
+    to: DeliverableStatus,
+    submission: Option<(String, Option<String>)>,
+    note: String,
+) -> Result<DeliverableDoc, ApiError> {
+    let current = visible(&state.db, user, id).await?;
+    let by_creator = to == DeliverableStatus::Submitted;
+    let allowed = if by_creator {
+        current.creator_user_id == user.id
+    } else {
+        current.brand_user_id == user.id || user.is_admin()
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(if by_creator {
+            "only the creator resubmits"
+        } else {
+            "only the brand reviews"
+        }));
+    }
+    let now = DateTime::now();
+    let (post_url, file_url) =
+        submission.unwrap_or_else(|| (current.post_url.clone(), current.file_url.clone()));
+    let revision = Revision {
+        status: to,
+        post_url: post_url.clone(),
+        file_url: file_url.clone(),
+        note,
+        at: now,
+        by: user.id,
+    };
+    let status = |s: DeliverableStatus| mongodb::bson::to_bson(&s).map_err(anyhow::Error::from);
+    let updated = collection(&state.db)
+        .find_one_and_update(
+            doc! { "_id": current.id, "status": status(from)? },
+            doc! {
+                "$set": { "status": status(to)?, "post_url": post_url, "file_url": file_url, "updated_at": now },
+                "$push": { "history": mongodb::bson::to_bson(&revision).map_err(anyhow::Error::from)? },
+            },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| ApiError::conflict("invalid-transition", "the deliverable is not at that step"))?;
+    let (recipient, kind, message) = match to {
+        DeliverableStatus::Submitted => (
+            updated.brand_user_id,
+            "deliverable-resubmitted",
+            "A deliverable was resubmitted.",
+        ),
+        DeliverableStatus::ChangesRequested => (
+            updated.creator_user_id,
+            "changes-requested",
+            "The brand asked for changes.",
+        ),
+        DeliverableStatus::Approved => (
+            updated.creator_user_id,
+            "deliverable-approved",
+            "Your deliverable was approved.",
+        ),
+    };
+    common::notify(
+        &state.db,
+        Notice {
+            user: recipient,
+            kind,
+            message: message.to_owned(),
+            related: format!("{DELIVERABLES}:{}", updated.id.to_hex()),
+        },
+    )
+    .await;
+    Ok(updated)
+}
+
+/// Approves a submitted deliverable (its brand).
+#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/approve", tag = "ugc",
+    responses((status = 200, body = DeliverableView), (status = 409, description = "not awaiting review")),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<DeliverableView>, ApiError> {
+    let updated = step(
+        &state,
+        &user,
+        &id,
+        DeliverableStatus::Submitted,
+        DeliverableStatus::Approved,
+        None,
+        String::new(),
+    )
+    .await?;
+    Ok(Json(DeliverableView::from(&updated)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRequest {
+    note: String,
+}
+
+/// Asks the creator for changes (its brand), saying what.
+#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/request-changes", tag = "ugc", request_body = ChangeRequest,
+    responses((status = 200, body = DeliverableView), (status = 409, description = "not awaiting review")),
+    security(("bearer" = [])))]
+pub async fn request_changes(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ChangeRequest>,
+) -> Result<Json<DeliverableView>, ApiError> {
+    let note = fields::text(&input.note, "note", 2000)?;
+    let updated = step(
+        &state,
+        &user,
+        &id,
+        DeliverableStatus::Submitted,
+        DeliverableStatus::ChangesRequested,
+        None,
+        note,
+    )
+    .await?;
+    Ok(Json(DeliverableView::from(&updated)))
+}
+
+/// Resubmits after changes were requested (its creator).
+#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/resubmit", tag = "ugc", request_body = Submission,
+    responses((status = 200, body = DeliverableView), (status = 409, description = "no changes were requested")),
+    security(("bearer" = [])))]
+pub async fn resubmit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<Submission>,
+) -> Result<Json<DeliverableView>, ApiError> {
+    let (post_url, file_url, note) = parse_submission(input)?;
+    let updated = step(
+        &state,
+        &user,
+        &id,
+        DeliverableStatus::ChangesRequested,
+        DeliverableStatus::Submitted,
+        Some((post_url, file_url)),
+        note,
+    )
+    .await?;
+    Ok(Json(DeliverableView::from(&updated)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliverableQuery {
+    campaign_id: Option<String>,
+}
+
+/// Deliverables the caller is party to.
+#[utoipa::path(get, path = "/api/ugc/deliverables", tag = "ugc", params(DeliverableQuery),
+    responses((status = 200, body = [DeliverableView])), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<DeliverableQuery>,
+) -> Result<Json<Vec<DeliverableView>>, ApiError> {
+    let mut filter = Document::new();
+    if !user.is_admin() {
+        filter.insert(
+            "$or",
+            vec![
+                Bson::Document(doc! { "creator_user_id": user.id }),
+                Bson::Document(doc! { "brand_user_id": user.id }),
+            ],
+        );
+    }
+    if let Some(campaign) = query.campaign_id {
+        filter.insert("campaign_id", fields::object_id(&campaign, "campaign")?);
+    }
+    let docs: Vec<DeliverableDoc> = collection(&state.db)
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(200)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(docs.iter().map(DeliverableView::from).collect()))
+}
+
+/// One deliverable with its history (its parties and admins).
+#[utoipa::path(get, path = "/api/ugc/deliverables/{id}", tag = "ugc",
+    responses((status = 200, body = DeliverableView), (status = 404, description = "no such deliverable of yours")),
+    security(("bearer" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<DeliverableView>, ApiError> {
+    Ok(Json(DeliverableView::from(
+        &visible(&state.db, &user, &id).await?,
+    )))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsReport {
+    views: i64,
+    likes: i64,
+    comments: i64,
+    shares: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricsView {
+    views: i64,
+    likes: i64,
+    comments: i64,
+    shares: i64,
+    reported_at: String,
+}
+
+/// Reports the numbers of a deliverable's post (its creator); every report
+/// is kept.
+#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/metrics", tag = "ugc", request_body = MetricsReport,
+    responses((status = 201, body = MetricsView), (status = 422, description = "negative or absurd numbers")),
+    security(("bearer" = [])))]
+pub async fn report_metrics(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(report): ApiJson<MetricsReport>,
+) -> Result<(StatusCode, Json<MetricsView>), ApiError> {
+    let deliverable = visible(&state.db, &user, &id).await?;
+    if deliverable.creator_user_id != user.id {
+        return Err(ApiError::forbidden("only the creator reports metrics"));
+    }
+    for (field, value) in [
+        ("views", report.views),
+        ("likes", report.likes),
+        ("comments", report.comments),
+        ("shares", report.shares),
+    ] {
+        if !(0..=100_000_000_000).contains(&value) {
+            return Err(ApiError::invalid(field, "a whole number from 0"));
+        }
+    }
+    let now = DateTime::now();
+    state
+        .db
+        .collection::<Document>(METRICS)
+        .insert_one(doc! {
+            "deliverable_id": deliverable.id, "campaign_id": deliverable.campaign_id,
+            "creator_user_id": user.id, "views": report.views, "likes": report.likes,
+            "comments": report.comments, "shares": report.shares, "reported_at": now,
+        })
+        .await?;
+    common::notify(
+        &state.db,
+        Notice {
+            user: deliverable.brand_user_id,
+            kind: "metrics-reported",
+            message: format!(
+                "New numbers: {} views, {} likes.",
+                report.views, report.likes
+            ),
+            related: format!("{DELIVERABLES}:{}", deliverable.id.to_hex()),
+        },
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(MetricsView {
+            views: report.views,
+            likes: report.likes,
+            comments: report.comments,
+            shares: report.shares,
+            reported_at: now.try_to_rfc3339_string().unwrap_or_default(),
+        }),
+    ))
+}
+
+fn number(d: &Document, key: &str) -> i64 {
+    match d.get(key) {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
+/// Every report of one deliverable, newest first (its parties).
+#[utoipa::path(get, path = "/api/ugc/deliverables/{id}/metrics", tag = "ugc",
+    responses((status = 200, body = [MetricsView])), security(("bearer" = [])))]
+pub async fn metrics_history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<MetricsView>>, ApiError> {
+    let deliverable = visible(&state.db, &user, &id).await?;
+    let docs: Vec<Document> = state
+        .db
+        .collection::<Document>(METRICS)
+        .find(doc! { "deliverable_id": deliverable.id })
+        .sort(doc! { "reported_at": -1, "_id": -1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(
+        docs.iter()
+            .map(|d| MetricsView {
+                views: number(d, "views"),
+                likes: number(d, "likes"),
+                comments: number(d, "comments"),
+                shares: number(d, "shares"),
+                reported_at: d
+                    .get_datetime("reported_at")
+                    .ok()
+                    .and_then(|t| t.try_to_rfc3339_string().ok())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignMetrics {
+    campaign_id: String,
+    /// Deliverables with at least one report.
+    deliverables: i64,
+    views: i64,
+    likes: i64,
+    comments: i64,
+    shares: i64,
+    /// (likes + comments + shares) / views, when there are views.
+    engagement_rate: Option<f64>,
+}
+
+/// Totals for a campaign: the latest report of each deliverable, summed
+/// (its brand and admins).
+#[utoipa::path(get, path = "/api/ugc/campaigns/{id}/metrics", tag = "ugc",
+    responses((status = 200, body = CampaignMetrics), (status = 404, description = "no such campaign of yours")),
+    security(("bearer" = [])))]
+pub async fn campaign_metrics(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignMetrics>, ApiError> {
+    let id = fields::object_id(&id, "campaign")?;
+    let campaign = campaigns::collection(&state.db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .filter(|c| user.is_admin() || c.brand_user_id == user.id)
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let rows: Vec<Document> = state
+        .db
+        .collection::<Document>(METRICS)
+        .aggregate([
+            doc! { "$match": { "campaign_id": campaign.id } },
+            doc! { "$sort": { "reported_at": -1, "_id": -1 } },
+            doc! { "$group": {
+                "_id": "$deliverable_id",
+                "views": { "$first": "$views" }, "likes": { "$first": "$likes" },
+                "comments": { "$first": "$comments" }, "shares": { "$first": "$shares" },
+            } },
+            doc! { "$group": {
+                "_id": Bson::Null,
+                "deliverables": { "$sum": 1 },
+                "views": { "$sum": "$views" }, "likes": { "$sum": "$likes" },
+                "comments": { "$sum": "$comments" }, "shares": { "$sum": "$shares" },
+            } },
+        ])
+        .await?
+        .try_collect()
+        .await?;
+    let totals = rows.into_iter().next().unwrap_or_default();
+    let views = number(&totals, "views");
+    let interactions =
+        number(&totals, "likes") + number(&totals, "comments") + number(&totals, "shares");
+    Ok(Json(CampaignMetrics {
+        campaign_id: campaign.id.to_hex(),
+        deliverables: number(&totals, "deliverables"),
+        views,
+        likes: number(&totals, "likes"),
+        comments: number(&totals, "comments"),
+        shares: number(&totals, "shares"),
+        engagement_rate: (views > 0)
+            .then(|| (interactions as f64 / views as f64 * 10_000.0).round() / 10_000.0),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingInput {
+    /// 1 to 5.
+    stars: i64,
+    review: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    deliverable_id: String,
+    /// `creator` or `brand`: who was rated.
+    rated: String,
+    stars: i64,
+    review: String,
+}
+
+/// Rates the other side of an approved deliverable, once: the brand rates
+/// the creator, the creator the brand.
+#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/ratings", tag = "ugc", request_body = RatingInput,
+    responses((status = 201, body = RatingView), (status = 409, description = "already rated, or not approved yet"),
+        (status = 422, description = "stars out of range")),
+    security(("bearer" = [])))]
+pub async fn rate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RatingInput>,
+) -> Result<(StatusCode, Json<RatingView>), ApiError> {
+    let deliverable = visible(&state.db, &user, &id).await?;
+    if !(1..=5).contains(&input.stars) {
+        return Err(ApiError::invalid("stars", "1 to 5"));
+    }
+    let review = fields::optional_text(input.review.as_deref().unwrap_or(""), "review", 1000)?;
+    if deliverable.status != DeliverableStatus::Approved {
+        return Err(ApiError::conflict(
+            "not-approved",
+            "ratings follow an approved deliverable",
+        ));
+    }
+    let (rated, rated_user, profiles) = if user.id == deliverable.brand_user_id {
+        (
+            "creator",
+            deliverable.creator_user_id,
+            super::profiles::CREATORS,
+        )
+    } else if user.id == deliverable.creator_user_id {
+        ("brand", deliverable.brand_user_id, super::profiles::BRANDS)
+    } else {
+        return Err(ApiError::forbidden(
+            "only the brand and the creator rate each other",
+        ));
+    };
+    let db = state.db.clone();
+    let stars = input.stars;
+    transaction(&state.db, |session| {
+        let (db, deliverable, review) = (db.clone(), deliverable.clone(), review.clone());
+        async move {
+            db.collection::<Document>(RATINGS)
+                .insert_one(doc! {
+                    "deliverable_id": deliverable.id, "campaign_id": deliverable.campaign_id,
+                    "from_user": user.id, "to_user": rated_user, "rated": rated,
+                    "stars": stars, "review": &review, "created_at": DateTime::now(),
+                })
+                .session(&mut *session)
+                .await
+                .map_err(|e| {
+                    duplicate_or_retry(
+                        e,
+                        "already-rated",
+                        "you have rated this deliverable already",
+                    )
+                })?;
+            let moved = db
+                .collection::<Document>(profiles)
+                .update_one(
+                    doc! { "user_id": rated_user },
+                    doc! { "$inc": { "rating_sum": stars, "rating_count": 1 } },
+                )
+                .session(&mut *session)
+                .await?;
+            if moved.matched_count == 0 {
+                return Err(TxError::Api(ApiError::NotFound("profile")));
+            }
+            common::notify_in(
+                &db,
+                session,
+                Notice {
+                    user: rated_user,
+                    kind: "rating-received",
+                    message: format!("You were rated {stars} of 5."),
+                    related: format!("{DELIVERABLES}:{}", deliverable.id.to_hex()),
+                },
+            )
+            .await?;
+            Ok(())
+        }
+        .boxed()
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RatingView {
+            deliverable_id: deliverable.id.to_hex(),
+            rated: rated.to_owned(),
+            stars,
+            review,
+        }),
+    ))
+}

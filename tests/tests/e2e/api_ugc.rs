@@ -1,0 +1,960 @@
+//! The UGC platform end to end over real HTTP: a brand with a package, a
+//! campaign, applications, acceptance under a race, deliverables with
+//! review history, metrics and their aggregate, mutual ratings, and the
+//! notifications every step leaves; plus who may see and do what.
+
+use avenue_tests::api::{spawn_stack, Stack, TestUser};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn deadline() -> String {
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(20);
+    later
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+async fn package(stack: &Stack, admin: &TestUser, quota: i64) -> String {
+    let body = stack
+        .api
+        .expect(201, Method::POST, "/api/ugc/packages", Some(&admin.token),
+            Some(json!({ "name": format!("Plan {quota}"), "campaign_quota": quota, "price": 990000, "duration_days": 30 })))
+        .await;
+    body["id"].as_str().expect("id").to_owned()
+}
+
+async fn brand(stack: &Stack, package_id: Option<&str>) -> TestUser {
+    let api = &stack.api;
+    let user = api.user("brand").await;
+    api.expect(
+        201,
+        Method::PUT,
+        "/api/ugc/brands/me",
+        Some(&user.token),
+        Some(json!({
+            "company": "Ñandutí Moda", "logo_url": "https://cdn.example.com/logo.png",
+            "contact": { "name": "Ana", "email": "ana@example.com" },
+        })),
+    )
+    .await;
+    if let Some(id) = package_id {
+        api.expect(
+            201,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&user.token),
+            Some(json!({ "package_id": id })),
+        )
+        .await;
+    }
+    user
+}
+
+async fn creator(stack: &Stack, niches: &[&str]) -> (TestUser, String) {
+    let api = &stack.api;
+    let user = api.user("creator").await;
+    let profile = api
+        .expect(
+            201,
+            Method::PUT,
+            "/api/ugc/creators/me",
+            Some(&user.token),
+            Some(json!({
+                "name": "Creadora", "bio": "Moda y estilo", "niches": niches,
+                "handles": { "instagram": "@creadora_py" },
+                "portfolio_links": ["https://www.tiktok.com/@creadora_py"],
+            })),
+        )
+        .await;
+    let id = profile["id"].as_str().expect("id").to_owned();
+    (user, id)
+}
+
+async fn campaign(stack: &Stack, owner: &TestUser, slots: i64, requirements: Value) -> String {
+    let body = stack
+        .api
+        .expect(
+            201,
+            Method::POST,
+            "/api/ugc/campaigns",
+            Some(&owner.token),
+            Some(json!({
+                "title": "Colección verano", "description": "Reels con la nueva colección",
+                "budget": 1500000, "deliverable_types": ["reel", "story"], "deadline": deadline(),
+                "requirements": requirements, "slots": slots,
+            })),
+        )
+        .await;
+    body["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn brand_hires_creators_from_campaign_to_ratings() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let plan = package(&stack, &admin, 1).await;
+    let brand_user = brand(&stack, Some(&plan)).await;
+    let logo = stack.image(9).await;
+    let me = api
+        .expect(
+            200,
+            Method::PATCH,
+            &format!(
+                "/api/ugc/brands/{}",
+                api.expect(
+                    200,
+                    Method::GET,
+                    "/api/ugc/brands/me",
+                    Some(&brand_user.token),
+                    None
+                )
+                .await["id"]
+                    .as_str()
+                    .expect("id")
+            ),
+            Some(&brand_user.token),
+            Some(json!({ "logo_url": logo })),
+        )
+        .await;
+    assert_eq!(me["logo_url"], logo);
+    assert_eq!(
+        stack.refs_of(&logo).await.len(),
+        1,
+        "a media logo is claimed"
+    );
+
+    let id = campaign(
+        &stack,
+        &brand_user,
+        2,
+        json!({ "min_level": "micro", "niches": ["moda"] }),
+    )
+    .await;
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{id}/publish"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    let second = campaign(&stack, &brand_user, 1, json!({})).await;
+    let over = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/ugc/campaigns/{second}/publish"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(over["code"], "quota-exceeded");
+
+    // Creators browse published campaigns; requirements are checked.
+    let (ana, ana_id) = creator(&stack, &["moda", "belleza"]).await;
+    let (bea, bea_id) = creator(&stack, &["moda"]).await;
+    let (caro, caro_id) = creator(&stack, &["moda"]).await;
+    let (dani, _) = creator(&stack, &["comida"]).await;
+    let listed = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/campaigns?niche=moda",
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed.as_array().expect("list").len(),
+        1,
+        "drafts stay hidden"
+    );
+    let pitch = json!({ "pitch": "Tengo 20k seguidores en moda" });
+    let path = format!("/api/ugc/campaigns/{id}/applications");
+    let low = api
+        .expect(
+            422,
+            Method::POST,
+            &path,
+            Some(&ana.token),
+            Some(pitch.clone()),
+        )
+        .await;
+    assert_eq!(low["code"], "requirements-not-met");
+    for profile in [&ana_id, &bea_id, &caro_id] {
+        api.expect(
+            200,
+            Method::PATCH,
+            &format!("/api/ugc/creators/{profile}"),
+            Some(&admin.token),
+            Some(json!({ "level": "micro" })),
+        )
+        .await;
+    }
+    let wrong_niche = api
+        .expect(
+            422,
+            Method::POST,
+            &path,
+            Some(&dani.token),
+            Some(pitch.clone()),
+        )
+        .await;
+    assert_eq!(wrong_niche["code"], "requirements-not-met");
+    let mut applications = Vec::new();
+    for who in [&ana, &bea, &caro] {
+        let body = api
+            .expect(
+                201,
+                Method::POST,
+                &path,
+                Some(&who.token),
+                Some(pitch.clone()),
+            )
+            .await;
+        applications.push(body["id"].as_str().expect("id").to_owned());
+    }
+    let twice = api
+        .expect(
+            409,
+            Method::POST,
+            &path,
+            Some(&ana.token),
+            Some(pitch.clone()),
+        )
+        .await;
+    assert_eq!(twice["code"], "already-applied");
+
+    // Who sees which application.
+    let seen = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/applications",
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(seen.as_array().expect("list").len(), 3);
+    let own = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/applications",
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(own.as_array().expect("list").len(), 1);
+    api.expect(
+        404,
+        Method::GET,
+        &format!("/api/ugc/applications/{}", applications[0]),
+        Some(&bea.token),
+        None,
+    )
+    .await;
+    let other_brand = brand(&stack, None).await;
+    let none = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/applications",
+            Some(&other_brand.token),
+            None,
+        )
+        .await;
+    assert_eq!(none, json!([]));
+    api.expect(
+        404,
+        Method::POST,
+        &format!("/api/ugc/applications/{}/accept", applications[0]),
+        Some(&other_brand.token),
+        None,
+    )
+    .await;
+    api.expect(
+        403,
+        Method::POST,
+        &format!("/api/ugc/applications/{}/accept", applications[0]),
+        Some(&ana.token),
+        None,
+    )
+    .await;
+
+    // Three concurrent accepts for two places: exactly two win.
+    let accept_paths: Vec<String> = applications
+        .iter()
+        .map(|a| format!("/api/ugc/applications/{a}/accept"))
+        .collect();
+    let accepts = join_all(
+        accept_paths
+            .iter()
+            .map(|p| api.call(Method::POST, p, Some(&brand_user.token), None)),
+    )
+    .await;
+    let statuses: Vec<u16> = accepts.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        1,
+        "{statuses:?}"
+    );
+    let shown = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/ugc/campaigns/{id}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(shown["accepted"], 2);
+    let winners: Vec<(&TestUser, &String)> = [&ana, &bea, &caro]
+        .into_iter()
+        .zip(&applications)
+        .zip(&statuses)
+        .filter(|(_, s)| **s == 200)
+        .map(|(pair, _)| pair)
+        .collect();
+    let loser_application = applications
+        .iter()
+        .zip(&statuses)
+        .find(|(_, s)| **s == 409)
+        .map(|(a, _)| a)
+        .expect("loser");
+    let (first, first_application) = winners[0];
+    let (second_creator, second_application) = winners[1];
+
+    // Deliverables: links checked, changes requested, resubmitted, approved.
+    let bad = api
+        .expect(
+            422,
+            Method::POST,
+            &format!("/api/ugc/applications/{first_application}/deliverables"),
+            Some(&first.token),
+            Some(json!({ "post_url": "javascript:alert(1)" })),
+        )
+        .await;
+    assert_eq!(bad["field"], "post_url");
+    let loser = [&ana, &bea, &caro]
+        .into_iter()
+        .zip(&applications)
+        .find(|(_, a)| *a == loser_application)
+        .map(|(u, _)| u)
+        .expect("loser user");
+    api.expect(
+        409,
+        Method::POST,
+        &format!("/api/ugc/applications/{loser_application}/deliverables"),
+        Some(&loser.token),
+        Some(json!({ "post_url": "https://www.instagram.com/p/abc/" })),
+    )
+    .await;
+    let delivered = api
+        .expect(201, Method::POST, &format!("/api/ugc/applications/{first_application}/deliverables"), Some(&first.token),
+            Some(json!({ "post_url": "https://www.instagram.com/reel/first/", "file_url": "https://drive.example.com/raw.mp4" })))
+        .await;
+    let deliverable = delivered["id"].as_str().expect("id").to_owned();
+    api.expect(
+        403,
+        Method::POST,
+        &format!("/api/ugc/deliverables/{deliverable}/approve"),
+        Some(&first.token),
+        None,
+    )
+    .await;
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/deliverables/{deliverable}/request-changes"),
+        Some(&brand_user.token),
+        Some(json!({ "note": "Mostrá la etiqueta" })),
+    )
+    .await;
+    let early = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/ugc/deliverables/{deliverable}/approve"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(early["code"], "invalid-transition");
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/deliverables/{deliverable}/resubmit"),
+        Some(&first.token),
+        Some(json!({ "post_url": "https://www.instagram.com/reel/first-v2/" })),
+    )
+    .await;
+    let approved = api
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/ugc/deliverables/{deliverable}/approve"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    let steps: Vec<&str> = approved["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        vec!["submitted", "changes_requested", "submitted", "approved"]
+    );
+    assert_eq!(
+        approved["post_url"],
+        "https://www.instagram.com/reel/first-v2/"
+    );
+
+    // Metrics: history kept, the campaign totals use each deliverable's latest.
+    let metrics = format!("/api/ugc/deliverables/{deliverable}/metrics");
+    let negative = api
+        .expect(
+            422,
+            Method::POST,
+            &metrics,
+            Some(&first.token),
+            Some(json!({ "views": -1, "likes": 0, "comments": 0, "shares": 0 })),
+        )
+        .await;
+    assert_eq!(negative["field"], "views");
+    api.expect(
+        403,
+        Method::POST,
+        &metrics,
+        Some(&brand_user.token),
+        Some(json!({ "views": 1, "likes": 0, "comments": 0, "shares": 0 })),
+    )
+    .await;
+    api.expect(
+        201,
+        Method::POST,
+        &metrics,
+        Some(&first.token),
+        Some(json!({ "views": 1000, "likes": 100, "comments": 10, "shares": 5 })),
+    )
+    .await;
+    api.expect(
+        201,
+        Method::POST,
+        &metrics,
+        Some(&first.token),
+        Some(json!({ "views": 2000, "likes": 150, "comments": 20, "shares": 10 })),
+    )
+    .await;
+    let other = api
+        .expect(
+            201,
+            Method::POST,
+            &format!("/api/ugc/applications/{second_application}/deliverables"),
+            Some(&second_creator.token),
+            Some(json!({ "post_url": "https://www.tiktok.com/@x/video/1" })),
+        )
+        .await;
+    let other_id = other["id"].as_str().expect("id").to_owned();
+    api.expect(
+        201,
+        Method::POST,
+        &format!("/api/ugc/deliverables/{other_id}/metrics"),
+        Some(&second_creator.token),
+        Some(json!({ "views": 500, "likes": 50, "comments": 5, "shares": 0 })),
+    )
+    .await;
+    let history = api
+        .expect(200, Method::GET, &metrics, Some(&brand_user.token), None)
+        .await;
+    assert_eq!(history.as_array().expect("list").len(), 2);
+    assert_eq!(history[0]["views"], 2000, "newest first");
+    let totals = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/ugc/campaigns/{id}/metrics"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(totals["deliverables"], 2);
+    assert_eq!(totals["views"], 2500);
+    assert_eq!(totals["likes"], 200);
+    assert_eq!(totals["comments"], 25);
+    assert_eq!(totals["shares"], 10);
+    assert_eq!(totals["engagement_rate"], 0.094);
+    api.expect(
+        404,
+        Method::GET,
+        &format!("/api/ugc/campaigns/{id}/metrics"),
+        Some(&other_brand.token),
+        None,
+    )
+    .await;
+
+    // Ratings: once each way, only after approval, averages on profiles.
+    let rate = |token: String, deliverable: String, stars: i64, status: u16| async move {
+        api.expect(
+            status,
+            Method::POST,
+            &format!("/api/ugc/deliverables/{deliverable}/ratings"),
+            Some(&token),
+            Some(json!({ "stars": stars, "review": "¡Excelente!" })),
+        )
+        .await
+    };
+    rate(brand_user.token.clone(), deliverable.clone(), 5, 201).await;
+    rate(first.token.clone(), deliverable.clone(), 4, 201).await;
+    let again = rate(brand_user.token.clone(), deliverable.clone(), 1, 409).await;
+    assert_eq!(again["code"], "already-rated");
+    let unapproved = rate(brand_user.token.clone(), other_id.clone(), 3, 409).await;
+    assert_eq!(unapproved["code"], "not-approved");
+    rate(brand_user.token.clone(), deliverable.clone(), 6, 422).await;
+    let rated = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/creators/me",
+            Some(&first.token),
+            None,
+        )
+        .await;
+    assert_eq!(rated["rating_average"], 5.0);
+    assert_eq!(rated["rating_count"], 1);
+    let brand_now = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands/me",
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(brand_now["rating_average"], 4.0);
+
+    // Notifications: every step told the other side.
+    let inbox = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/notifications",
+            Some(&first.token),
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = inbox["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    for kind in [
+        "application-accepted",
+        "changes-requested",
+        "deliverable-approved",
+        "rating-received",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert_eq!(inbox["unread"], kinds.len());
+    let brand_inbox = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/notifications?unread_only=true",
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    let brand_kinds: Vec<&str> = brand_inbox["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    assert_eq!(
+        brand_kinds
+            .iter()
+            .filter(|k| **k == "application-received")
+            .count(),
+        3
+    );
+    for kind in [
+        "deliverable-submitted",
+        "deliverable-resubmitted",
+        "metrics-reported",
+        "rating-received",
+    ] {
+        assert!(brand_kinds.contains(&kind), "{kind} in {brand_kinds:?}");
+    }
+    let one = inbox["items"][0]["id"].as_str().expect("id");
+    api.expect(
+        404,
+        Method::POST,
+        &format!("/api/ugc/notifications/{one}/read"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    api.expect(
+        204,
+        Method::POST,
+        &format!("/api/ugc/notifications/{one}/read"),
+        Some(&first.token),
+        None,
+    )
+    .await;
+    let after = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/notifications",
+            Some(&first.token),
+            None,
+        )
+        .await;
+    assert_eq!(after["unread"], kinds.len() - 1);
+    api.expect(
+        204,
+        Method::POST,
+        "/api/ugc/notifications/read-all",
+        Some(&first.token),
+        None,
+    )
+    .await;
+    let cleared = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/notifications",
+            Some(&first.token),
+            None,
+        )
+        .await;
+    assert_eq!(cleared["unread"], 0);
+
+    // Closing the campaign tells the accepted creators.
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{id}/close"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    let closed = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/notifications?unread_only=true",
+            Some(&second_creator.token),
+            None,
+        )
+        .await;
+    assert!(closed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .any(|n| n["kind"] == "campaign-closed"));
+    api.expect(409, Method::POST, &path, Some(&dani.token), Some(pitch))
+        .await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn profiles_campaigns_and_packages_follow_their_rules() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let customer = api.user("customer").await;
+    api.expect(
+        403,
+        Method::PUT,
+        "/api/ugc/creators/me",
+        Some(&customer.token),
+        Some(json!({ "name": "X" })),
+    )
+    .await;
+    api.expect(
+        403,
+        Method::PUT,
+        "/api/ugc/brands/me",
+        Some(&customer.token),
+        Some(json!({ "company": "X", "contact": { "name": "X", "email": "x@example.com" } })),
+    )
+    .await;
+    let (creator_user, creator_id) = creator(&stack, &["moda"]).await;
+    for (body, field) in [
+        (
+            json!({ "name": "A", "portfolio_links": ["ftp://example.com/x"] }),
+            "portfolio_links[0]",
+        ),
+        (
+            json!({ "name": "A", "profile_image": "not a url" }),
+            "profile_image",
+        ),
+        (
+            json!({ "name": "A", "handles": { "instagram": "no spaces allowed" } }),
+            "handles.instagram",
+        ),
+        (
+            json!({ "name": "A", "niches": ["a","b","c","d","e","f","g","h","i","j","k"] }),
+            "niches",
+        ),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::PUT,
+                "/api/ugc/creators/me",
+                Some(&creator_user.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    // Updating the own profile answers 200 and keeps one profile.
+    api.expect(
+        200,
+        Method::PUT,
+        "/api/ugc/creators/me",
+        Some(&creator_user.token),
+        Some(json!({ "name": "Nueva" })),
+    )
+    .await;
+    assert_eq!(api.count("ugc_creators", mongodb::bson::doc! {}).await, 1);
+    let level = api
+        .expect(
+            403,
+            Method::PATCH,
+            &format!("/api/ugc/creators/{creator_id}"),
+            Some(&creator_user.token),
+            Some(json!({ "level": "macro" })),
+        )
+        .await;
+    assert_eq!(level["code"], "forbidden");
+    let (other_creator, _) = creator(&stack, &["moda"]).await;
+    api.expect(
+        403,
+        Method::PATCH,
+        &format!("/api/ugc/creators/{creator_id}"),
+        Some(&other_creator.token),
+        Some(json!({ "bio": "hacked" })),
+    )
+    .await;
+
+    // A brand without a package cannot publish; one brand cannot touch another's campaign.
+    let brand_a = brand(&stack, None).await;
+    let brand_b = brand(&stack, None).await;
+    let draft = campaign(&stack, &brand_a, 1, json!({})).await;
+    let unpaid = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/ugc/campaigns/{draft}/publish"),
+            Some(&brand_a.token),
+            None,
+        )
+        .await;
+    assert_eq!(unpaid["code"], "no-package");
+    api.expect(
+        404,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{draft}/publish"),
+        Some(&brand_b.token),
+        None,
+    )
+    .await;
+    api.expect(
+        404,
+        Method::GET,
+        &format!("/api/ugc/campaigns/{draft}"),
+        Some(&creator_user.token),
+        None,
+    )
+    .await;
+    let brand_a_id = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands/me",
+            Some(&brand_a.token),
+            None,
+        )
+        .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    api.expect(
+        403,
+        Method::PATCH,
+        &format!("/api/ugc/brands/{brand_a_id}"),
+        Some(&brand_b.token),
+        Some(json!({ "company": "Mine now" })),
+    )
+    .await;
+    api.expect(
+        200,
+        Method::PATCH,
+        &format!("/api/ugc/brands/{brand_a_id}"),
+        Some(&admin.token),
+        Some(json!({ "company": "Renamed by admin" })),
+    )
+    .await;
+    for (body, field) in [
+        (
+            json!({ "title": "T", "budget": -1, "deliverable_types": ["reel"], "deadline": deadline(), "slots": 1 }),
+            "budget",
+        ),
+        (
+            json!({ "title": "T", "budget": 1, "deliverable_types": [], "deadline": deadline(), "slots": 1 }),
+            "deliverable_types",
+        ),
+        (
+            json!({ "title": "T", "budget": 1, "deliverable_types": ["reel"], "deadline": "2020-01-01T00:00:00Z", "slots": 1 }),
+            "deadline",
+        ),
+        (
+            json!({ "title": "T", "budget": 1, "deliverable_types": ["reel"], "deadline": deadline(), "slots": 0 }),
+            "slots",
+        ),
+    ] {
+        let refused = api
+            .expect(
+                422,
+                Method::POST,
+                "/api/ugc/campaigns",
+                Some(&brand_a.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    let bad_type = api.expect(422, Method::POST, "/api/ugc/campaigns", Some(&brand_a.token), Some(json!({
+        "title": "T", "budget": 1, "deliverable_types": ["billboard"], "deadline": deadline(), "slots": 1 }))).await;
+    assert_eq!(bad_type["code"], "invalid-field");
+
+    // Quota under a race: four drafts published at once on a plan of two.
+    let plan = package(&stack, &admin, 2).await;
+    api.expect(
+        201,
+        Method::POST,
+        "/api/ugc/subscriptions",
+        Some(&brand_a.token),
+        Some(json!({ "package_id": plan })),
+    )
+    .await;
+    let twice = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&brand_a.token),
+            Some(json!({ "package_id": plan })),
+        )
+        .await;
+    assert_eq!(twice["code"], "already-subscribed");
+    let mut drafts = vec![draft];
+    for _ in 0..3 {
+        drafts.push(campaign(&stack, &brand_a, 1, json!({})).await);
+    }
+    let publish_paths: Vec<String> = drafts
+        .iter()
+        .map(|d| format!("/api/ugc/campaigns/{d}/publish"))
+        .collect();
+    let published = join_all(
+        publish_paths
+            .iter()
+            .map(|p| api.call(Method::POST, p, Some(&brand_a.token), None)),
+    )
+    .await;
+    let statuses: Vec<u16> = published.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    let me = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands/me",
+            Some(&brand_a.token),
+            None,
+        )
+        .await;
+    assert_eq!(me["subscription"]["used"], 2);
+    // Pause and resume cost nothing; a paused campaign takes no applications.
+    let live = drafts
+        .iter()
+        .zip(&statuses)
+        .find(|(_, s)| **s == 200)
+        .map(|(d, _)| d.clone())
+        .expect("published");
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{live}/pause"),
+        Some(&brand_a.token),
+        None,
+    )
+    .await;
+    let closed_for_now = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/ugc/campaigns/{live}/applications"),
+            Some(&creator_user.token),
+            Some(json!({ "pitch": "hola" })),
+        )
+        .await;
+    assert_eq!(closed_for_now["code"], "campaign-not-open");
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{live}/publish"),
+        Some(&brand_a.token),
+        None,
+    )
+    .await;
+    let me = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands/me",
+            Some(&brand_a.token),
+            None,
+        )
+        .await;
+    assert_eq!(me["subscription"]["used"], 2);
+    let packages = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/packages",
+            Some(&creator_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(packages.as_array().expect("list").len(), 1);
+    api.expect(
+        403,
+        Method::POST,
+        "/api/ugc/packages",
+        Some(&brand_a.token),
+        Some(json!({ "name": "Free", "campaign_quota": 99, "price": 0, "duration_days": 30 })),
+    )
+    .await;
+    stack.stop().await;
+}
