@@ -297,6 +297,8 @@ async fn routes_check_roles() {
         (Method::POST, "/api/uploads"),
         (Method::GET, "/api/shop/debug/products-status"),
         (Method::GET, "/api/shop/debug/storage-status"),
+        (Method::POST, "/api/ugc/packages"),
+        (Method::PATCH, "/api/ugc/packages/65f000000000000000000000"),
     ];
     for (method, path) in admin_only {
         let anonymous = api.call(method.clone(), path, None, Some(json!({}))).await;
@@ -315,6 +317,13 @@ async fn routes_check_roles() {
         (Method::POST, "/api/studio/reservations"),
         (Method::GET, "/api/studio/reservations"),
         (Method::POST, "/api/shop/coupons/check"),
+        (Method::GET, "/api/ugc/creators"),
+        (Method::GET, "/api/ugc/campaigns"),
+        (Method::GET, "/api/ugc/applications"),
+        (Method::GET, "/api/ugc/deliverables"),
+        (Method::GET, "/api/ugc/notifications"),
+        (Method::GET, "/api/ugc/packages"),
+        (Method::POST, "/api/ugc/subscriptions"),
     ] {
         let anonymous = api.call(method.clone(), path, None, Some(json!({}))).await;
         assert_eq!(anonymous.status(), 401, "{method} {path} without a token");
