@@ -52,7 +52,9 @@ enum Command {
         variants: bool,
     },
     /// Remove bytes of uploads and deletions that a crash left unfinished
-    /// for longer than MEDIA_STAGING_GRACE_SECS.
+    /// (older than MEDIA_STAGING_GRACE_SECS), media nobody claimed within
+    /// MEDIA_PENDING_TTL or whose last claim went MEDIA_GRACE_TTL ago, and
+    /// stored objects nothing knows.
     Sweep {
         /// Report what would be removed without removing it.
         #[arg(long)]
@@ -154,11 +156,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sweep { dry_run } => {
             let library = open_library(&settings).await?;
-            let report = sweep_once(&library, settings.lifecycle.staging_grace, dry_run).await?;
+            let lifecycle = settings.lifecycle;
+            let policy = crate::maintenance::sweep::SweepPolicy {
+                staging_grace: lifecycle.staging_grace,
+                pending_ttl: lifecycle.pending_ttl,
+                release_grace: lifecycle.release_grace,
+            };
+            let report = sweep_once(&library, policy, dry_run).await?;
             let verb = if dry_run { "would remove" } else { "removed" };
             println!(
-                "sweep: {verb} {} abandoned object(s); {} finished entr(y/ies) cleared",
-                report.removed, report.cleared
+                "sweep: {verb} {} abandoned object(s); {} finished entr(y/ies) cleared; \
+                 {verb} {} unclaimed upload(s), {} released media, {} orphaned object(s)",
+                report.removed,
+                report.cleared,
+                report.expired_pending,
+                report.expired_released,
+                report.orphans
             );
             Ok(())
         }

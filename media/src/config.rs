@@ -127,6 +127,10 @@ pub struct Lifecycle {
     pub staging_grace: Duration,
     /// How often the background sweeper looks for abandoned uploads.
     pub sweep_interval: Duration,
+    /// An upload nobody claims within this long is deleted.
+    pub pending_ttl: Duration,
+    /// A media whose last claim was released this long ago is deleted.
+    pub release_grace: Duration,
 }
 
 impl Default for Limits {
@@ -144,6 +148,8 @@ impl Default for Lifecycle {
         Self {
             staging_grace: Duration::from_secs(3600),
             sweep_interval: Duration::from_secs(600),
+            pending_ttl: Duration::from_secs(24 * 3600),
+            release_grace: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -302,10 +308,40 @@ impl Settings {
                 sweep_interval: number(&get, "MEDIA_SWEEP_INTERVAL_SECS")?
                     .map(Duration::from_secs)
                     .unwrap_or(lifecycle_defaults.sweep_interval),
+                pending_ttl: duration(&get, "MEDIA_PENDING_TTL")?
+                    .unwrap_or(lifecycle_defaults.pending_ttl),
+                release_grace: duration(&get, "MEDIA_GRACE_TTL")?
+                    .unwrap_or(lifecycle_defaults.release_grace),
             },
             delivery,
         })
     }
+}
+
+/// Seconds, or a number with `s`, `m`, `h` or `d` (`24h`, `7d`).
+fn duration(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<Duration>> {
+    get(key)
+        .map(|raw| {
+            let text = raw.trim();
+            let (digits, unit) = match text.char_indices().last() {
+                Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+                _ => (text, 's'),
+            };
+            let scale = match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                _ => anyhow::bail!("{key}: unknown unit in {raw:?}; use s, m, h or d"),
+            };
+            digits
+                .parse::<u64>()
+                .map(|n| Duration::from_secs(n.saturating_mul(scale)))
+                .with_context(|| {
+                    format!("{key} must be a duration such as 3600, 24h or 7d, got {raw:?}")
+                })
+        })
+        .transpose()
 }
 
 fn number(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<u64>> {
@@ -362,6 +398,24 @@ mod tests {
         let err = Settings::from_lookup(lookup(&[("MEDIA_MAX_PIXELS", "lots")]))
             .expect_err("must refuse");
         assert!(err.to_string().contains("MEDIA_MAX_PIXELS"));
+    }
+
+    #[test]
+    fn lifecycle_durations_take_units() {
+        let settings = Settings::from_lookup(lookup(&[
+            ("MEDIA_PENDING_TTL", "24h"),
+            ("MEDIA_GRACE_TTL", "90"),
+        ]))
+        .expect("valid");
+        assert_eq!(settings.lifecycle.pending_ttl, Duration::from_secs(86_400));
+        assert_eq!(settings.lifecycle.release_grace, Duration::from_secs(90));
+        let days = Settings::from_lookup(lookup(&[("MEDIA_GRACE_TTL", "7d")])).expect("valid");
+        assert_eq!(
+            days.lifecycle.release_grace,
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(Settings::from_lookup(lookup(&[("MEDIA_GRACE_TTL", "3w")])).is_err());
+        assert!(Settings::from_lookup(lookup(&[("MEDIA_PENDING_TTL", "soon")])).is_err());
     }
 
     #[test]

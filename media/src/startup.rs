@@ -15,7 +15,7 @@ use avenue_shared::JwtKeys;
 use crate::config::Settings;
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState};
-use crate::maintenance::sweep::sweep_once;
+use crate::maintenance::sweep::{sweep_once, SweepPolicy, SweepReport};
 use crate::media::repo::MediaRepo;
 use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
@@ -146,10 +146,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let lifecycle = self.settings.lifecycle;
         let sweeper = tokio::spawn(sweep_forever(
             self.state.library.clone(),
-            self.settings.lifecycle.staging_grace,
-            self.settings.lifecycle.sweep_interval,
+            SweepPolicy {
+                staging_grace: lifecycle.staging_grace,
+                pending_ttl: lifecycle.pending_ttl,
+                release_grace: lifecycle.release_grace,
+            },
+            lifecycle.sweep_interval,
         ));
         let router = http::router(self.state);
         let served = axum::serve(self.listener, router)
@@ -160,17 +165,13 @@ impl Application {
     }
 }
 
-async fn sweep_forever(library: MediaLibrary, grace: Duration, every: Duration) {
+async fn sweep_forever(library: MediaLibrary, policy: SweepPolicy, every: Duration) {
     let mut ticker = tokio::time::interval(every.max(Duration::from_secs(1)));
     loop {
         ticker.tick().await;
-        match sweep_once(&library, grace, false).await {
-            Ok(report) if report.removed + report.cleared > 0 => {
-                tracing::info!(
-                    removed = report.removed,
-                    cleared = report.cleared,
-                    "sweep done"
-                );
+        match sweep_once(&library, policy, false).await {
+            Ok(report) if report != SweepReport::default() => {
+                tracing::info!(?report, "sweep done");
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = ?anyhow::Error::from(err), "sweep failed"),

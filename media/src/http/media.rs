@@ -33,11 +33,61 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/media",
             // Uploads enforce their own limit while streaming.
-            post(upload).layer(DefaultBodyLimit::disable()).get(list),
+            post(upload)
+                .layer(DefaultBodyLimit::disable())
+                .get(list)
+                .delete(erase_owner),
         )
         .route("/v1/media/{id}", get(show).patch(update).delete(remove))
         .route("/v1/media/{id}/refs", post(claim))
         .route("/v1/media/{id}/refs/{reference}", delete(release))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseQuery {
+    owner: String,
+}
+
+/// Erases every media uploaded by `owner` (the token `sub` that uploaded
+/// it), claimed or not: privacy requests outrank references. Admins only.
+async fn erase_owner(
+    State(state): State<AppState>,
+    MediaManager(claims): MediaManager,
+    QueryParams(query): QueryParams<EraseQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    if claims.role != avenue_shared::Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let owner = query.owner.trim();
+    if owner.is_empty() || owner.len() > 200 {
+        return Err(AppError::bad_request(
+            "invalid-owner",
+            "owner: 1 to 200 characters",
+        ));
+    }
+    let repo = state.library.repo();
+    let filter = mongodb::bson::doc! { "owner": owner };
+    let (mut erased, mut released_refs) = (0u64, 0usize);
+    let mut after = None;
+    loop {
+        let batch = repo
+            .matching(filter.clone(), after.as_ref(), 100)
+            .await
+            .map_err(MediaError::from)?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id.clone());
+        for record in batch {
+            if state.library.erase(&record).await? {
+                erased += 1;
+                released_refs += record.refs.len();
+                tracing::info!(media = %record.id, %owner, "erased on request");
+            }
+        }
+    }
+    Ok(Json(
+        serde_json::json!({ "owner": owner, "erased": erased, "claims_dropped": released_refs }),
+    ))
 }
 
 fn parse_ref(raw: &str) -> Result<MediaRef, AppError> {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use std::time::Duration;
 
-use mongodb::bson::DateTime;
+use mongodb::bson::{doc, DateTime};
 
 use super::auth::MediaManager;
 use super::error::AppError;
@@ -59,6 +59,33 @@ async fn status(
         None => Value::Null,
     };
     let last_run = repo.latest_migration().await.map_err(MediaError::from)?;
+    let unclaimed = crate::media::repo::unclaimed();
+    let pending = repo
+        .count(doc! { "$and": [ unclaimed.clone(), { "released_at": { "$exists": false } } ] })
+        .await
+        .map_err(MediaError::from)?;
+    let released = repo
+        .count(doc! { "$and": [ unclaimed, { "released_at": { "$exists": true } } ] })
+        .await
+        .map_err(MediaError::from)?;
+    let claimed = repo
+        .count(doc! { "refs.0": { "$exists": true } })
+        .await
+        .map_err(MediaError::from)?;
+    let last_sweep = repo
+        .last_sweep()
+        .await
+        .map_err(MediaError::from)?
+        .map(|mut d| {
+            d.remove("_id");
+            let at = d
+                .get_datetime("at")
+                .ok()
+                .and_then(|t| t.try_to_rfc3339_string().ok());
+            let mut value = mongodb::bson::Bson::Document(d).into_relaxed_extjson();
+            value["at"] = json!(at);
+            value
+        });
     let counters = state.variants.counters();
     let (memory, store, renders) = (
         counters.memory_hits.get(),
@@ -86,6 +113,12 @@ async fn status(
             "hit_ratio": if requests == 0 { Value::Null } else { json!((memory + store) as f64 / requests as f64) },
         },
         "unfinished_writes": repo.staged_count().await.map_err(MediaError::from)?,
+        "lifecycle": {
+            "claimed": claimed,
+            "pending_unclaimed": pending,
+            "released_awaiting_grace": released,
+            "last_sweep": last_sweep,
+        },
     })))
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::Stream;
+use mongodb::bson::Document;
 use time::OffsetDateTime;
 use url::Url;
 
@@ -216,6 +217,7 @@ impl MediaLibrary {
             storage_key: staged.key.clone(),
             mirrors: staged.mirror.iter().cloned().collect(),
             refs: Vec::new(),
+            released_at: None,
             folder: fields.folder,
             tags: fields.tags,
             alt: fields.alt,
@@ -322,14 +324,44 @@ impl MediaLibrary {
             .ok_or(MediaError::NotFound)
     }
 
-    /// Deletes the record, then the bytes. The bytes are journalled first,
-    /// so a crash in between leaves work for the sweeper, not an orphan.
+    /// Deletes the record, then the bytes, unless something claims it. The
+    /// bytes are journalled first, so a crash in between leaves work for
+    /// the sweeper, not an orphan.
     ///
     /// # Errors
-    /// [`MediaError::NotFound`] for unknown ids.
+    /// [`MediaError::NotFound`] for unknown ids, [`MediaError::InUse`] for
+    /// claimed ones.
     pub async fn delete(&self, id: &MediaId) -> Result<(), MediaError> {
-        self.delivery_records.invalidate(id).await;
         let record = self.get(id).await?;
+        if self.remove(&record, super::repo::unclaimed()).await? {
+            return Ok(());
+        }
+        match self.repo.get(id).await? {
+            Some(claimed) if !claimed.refs.is_empty() => Err(MediaError::InUse(claimed.refs)),
+            _ => Err(MediaError::NotFound),
+        }
+    }
+
+    /// Deletes the media whatever claims it (a privacy request).
+    ///
+    /// # Errors
+    /// Database or store failures.
+    pub async fn erase(&self, record: &MediaRecord) -> Result<bool, MediaError> {
+        self.remove(record, Document::new()).await
+    }
+
+    /// Deletes the media if it still matches `condition` when the delete
+    /// runs; `false` when it did not (claimed meanwhile, or gone).
+    ///
+    /// # Errors
+    /// Database or store failures.
+    pub async fn remove(
+        &self,
+        record: &MediaRecord,
+        condition: Document,
+    ) -> Result<bool, MediaError> {
+        let id = &record.id;
+        self.delivery_records.invalidate(id).await;
         let copies: Vec<StoredCopy> = std::iter::once(StoredCopy {
             backend: record.backend,
             key: record.storage_key.clone(),
@@ -339,14 +371,11 @@ impl MediaLibrary {
         for copy in &copies {
             self.repo.stage(&copy.key, copy.backend).await?;
         }
-        if !self.repo.delete(id).await? {
+        if !self.repo.delete_where(id, condition).await? {
             for copy in &copies {
                 self.repo.unstage(&copy.key).await?;
             }
-            return match self.repo.get(id).await? {
-                Some(claimed) if !claimed.refs.is_empty() => Err(MediaError::InUse(claimed.refs)),
-                _ => Err(MediaError::NotFound),
-            };
+            return Ok(false);
         }
         for copy in &copies {
             self.cleanup().discard(&copy.key, copy.backend).await;
@@ -364,7 +393,7 @@ impl MediaLibrary {
                 None => self.repo.delete_variant(&variant.id).await?,
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Claims the media for `reference` (idempotent).

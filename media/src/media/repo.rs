@@ -102,6 +102,8 @@ pub struct MediaRecord {
     /// Records that use this media (`collection:id`); it is not deleted
     /// while any remain.
     pub refs: Vec<MediaRef>,
+    /// When the last claim was released (none: never claimed, or claimed now).
+    pub released_at: Option<OffsetDateTime>,
     pub folder: Option<Folder>,
     pub tags: Tags,
     pub alt: Option<Alt>,
@@ -164,7 +166,7 @@ impl MediaDoc {
                 })
                 .collect(),
             refs: record.refs.iter().map(|r| r.as_str().to_owned()).collect(),
-            released_at: None,
+            released_at: record.released_at.map(to_bson_time),
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
@@ -226,6 +228,7 @@ impl MediaDoc {
             storage_key: StorageKey::new(self.storage_key),
             mirrors,
             refs,
+            released_at: self.released_at.map(from_bson_time),
             folder,
             tags,
             alt,
@@ -659,7 +662,7 @@ impl MediaRepo {
     pub async fn latest_migration(&self) -> Result<Option<MigrationRun>, RepoError> {
         Ok(self
             .migrations
-            .find_one(doc! {})
+            .find_one(doc! { "to": { "$exists": true } })
             .sort(doc! { "started_at": -1 })
             .await?)
     }
@@ -724,21 +727,98 @@ impl MediaRepo {
         Ok(self.variants.count_documents(doc! {}).await?)
     }
 
-    /// Deletes the media if nothing claims it. `false` when it is unknown
-    /// or claimed (the caller tells which apart).
+    /// Deletes the media if it also matches `condition` (for example "no
+    /// claims"). `false` when it is unknown or does not match (the caller
+    /// tells which apart). The condition is part of the delete itself, so a
+    /// claim landing meanwhile always wins.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn delete(&self, id: &MediaId) -> Result<bool, RepoError> {
-        Ok(self
+    pub async fn delete_where(&self, id: &MediaId, condition: Document) -> Result<bool, RepoError> {
+        let mut filter = doc! { "_id": id.as_str() };
+        filter.extend(condition);
+        Ok(self.media.delete_one(filter).await?.deleted_count == 1)
+    }
+
+    /// Media nobody claims: uploaded before `pending_cutoff` and never
+    /// claimed, or whose last claim went before `release_cutoff`.
+    pub fn expired_filter(
+        pending_cutoff: OffsetDateTime,
+        release_cutoff: OffsetDateTime,
+    ) -> Document {
+        doc! { "$and": [
+            unclaimed(),
+            { "$or": [
+                { "released_at": { "$exists": false }, "created_at": { "$lt": to_bson_time(pending_cutoff) } },
+                { "released_at": { "$lt": to_bson_time(release_cutoff) } },
+            ] },
+        ] }
+    }
+
+    /// Media matching `filter`, by id after `after`.
+    ///
+    /// # Errors
+    /// When the database fails or a stored document is unreadable.
+    pub async fn matching(
+        &self,
+        filter: Document,
+        after: Option<&MediaId>,
+        limit: i64,
+    ) -> Result<Vec<MediaRecord>, RepoError> {
+        let mut filter = filter;
+        if let Some(after) = after {
+            filter = doc! { "$and": [ filter, { "_id": { "$gt": after.as_str() } } ] };
+        }
+        let docs: Vec<MediaDoc> = self
             .media
-            .delete_one(doc! {
-                "_id": id.as_str(),
-                "$or": [ { "refs": { "$exists": false } }, { "refs": { "$size": 0 } } ],
-            })
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
             .await?
-            .deleted_count
-            == 1)
+            .try_collect()
+            .await?;
+        docs.into_iter().map(MediaDoc::into_record).collect()
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn count(&self, filter: Document) -> Result<u64, RepoError> {
+        Ok(self.media.count_documents(filter).await?)
+    }
+
+    /// Whether `key` has a staging entry (being written or deleted).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn is_staged(&self, key: &StorageKey) -> Result<bool, RepoError> {
+        Ok(self
+            .staging
+            .find_one(doc! { "_id": key.as_str() })
+            .await?
+            .is_some())
+    }
+
+    /// Remembers a sweep's outcome for the status report.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn record_sweep(&self, report: Document) -> Result<(), RepoError> {
+        self.migrations
+            .clone_with_type::<Document>()
+            .replace_one(doc! { "_id": "last-sweep" }, report)
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+
+    /// # Errors
+    /// When the database fails.
+    pub async fn last_sweep(&self) -> Result<Option<Document>, RepoError> {
+        Ok(self
+            .migrations
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": "last-sweep" })
+            .await?)
     }
 
     /// Adds `reference` to the media's claims. `None` when it is unknown.
@@ -866,6 +946,11 @@ impl MediaRepo {
     pub async fn staged_count(&self) -> Result<u64, RepoError> {
         Ok(self.staging.count_documents(doc! {}).await?)
     }
+}
+
+/// No claims: `refs` absent or empty.
+pub fn unclaimed() -> Document {
+    doc! { "$or": [ { "refs": { "$exists": false } }, { "refs": { "$size": 0 } } ] }
 }
 
 /// MongoDB's E11000: a unique index refused the write.

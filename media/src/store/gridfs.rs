@@ -247,6 +247,41 @@ impl Store for GridFsStore {
     fn public_url(&self, _key: &StorageKey, _transformation: &str, _ext: &str) -> Option<url::Url> {
         None
     }
+
+    /// Files and chunk groups (a files document may be missing after an
+    /// interrupted upload) whose ObjectId was made before `cutoff`.
+    async fn keys_before(
+        &self,
+        cutoff: time::OffsetDateTime,
+    ) -> Result<Vec<StorageKey>, StoreError> {
+        let cutoff = ObjectId::from_parts(
+            u32::try_from(cutoff.unix_timestamp().max(0)).unwrap_or(u32::MAX),
+            [0; 5],
+            [0; 3],
+        );
+        let mut ids: std::collections::BTreeSet<ObjectId> = std::collections::BTreeSet::new();
+        for value in self
+            .files
+            .distinct("_id", doc! { "_id": { "$lt": cutoff } })
+            .await
+            .map_err(StoreError::backend)?
+            .into_iter()
+            .chain(
+                self.chunks
+                    .distinct("files_id", doc! { "files_id": { "$lt": cutoff } })
+                    .await
+                    .map_err(StoreError::backend)?,
+            )
+        {
+            if let Some(id) = value.as_object_id() {
+                ids.insert(id);
+            }
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| StorageKey::new(id.to_hex()))
+            .collect())
+    }
 }
 
 /// Walks the chunks covering one byte range, in order.

@@ -166,6 +166,16 @@ pub trait Store: Send + Sync + 'static {
     /// handler then redirects instead of streaming).
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<url::Url>;
 
+    /// Keys of objects created before `cutoff`, finished or not, for the
+    /// orphan sweep. Backends that cannot list cheaply answer none.
+    async fn keys_before(
+        &self,
+        cutoff: time::OffsetDateTime,
+    ) -> Result<Vec<StorageKey>, StoreError> {
+        let _ = cutoff;
+        Ok(Vec::new())
+    }
+
     /// Fetches what [`Store::public_url`] names, for serving it ourselves
     /// (proxied delivery). `accept` is the client's, for `f_auto`.
     async fn fetch_public(
