@@ -51,6 +51,38 @@ enum Command {
         #[arg(long)]
         variants: bool,
     },
+    /// Upload every image under PATH (the old uploads folder), skipping what
+    /// is not an image, deduplicated by content, and write a JSON-lines
+    /// mapping from old paths and URLs to media ids.
+    ImportDir {
+        path: std::path::PathBuf,
+        #[arg(long, default_value = "import-dir-mapping.jsonl")]
+        mapping: std::path::PathBuf,
+        /// URL prefixes the old system served the folder under.
+        #[arg(long = "url-prefix", default_values_t = ["/api/uploads".to_owned(), "/uploads".to_owned()])]
+        url_prefixes: Vec<String>,
+        #[arg(long, default_value = "legacy")]
+        folder: String,
+    },
+    /// Import images stored inside the documents of a legacy collection
+    /// (`temp_images`, `product_images_data`), and write a JSON-lines
+    /// mapping from document ids to media ids.
+    ImportCollection {
+        name: String,
+        #[arg(long, default_value = "data")]
+        data_field: String,
+        #[arg(long, default_value = "content_type")]
+        content_type_field: String,
+        #[arg(long, default_value = "filename")]
+        filename_field: String,
+        #[arg(long, default_value = "product_id")]
+        product_field: String,
+        /// Defaults to NAME-mapping.jsonl.
+        #[arg(long)]
+        mapping: Option<std::path::PathBuf>,
+        #[arg(long, default_value = "legacy")]
+        folder: String,
+    },
     /// Remove bytes of uploads and deletions that a crash left unfinished
     /// (older than MEDIA_STAGING_GRACE_SECS), media nobody claimed within
     /// MEDIA_PENDING_TTL or whose last claim went MEDIA_GRACE_TTL ago, and
@@ -138,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 TargetBackend::Cloudinary => crate::store::BackendKind::Cloudinary,
             };
             let library = open_library(&settings).await?;
-            let progress = crate::maintenance::progress::for_terminal();
+            let progress = avenue_shared::progress::for_terminal("migrate-store", "media");
             let plan = crate::maintenance::migrate::MigrationPlan { to, variants };
             let report =
                 crate::maintenance::migrate::migrate(&library, plan, progress.as_ref()).await?;
@@ -153,6 +185,66 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::ImportDir {
+            path,
+            mapping,
+            url_prefixes,
+            folder,
+        } => {
+            let library = open_library(&settings).await?;
+            let folder = Some(
+                crate::media::fields::Folder::parse(&folder)
+                    .map_err(|e| anyhow::anyhow!("--folder: {e}"))?,
+            );
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&mapping)?);
+            let progress = avenue_shared::progress::for_terminal("import-dir", "files");
+            let report = crate::maintenance::import::import_dir(
+                &library,
+                &path,
+                &url_prefixes,
+                folder,
+                &mut out,
+                progress.as_ref(),
+            )
+            .await?;
+            finish_import("import-dir", &report, &mapping)
+        }
+        Command::ImportCollection {
+            name,
+            data_field,
+            content_type_field,
+            filename_field,
+            product_field,
+            mapping,
+            folder,
+        } => {
+            let library = open_library(&settings).await?;
+            let db = crate::startup::connect(&settings).await?;
+            let folder = Some(
+                crate::media::fields::Folder::parse(&folder)
+                    .map_err(|e| anyhow::anyhow!("--folder: {e}"))?,
+            );
+            let mapping = mapping.unwrap_or_else(|| format!("{name}-mapping.jsonl").into());
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&mapping)?);
+            let progress = avenue_shared::progress::for_terminal("import-collection", "documents");
+            let fields = crate::maintenance::import::LegacyFields {
+                data: data_field,
+                content_type: content_type_field,
+                filename: filename_field,
+                product: product_field,
+            };
+            let report = crate::maintenance::import::import_collection(
+                &library,
+                &db,
+                &name,
+                &fields,
+                folder,
+                &mut out,
+                progress.as_ref(),
+            )
+            .await?;
+            finish_import("import-collection", &report, &mapping)
         }
         Command::Sweep { dry_run } => {
             let library = open_library(&settings).await?;
@@ -176,4 +268,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn finish_import(
+    label: &str,
+    report: &crate::maintenance::import::ImportReport,
+    mapping: &std::path::Path,
+) -> anyhow::Result<()> {
+    println!(
+        "{label}: {} imported ({} bytes), {} already there, {} skipped (not images), {} failed; mapping in {}",
+        report.imported,
+        report.bytes,
+        report.existing,
+        report.skipped,
+        report.failed,
+        mapping.display()
+    );
+    if report.failed > 0 {
+        anyhow::bail!(
+            "{} source(s) could not be imported; see the messages above",
+            report.failed
+        );
+    }
+    Ok(())
 }

@@ -4,12 +4,14 @@
 //! uses to talk to the media service.
 //!
 //! Nothing here knows about axum or MongoDB: it is what crosses the wire,
-//! plus [`shutdown::shutdown_signal`], so both services stop alike.
+//! plus [`shutdown::shutdown_signal`] and [`progress`], so both services
+//! stop alike and report long runs alike.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod media;
+pub mod progress;
 pub mod shutdown;
 
 pub use auth::{AuthError, Claims, JwtKeys, Role};

@@ -29,13 +29,7 @@ const BATCH: i64 = 100;
 /// How often a run writes its progress (and so proves it is alive).
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Where a migration reports what it does (a progress bar, or log lines).
-pub trait Progress {
-    fn start(&self, media: u64, bytes: u64);
-    fn moved(&self, record: &MediaRecord);
-    fn failed(&self, what: &str, reason: &str);
-    fn finish(&self);
-}
+pub use avenue_shared::progress::Progress;
 
 #[derive(Debug, Clone, Copy)]
 pub struct MigrationPlan {
@@ -92,7 +86,7 @@ pub async fn migrate(
                     if outcome == Outcome::Promoted {
                         report.promoted += 1;
                     }
-                    progress.moved(&record);
+                    progress.advance(record.bytes);
                 }
                 Ok(_) => report.skipped += 1,
                 Err(reason) => {

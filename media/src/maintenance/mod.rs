@@ -1,5 +1,5 @@
 //! Background and command-line upkeep of the store.
 
+pub mod import;
 pub mod migrate;
-pub mod progress;
 pub mod sweep;

@@ -1,5 +1,6 @@
-//! Progress of long maintenance runs: a bar with counts, bytes and ETA on a
-//! terminal, plain log lines otherwise (CI logs, `kubectl logs`).
+//! Progress of long maintenance runs (migrations, imports, rewrites): a bar
+//! with counts, bytes and ETA on a terminal, plain log lines otherwise (CI
+//! logs, `kubectl logs`). Both services' commands use it.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,19 +9,32 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::migrate::Progress;
-use crate::media::repo::MediaRecord;
+/// Where a long run reports what it does (a progress bar, or log lines).
+pub trait Progress: Send + Sync {
+    /// `items` (media, files, documents) worth `bytes` in all.
+    fn start(&self, items: u64, bytes: u64);
+    /// One item of `bytes` is done.
+    fn advance(&self, bytes: u64);
+    fn failed(&self, what: &str, reason: &str);
+    fn finish(&self);
+}
 
-/// A bar when stderr is a terminal, log lines when it is not.
-pub fn for_terminal() -> Box<dyn Progress> {
+/// A bar when stderr is a terminal, log lines when it is not. `label` names
+/// the run in log lines (`import-dir`), `unit` its items (`files`).
+pub fn for_terminal(label: &'static str, unit: &'static str) -> Box<dyn Progress> {
     if std::io::stderr().is_terminal() {
         Box::new(Bar {
             bar: ProgressBar::hidden(),
             done: AtomicU64::new(0),
             total: AtomicU64::new(0),
+            unit,
         })
     } else {
-        Box::new(Lines::default())
+        Box::new(Lines {
+            state: Mutex::default(),
+            label,
+            unit,
+        })
     }
 }
 
@@ -28,6 +42,7 @@ struct Bar {
     bar: ProgressBar,
     done: AtomicU64,
     total: AtomicU64,
+    unit: &'static str,
 }
 
 impl Progress for Bar {
@@ -41,18 +56,19 @@ impl Progress for Bar {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        self.bar.set_message(format!("0/{media} media"));
+        self.bar.set_message(format!("0/{media} {}", self.unit));
         self.bar.set_position(0);
         self.bar.reset_eta();
         self.total.store(media, Ordering::Relaxed);
     }
 
-    fn moved(&self, record: &MediaRecord) {
+    fn advance(&self, bytes: u64) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.bar.inc(record.bytes);
+        self.bar.inc(bytes);
         self.bar.set_message(format!(
-            "{done}/{} media",
-            self.total.load(Ordering::Relaxed)
+            "{done}/{} {}",
+            self.total.load(Ordering::Relaxed),
+            self.unit
         ));
     }
 
@@ -65,9 +81,10 @@ impl Progress for Bar {
     }
 }
 
-#[derive(Default)]
 struct Lines {
     state: Mutex<LineState>,
+    label: &'static str,
+    unit: &'static str,
 }
 
 #[derive(Default)]
@@ -94,13 +111,16 @@ impl Progress for Lines {
         s.media = media;
         s.bytes = bytes;
         s.started = Some(Instant::now());
-        eprintln!("migrate-store: {media} media ({bytes} bytes) to move");
+        eprintln!(
+            "{}: {media} {} ({bytes} bytes) to go",
+            self.label, self.unit
+        );
     }
 
-    fn moved(&self, record: &MediaRecord) {
+    fn advance(&self, bytes: u64) {
         let mut s = self.lock();
         s.done += 1;
-        s.done_bytes += record.bytes;
+        s.done_bytes += bytes;
         let now = Instant::now();
         if s.last.is_none_or(|last| now - last >= EVERY) || s.done == s.media {
             s.last = Some(now);
@@ -111,19 +131,19 @@ impl Progress for Lines {
                 0.0
             };
             eprintln!(
-                "migrate-store: {}/{} media, {}/{} bytes, ETA {eta:.0} s",
-                s.done, s.media, s.done_bytes, s.bytes
+                "{}: {}/{} {}, {}/{} bytes, ETA {eta:.0} s",
+                self.label, s.done, s.media, self.unit, s.done_bytes, s.bytes
             );
         }
     }
 
     fn failed(&self, what: &str, reason: &str) {
-        eprintln!("migrate-store: failed {what}: {reason}");
+        eprintln!("{}: failed {what}: {reason}", self.label);
     }
 
     fn finish(&self) {
         let s = self.lock();
         let elapsed = s.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
-        eprintln!("migrate-store: done in {elapsed:.1} s");
+        eprintln!("{}: done in {elapsed:.1} s", self.label);
     }
 }
