@@ -26,6 +26,17 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Point records that name images the old way (URLs, legacy document
+    /// ids) at media ids, from the mapping files of `avenue-media
+    /// import-dir` and `import-collection`. A dry run unless --apply.
+    RewriteMediaRefs {
+        /// Mapping files (JSON lines); repeat for several.
+        #[arg(long = "mapping", required = true)]
+        mappings: Vec<std::path::PathBuf>,
+        /// Write the changes (and claim the media); without it, only report.
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 /// # Errors
@@ -38,6 +49,39 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let shutdown = avenue_shared::shutdown::shutdown_signal()?;
             tracing::info!(port = app.port(), %bind, "avenue-api listening");
             app.run_until_stopped(shutdown).await
+        }
+        Command::RewriteMediaRefs { mappings, apply } => {
+            let mapping = crate::legacy::Mapping::load(&mappings)?;
+            let state = build_state(settings).await?;
+            let progress = avenue_shared::progress::for_terminal("rewrite-media-refs", "records");
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let report = crate::legacy::rewrite(
+                &state.db,
+                &state.media,
+                &mapping,
+                apply,
+                progress.as_ref(),
+                &mut out,
+            )
+            .await?;
+            let mode = if apply {
+                "applied"
+            } else {
+                "dry run; add --apply to write"
+            };
+            println!(
+                "rewrite-media-refs: {} record(s), {} reference(s) to media ids, {} unresolved, {} failed ({mode})",
+                report.records, report.references, report.unresolved, report.failed
+            );
+            if report.failed > 0 || report.unresolved > 0 {
+                anyhow::bail!(
+                    "{} reference(s) unresolved and {} record(s) failed; see the lines above",
+                    report.unresolved,
+                    report.failed
+                );
+            }
+            Ok(())
         }
         Command::CreateAdmin { email, name } => {
             let password = match std::env::var("AVENUE_ADMIN_PASSWORD") {

@@ -229,6 +229,25 @@ pub async fn storage_status(
         .await?
         .try_collect()
         .await?;
+    let legacy_pages = count(
+        crate::system::pages::PAGES,
+        doc! { "$or": [
+            { "blocks.url": { "$exists": true } },
+            { "blocks.src": { "$exists": true } },
+            { "blocks.image": { "$exists": true } },
+            { "blocks.images": { "$exists": true } },
+        ] },
+    )
+    .await?;
+    let legacy_products = count(
+        PRODUCTS,
+        doc! { "$or": [
+            { "images.0": { "$exists": true } },
+            { "image_url": { "$exists": true, "$ne": null } },
+            { "image": { "$exists": true, "$ne": null } },
+        ] },
+    )
+    .await?;
     let media_settings = count(
         crate::system::settings::SETTINGS,
         doc! { "_id": { "$regex": "media_id$" }, "value": { "$type": "string" } },
@@ -240,6 +259,10 @@ pub async fn storage_status(
             "products_with_images": products_with_images,
             "pages": pages.len(),
             "settings_with_media": media_settings,
+        },
+        "legacy_references_left": {
+            "products": legacy_products,
+            "pages": legacy_pages,
         },
     })))
 }

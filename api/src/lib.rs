@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod fields;
 pub mod http;
+pub mod legacy;
 pub mod media;
 pub mod shop;
 pub mod startup;

@@ -202,6 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = crate::maintenance::import::import_dir(
                 &library,
                 &path,
+                Some(&mapping),
                 &url_prefixes,
                 folder,
                 &mut out,

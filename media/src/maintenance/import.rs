@@ -126,7 +126,8 @@ fn files_under(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Imports every file under `root`.
+/// Imports every file under `root` but `skip` (the mapping being written,
+/// when it lies inside the folder).
 ///
 /// # Errors
 /// When the folder cannot be listed or the mapping cannot be written; a
@@ -134,12 +135,17 @@ fn files_under(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub async fn import_dir(
     library: &MediaLibrary,
     root: &Path,
+    skip: Option<&Path>,
     url_prefixes: &[String],
     folder: Option<Folder>,
     mapping: &mut dyn Write,
     progress: &dyn Progress,
 ) -> anyhow::Result<ImportReport> {
-    let files = files_under(root)?;
+    let skip = skip.and_then(|p| p.canonicalize().ok());
+    let files: Vec<PathBuf> = files_under(root)?
+        .into_iter()
+        .filter(|f| skip.is_none() || f.canonicalize().ok() != skip)
+        .collect();
     let total: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())

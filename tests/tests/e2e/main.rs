@@ -14,6 +14,7 @@ mod cloudinary_fake;
 mod crash;
 mod delivery;
 mod health;
+mod legacy;
 mod lifecycle;
 mod manage;
 mod migration;
