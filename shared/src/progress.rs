@@ -27,6 +27,7 @@ pub fn for_terminal(label: &'static str, unit: &'static str) -> Box<dyn Progress
             bar: ProgressBar::hidden(),
             done: AtomicU64::new(0),
             total: AtomicU64::new(0),
+            by_items: std::sync::atomic::AtomicBool::new(false),
             unit,
         })
     } else {
@@ -42,6 +43,9 @@ struct Bar {
     bar: ProgressBar,
     done: AtomicU64,
     total: AtomicU64,
+    /// The total size is unknown (documents in a collection): the bar and
+    /// its ETA count items instead of bytes.
+    by_items: std::sync::atomic::AtomicBool,
     unit: &'static str,
 }
 
@@ -49,12 +53,16 @@ impl Progress for Bar {
     fn start(&self, media: u64, bytes: u64) {
         self.bar
             .set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        self.bar.set_length(bytes);
+        let by_items = bytes == 0;
+        self.by_items.store(by_items, Ordering::Relaxed);
+        self.bar.set_length(if by_items { media } else { bytes });
+        let template = if by_items {
+            "{bar:30} {msg} {per_sec} ETA {eta}"
+        } else {
+            "{bar:30} {msg} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
+        };
         self.bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {msg} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         self.bar.set_message(format!("0/{media} {}", self.unit));
         self.bar.set_position(0);
@@ -64,7 +72,11 @@ impl Progress for Bar {
 
     fn advance(&self, bytes: u64) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.bar.inc(bytes);
+        self.bar.inc(if self.by_items.load(Ordering::Relaxed) {
+            1
+        } else {
+            bytes
+        });
         self.bar.set_message(format!(
             "{done}/{} {}",
             self.total.load(Ordering::Relaxed),
@@ -125,7 +137,10 @@ impl Progress for Lines {
         if s.last.is_none_or(|last| now - last >= EVERY) || s.done == s.media {
             s.last = Some(now);
             let elapsed = s.started.map_or(0.0, |t| (now - t).as_secs_f64());
-            let eta = if s.done_bytes > 0 {
+            let eta = if s.bytes == 0 && s.done > 0 {
+                // Size unknown: estimate from items.
+                elapsed * (s.media.saturating_sub(s.done)) as f64 / s.done as f64
+            } else if s.done_bytes > 0 {
                 elapsed * (s.bytes.saturating_sub(s.done_bytes)) as f64 / s.done_bytes as f64
             } else {
                 0.0
