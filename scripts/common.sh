@@ -63,6 +63,24 @@ ensure_system_packages() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   log "installing ${missing[*]} (needed to build libjpeg-turbo)"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" \
-    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; }
+  apt_install "$sudo" "${missing[@]}"
+}
+
+# The browser tests drive Debian's Chromium through chromedriver.
+ensure_browser() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing ${missing[*]} (for the browser tests)"
+  apt_install "$sudo" "${missing[@]}"
+}
+
+apt_install() {
+  local sudo=$1
+  shift
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" \
+    || { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; }
 }

@@ -6,6 +6,7 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
 ensure_system_packages
+ensure_browser
 ensure_venv
 port=$(free_port)
 data=$(mktemp -d -t avenue-test-mongo.XXXXXX)

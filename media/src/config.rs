@@ -53,6 +53,8 @@ pub struct Settings {
     pub limits: Limits,
     pub lifecycle: Lifecycle,
     pub delivery: Delivery,
+    /// Where the admin page's sign-in is checked (the api's login).
+    pub api_url: Url,
 }
 
 /// The Cloudinary account and how media there are delivered.
@@ -172,6 +174,7 @@ impl Settings {
             limits: Limits::default(),
             lifecycle: Lifecycle::default(),
             delivery: Delivery::default(),
+            api_url: Url::parse("http://127.0.0.1:8080").expect("a literal URL parses"),
         }
     }
 
@@ -314,6 +317,10 @@ impl Settings {
                     .unwrap_or(lifecycle_defaults.release_grace),
             },
             delivery,
+            api_url: Url::parse(
+                &get("MEDIA_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+            )
+            .context("MEDIA_API_URL must be an absolute URL")?,
         })
     }
 }

@@ -121,6 +121,7 @@ impl Application {
             delivery: Arc::new(settings.delivery.clone()),
             keys: JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes()),
             metrics,
+            api: crate::http::admin::ApiLink::new(settings.api_url.clone())?,
         };
         Ok(Self {
             listener,

@@ -7,6 +7,7 @@
 //! Set `TEST_LOG=1` to see the services' logs.
 
 pub mod api;
+pub mod browser;
 pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;

@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers that parse requests into domain types,
 //! call [`crate::media::MediaLibrary`] and shape responses.
 
+pub mod admin;
 pub mod auth;
 pub mod conditional;
 pub mod delivery;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub delivery: Arc<Delivery>,
     pub keys: JwtKeys,
     pub metrics: Arc<Metrics>,
+    /// The api's base URL and a client to reach it (the admin page's sign-in).
+    pub api: admin::ApiLink,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .merge(storage::router())
+        .merge(admin::router())
         .fallback(|| async {
             error::AppError::Rejected {
                 status: axum::http::StatusCode::NOT_FOUND,

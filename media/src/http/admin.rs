@@ -1,0 +1,227 @@
+//! The media library page for admins (`/admin/media`), and what it needs
+//! beyond the management API: sign-in through the api's login (admins
+//! only), the presets, signing of custom transformations, and a media's
+//! stored variants. The page's files are embedded in the binary and load
+//! nothing from elsewhere.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use avenue_shared::{MediaId, Role};
+
+use super::auth::MediaManager;
+use super::error::AppError;
+use super::extract::JsonBody;
+use super::AppState;
+use crate::media::format::ImageFormat;
+use crate::media::MediaError;
+use crate::process::signature;
+use crate::process::transformation::Transformation;
+
+const PAGE: &str = include_str!("admin_page/media.html");
+const SCRIPT: &str = include_str!("admin_page/media.js");
+const STYLE: &str = include_str!("admin_page/media.css");
+/// Scripts and styles from this origin only; images also from data: URLs
+/// (local previews before upload).
+const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+/// How the page's sign-in reaches the api.
+#[derive(Clone)]
+pub struct ApiLink {
+    login: url::Url,
+    http: reqwest::Client,
+}
+
+impl ApiLink {
+    /// # Errors
+    /// When the URL cannot be joined or the client built.
+    pub fn new(api: url::Url) -> anyhow::Result<Self> {
+        Ok(Self {
+            login: api.join("/api/auth/login")?,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()?,
+        })
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/media",
+            get(|| async { asset(PAGE, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/admin/media.js",
+            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/admin/media.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+        .route("/admin/login", post(login))
+        .route("/v1/presets", get(presets))
+        .route("/v1/sign", post(sign))
+        .route("/v1/media/{id}/variants", get(variants))
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+/// Signs in with the api's login and hands the page the access token,
+/// for admins only. The api's refusals (401, 429) pass through.
+async fn login(State(state): State<AppState>, JsonBody(login): JsonBody<Login>) -> Response {
+    let answer = match state
+        .api
+        .http
+        .post(state.api.login.clone())
+        .json(&login)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(err) => {
+            tracing::warn!(error = %err, "the api's login is unreachable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "code": "api-unavailable", "message": "sign-in is unavailable; try again" })),
+            )
+                .into_response();
+        }
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return (status, Json(body)).into_response();
+    }
+    if body["user"]["role"] != "admin" {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "code": "forbidden", "message": "the media library is for admins" })),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "access_token": body["access_token"],
+        "expires_in": body["expires_in"],
+        "user": body["user"],
+    }))
+    .into_response()
+}
+
+fn admin_only(claims: &avenue_shared::Claims) -> Result<(), AppError> {
+    if claims.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The named presets, usable unsigned.
+async fn presets(State(state): State<AppState>, _manager: MediaManager) -> Json<Value> {
+    Json(Value::Array(
+        state
+            .delivery
+            .presets
+            .iter()
+            .map(|(name, transformation)| json!({ "name": name, "transformation": transformation }))
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignRequest {
+    transformation: String,
+    /// `{id}.{ext}`
+    file: String,
+}
+
+/// Signs a custom transformation for a file (admins): answers the
+/// delivery path with its `s--SIG--` component.
+async fn sign(
+    State(state): State<AppState>,
+    MediaManager(claims): MediaManager,
+    JsonBody(request): JsonBody<SignRequest>,
+) -> Result<Json<Value>, AppError> {
+    admin_only(&claims)?;
+    let transformation = request.transformation.trim().trim_matches('/');
+    if transformation.is_empty() || transformation.len() > 1000 {
+        return Err(AppError::bad_request(
+            "invalid-transformation",
+            "transformation: 1 to 1000 characters",
+        ));
+    }
+    Transformation::parse(transformation.split('/'))
+        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?;
+    let (id, ext) = request
+        .file
+        .rsplit_once('.')
+        .ok_or_else(|| AppError::bad_request("invalid-path", "file: {id}.{ext}"))?;
+    MediaId::parse(id).map_err(|err| AppError::bad_request("invalid-id", err.to_string()))?;
+    ImageFormat::from_extension(&ext.to_ascii_lowercase())
+        .ok_or_else(|| AppError::bad_request("invalid-path", "use jpg, png, webp, gif or avif"))?;
+    let to_sign = format!("{transformation}/{}", request.file);
+    let component = signature::component(&to_sign, state.delivery.signing_secret.expose());
+    let path = format!("/image/upload/{component}/{to_sign}");
+    Ok(Json(json!({ "path": path })))
+}
+
+/// The stored variants of a media.
+async fn variants(
+    State(state): State<AppState>,
+    _manager: MediaManager,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id =
+        MediaId::parse(&id).map_err(|err| AppError::bad_request("invalid-id", err.to_string()))?;
+    state.library.get(&id).await?;
+    let docs = state
+        .library
+        .repo()
+        .variants_of(&id)
+        .await
+        .map_err(MediaError::from)?;
+    Ok(Json(Value::Array(
+        docs.iter()
+            .map(|v| {
+                json!({
+                    "transformation": v.transformation,
+                    "format": v.format,
+                    "bytes": v.bytes,
+                    "width": v.width,
+                    "height": v.height,
+                    "stored": if v.data.is_some() { "inline" } else { "store" },
+                })
+            })
+            .collect(),
+    )))
+}

@@ -1,0 +1,318 @@
+//! The media library page in real headless Chromium: sign in with the
+//! api's login, upload two images and a refused file (progress and error
+//! shown), find the images in the grid, edit alt text, copy a preset URL
+//! and a signed one and fetch them, and delete (refused while in use).
+//! A screenshot of the grid is kept in `target/test-artifacts/`.
+
+use avenue_tests::browser::Browser;
+use avenue_tests::{fixtures, mongo_uri, spawn_api_with, spawn_media_with};
+use fantoccini::Locator;
+use reqwest::Method;
+use serde_json::json;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test]
+async fn an_admin_manages_the_library_in_a_browser() {
+    // The api's port is chosen first: media's sign-in forwards to it.
+    let api_port = free_port();
+    let media = spawn_media_with(|s| {
+        s.api_url = url::Url::parse(&format!("http://127.0.0.1:{api_port}")).expect("url");
+    })
+    .await;
+    let api = spawn_api_with(&mongo_uri(), &media.db_name, &media.address, |s| {
+        s.bind = ([127, 0, 0, 1], api_port).into();
+    })
+    .await;
+    let admin = api.admin().await;
+    let customer = api.user("customer").await;
+    let dir = std::env::temp_dir().join(format!("avenue-page-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let red = dir.join("red-dress.png");
+    let blue = dir.join("blue-dress.jpg");
+    let fake = dir.join("not-an-image.png");
+    std::fs::write(&red, fixtures::png(64, 48, 10)).expect("write");
+    std::fs::write(&blue, fixtures::jpeg(80, 60, 20)).expect("write");
+    std::fs::write(&fake, b"this is only text pretending to be a PNG").expect("write");
+
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&media.url("/admin/media"))
+        .await
+        .expect("open the page");
+
+    // A customer is refused; the admin gets in.
+    page.find(Locator::Id("email"))
+        .await
+        .expect("email")
+        .send_keys(&customer.email)
+        .await
+        .expect("type");
+    page.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(&customer.password)
+        .await
+        .expect("type");
+    page.find(Locator::Id("signin"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    let refusal = browser
+        .until("document.getElementById('signin-error').textContent")
+        .await;
+    assert!(
+        refusal.as_str().expect("text").contains("admins"),
+        "{refusal}"
+    );
+    browser.eval("(document.getElementById('email').value = '', document.getElementById('password').value = '', true)").await;
+    page.find(Locator::Id("email"))
+        .await
+        .expect("email")
+        .send_keys(&admin.email)
+        .await
+        .expect("type");
+    page.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(&admin.password)
+        .await
+        .expect("type");
+    page.find(Locator::Id("signin"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("!document.getElementById('library').hidden")
+        .await;
+
+    // Two images and a refused file, each with its own row and progress bar.
+    let files = [&red, &blue, &fake]
+        .map(|p| p.to_str().expect("utf-8").to_owned())
+        .join("\n");
+    page.find(Locator::Id("file-input"))
+        .await
+        .expect("file input")
+        .send_keys(&files)
+        .await
+        .expect("choose files");
+    browser
+        .until("document.querySelectorAll('#uploads .upload.done, #uploads .upload.failed').length === 3")
+        .await;
+    let rows = browser
+        .eval("[...document.querySelectorAll('#uploads .upload')].map(r => ({name: r.querySelector('.name').textContent, cls: r.className, status: r.querySelector('.status').textContent, progress: r.querySelector('progress').value}))")
+        .await;
+    let rows = rows.as_array().expect("rows");
+    for row in rows {
+        let name = row["name"].as_str().expect("name");
+        if name == "not-an-image.png" {
+            assert!(
+                row["cls"].as_str().expect("class").contains("failed"),
+                "{row}"
+            );
+            assert!(
+                row["status"]
+                    .as_str()
+                    .expect("status")
+                    .starts_with("refused:"),
+                "{row}"
+            );
+        } else {
+            assert!(
+                row["cls"].as_str().expect("class").contains("done"),
+                "{row}"
+            );
+            assert_eq!(row["progress"], 100, "{row}");
+        }
+    }
+
+    // Both images are in the grid, thumbnails loaded through the preset URLs.
+    browser
+        .until("document.querySelectorAll('#grid .card').length === 2")
+        .await;
+    browser
+        .until("[...document.querySelectorAll('#grid .card img')].every(i => i.complete && i.naturalWidth > 0)")
+        .await;
+    let more_shown = browser
+        .eval("getComputedStyle(document.getElementById('more')).display !== 'none'")
+        .await;
+    assert_eq!(more_shown, false, "no further page, no 'Load more'");
+    let artifacts =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let shot = page.screenshot().await.expect("screenshot");
+    assert!(
+        shot.starts_with(&[0x89, b'P', b'N', b'G']),
+        "a PNG screenshot"
+    );
+    std::fs::write(artifacts.join("media-grid.png"), &shot).expect("keep the screenshot");
+
+    // Open one, edit its alt text.
+    let ids: Vec<String> = browser
+        .eval("[...document.querySelectorAll('#grid .card')].map(c => c.dataset.id)")
+        .await
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let (first, second) = (&ids[0], &ids[1]);
+    page.find(Locator::Css(&format!(".card[data-id='{first}']")))
+        .await
+        .expect("card")
+        .click()
+        .await
+        .expect("open");
+    browser
+        .until(&format!(
+            "document.getElementById('detail-id').textContent === '{first}'"
+        ))
+        .await;
+    let alt = page.find(Locator::Id("alt")).await.expect("alt");
+    alt.clear().await.expect("clear");
+    alt.send_keys("Vestido de seda").await.expect("type");
+    page.find(Locator::Id("save"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.getElementById('saved').textContent === 'Saved'")
+        .await;
+    let stored: serde_json::Value = media
+        .admin(Method::GET, &format!("/v1/media/{first}"))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["alt"], "Vestido de seda");
+
+    // Copy a preset URL and a signed custom one; both deliver images.
+    page.find(Locator::Id("preset"))
+        .await
+        .expect("select")
+        .select_by_value("card")
+        .await
+        .expect("choose");
+    page.find(Locator::Id("copy"))
+        .await
+        .expect("copy")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.getElementById('link-status').textContent !== ''")
+        .await;
+    let preset_url = browser.eval("document.getElementById('url').value").await;
+    let preset_url = preset_url.as_str().expect("url");
+    assert!(
+        preset_url.contains(&format!("/image/upload/t_card/{first}.jpg")),
+        "{preset_url}"
+    );
+    let fetched = reqwest::get(preset_url).await.expect("answer");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.headers()["content-type"], "image/jpeg");
+    page.find(Locator::Id("custom"))
+        .await
+        .expect("custom")
+        .send_keys("c_scale,w_20")
+        .await
+        .expect("type");
+    page.find(Locator::Id("sign"))
+        .await
+        .expect("sign")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.getElementById('link-status').textContent === 'Signed'")
+        .await;
+    let signed = browser.eval("document.getElementById('url').value").await;
+    let signed = signed.as_str().expect("url");
+    assert!(
+        signed.contains("/s--") && signed.contains("c_scale,w_20"),
+        "{signed}"
+    );
+    let fetched = reqwest::get(signed).await.expect("answer");
+    assert_eq!(fetched.status(), 200);
+    let image = image::load_from_memory(&fetched.bytes().await.expect("bytes")).expect("an image");
+    assert_eq!(image.width(), 20);
+
+    // A media in use cannot be deleted; the page says by what.
+    let claimed = media
+        .admin(Method::POST, &format!("/v1/media/{first}/refs"))
+        .json(&json!({ "ref": "shop_products:abc123" }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(claimed.status(), 200);
+    page.find(Locator::Id("delete"))
+        .await
+        .expect("delete")
+        .click()
+        .await
+        .expect("click");
+    let refused = browser
+        .until("document.getElementById('delete-error').textContent")
+        .await;
+    assert!(
+        refused
+            .as_str()
+            .expect("text")
+            .contains("shop_products:abc123"),
+        "{refused}"
+    );
+
+    // The other one goes, from the grid and from the store.
+    page.find(Locator::Id("close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("click");
+    page.find(Locator::Css(&format!(".card[data-id='{second}']")))
+        .await
+        .expect("card")
+        .click()
+        .await
+        .expect("open");
+    browser
+        .until(&format!(
+            "document.getElementById('detail-id').textContent === '{second}'"
+        ))
+        .await;
+    page.find(Locator::Id("delete"))
+        .await
+        .expect("delete")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until(&format!(
+            "!document.querySelector(\".card[data-id='{second}']\")"
+        ))
+        .await;
+    let gone = media
+        .admin(Method::GET, &format!("/v1/media/{second}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(gone.status(), 404);
+
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    drop(api);
+    media.stop().await;
+}
