@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Body of every error response: a stable machine-readable `code` in kebab
 /// case (clients branch on it) and a human `message` (clients show it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable identifier such as `unsupported-media-type`; never reworded.
     pub code: String,

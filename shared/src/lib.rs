@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod docs;
 pub mod error;
 pub mod media;
 pub mod progress;

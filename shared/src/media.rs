@@ -138,8 +138,9 @@ impl From<MediaRef> for String {
 }
 
 /// What the media service says about one stored object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaDescriptor {
+    #[schema(value_type = String, example = "0123456789abcdef0123456789abcdef")]
     pub id: MediaId,
     /// MIME type decided from the bytes, e.g. `image/jpeg`.
     pub content_type: String,
@@ -156,19 +157,21 @@ pub struct MediaDescriptor {
     pub mirrors: Vec<String>,
     /// Records that use this media; while any do, it cannot be deleted.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub refs: Vec<MediaRef>,
     pub folder: Option<String>,
     pub tags: Vec<String>,
     pub alt: Option<String>,
     /// RFC 3339 instant of the first upload.
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: time::OffsetDateTime,
     /// Absolute delivery URL of the original.
     pub url: String,
 }
 
 /// One page of a media listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaPage {
     pub items: Vec<MediaDescriptor>,
     /// Opaque cursor for the next page; absent on the last page.

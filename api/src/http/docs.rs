@@ -10,7 +10,7 @@ use axum::{Json, Router};
 
 use super::AppState;
 
-const DOCS_PAGE: &str = include_str!("docs.html");
+const DOCS_PAGE: &str = avenue_shared::docs::PAGE;
 
 pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
     Router::new()

@@ -98,6 +98,8 @@ struct Login {
 
 /// Signs in with the api's login and hands the page the access token,
 /// for admins only. The api's refusals (401, 429) pass through.
+#[utoipa::path(post, path = "/admin/login", tag = "admin", request_body(content = Object, description = "{email, password}"),
+    responses((status = 200, description = "{access_token, expires_in, user}"), (status = 401), (status = 403), (status = 429), (status = 503)))]
 async fn login(State(state): State<AppState>, JsonBody(login): JsonBody<Login>) -> Response {
     let answer = match state
         .api
@@ -146,6 +148,7 @@ fn admin_only(claims: &avenue_shared::Claims) -> Result<(), AppError> {
 }
 
 /// The named presets, usable unsigned.
+#[utoipa::path(get, path = "/v1/presets", tag = "admin", responses((status = 200, description = "[{name, transformation}]")), security(("bearer" = [])))]
 async fn presets(State(state): State<AppState>, _manager: MediaManager) -> Json<Value> {
     Json(Value::Array(
         state
@@ -167,6 +170,8 @@ struct SignRequest {
 
 /// Signs a custom transformation for a file (admins): answers the
 /// delivery path with its `s--SIG--` component.
+#[utoipa::path(post, path = "/v1/sign", tag = "admin", request_body(content = Object, description = "{transformation, file}"),
+    responses((status = 200, description = "{path}"), (status = 400, body = avenue_shared::ErrorBody), (status = 403, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn sign(
     State(state): State<AppState>,
     MediaManager(claims): MediaManager,
@@ -196,6 +201,7 @@ async fn sign(
 }
 
 /// The stored variants of a media.
+#[utoipa::path(get, path = "/v1/media/{id}/variants", tag = "admin", responses((status = 200, description = "stored variants"), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn variants(
     State(state): State<AppState>,
     _manager: MediaManager,

@@ -187,6 +187,10 @@ fn forbidden(code: &'static str, message: &str) -> AppError {
     }
 }
 
+#[utoipa::path(get, path = "/image/upload/{path}", tag = "delivery",
+    params(("path" = String, Path, description = "[s--SIG--/][TRANSFORMATIONS/][vN/]{id}.{ext}")),
+    responses((status = 200, description = "the image, cacheable for ever"), (status = 206), (status = 302, description = "to the backend (Cloudinary)"), (status = 304),
+        (status = 400, body = avenue_shared::ErrorBody), (status = 403, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody), (status = 422, body = avenue_shared::ErrorBody)))]
 async fn deliver(
     State(state): State<AppState>,
     method: Method,

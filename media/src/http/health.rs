@@ -13,12 +13,14 @@ use super::AppState;
 /// A probe that hangs is as bad as one that fails: orchestrators time out.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200)))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// Ready when every configured backend answers (GridFS stands for MongoDB,
 /// which also holds the metadata).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200), (status = 503)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let primary = state.library.store().backend().as_str();
     for store in state.library.stores().all() {

@@ -51,6 +51,8 @@ struct EraseQuery {
 
 /// Erases every media uploaded by `owner` (the token `sub` that uploaded
 /// it), claimed or not: privacy requests outrank references. Admins only.
+#[utoipa::path(delete, path = "/v1/media", tag = "media", params(("owner" = String, Query)),
+    responses((status = 200, description = "{owner, erased, claims_dropped}"), (status = 403, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn erase_owner(
     State(state): State<AppState>,
     MediaManager(claims): MediaManager,
@@ -102,6 +104,8 @@ struct ClaimRequest {
 }
 
 /// Records that `ref` uses the media; idempotent.
+#[utoipa::path(post, path = "/v1/media/{id}/refs", tag = "media", request_body(content = Object, description = "{\"ref\": \"collection:id\"}"),
+    responses((status = 200, body = avenue_shared::MediaDescriptor), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn claim(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -115,6 +119,8 @@ async fn claim(
 }
 
 /// Drops the claim of `reference`; idempotent, also for unknown media.
+#[utoipa::path(delete, path = "/v1/media/{id}/refs/{reference}", tag = "media",
+    responses((status = 204)), security(("bearer" = [])))]
 async fn release(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -161,6 +167,11 @@ impl RawFields {
     }
 }
 
+#[utoipa::path(post, path = "/v1/media", tag = "media",
+    request_body(content_type = "multipart/form-data", description = "field `file` (and optional `folder`, `tags`, `alt`), or a raw image body with its Content-Type"),
+    responses((status = 201, body = avenue_shared::MediaDescriptor, description = "stored"), (status = 200, body = avenue_shared::MediaDescriptor, description = "the same bytes were already stored"),
+        (status = 400, body = avenue_shared::ErrorBody), (status = 413, body = avenue_shared::ErrorBody), (status = 415, body = avenue_shared::ErrorBody), (status = 422, body = avenue_shared::ErrorBody)),
+    security(("bearer" = [])))]
 async fn upload(
     State(state): State<AppState>,
     MediaManager(claims): MediaManager,
@@ -352,6 +363,9 @@ struct ListParams {
     cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/media", tag = "media",
+    params(("folder" = Option<String>, Query), ("tag" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = avenue_shared::MediaPage), (status = 400, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -404,6 +418,8 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media",
+    responses((status = 200, body = avenue_shared::MediaDescriptor), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn show(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -453,6 +469,8 @@ impl PatchBody {
     }
 }
 
+#[utoipa::path(patch, path = "/v1/media/{id}", tag = "media", request_body(content = Object, description = "any of alt, tags, folder; null clears"),
+    responses((status = 200, body = avenue_shared::MediaDescriptor), (status = 400, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn update(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -465,6 +483,8 @@ async fn update(
     Ok(Json(state.library.describe(&record)))
 }
 
+#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media",
+    responses((status = 204), (status = 404, body = avenue_shared::ErrorBody), (status = 409, body = avenue_shared::ErrorBody, description = "claimed by a record")), security(("bearer" = [])))]
 async fn remove(
     State(state): State<AppState>,
     _manager: MediaManager,

@@ -152,6 +152,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
 async fn render(State(state): State<AppState>) -> Response {
     match state.metrics.render() {
         Ok(text) => {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod conditional;
 pub mod delivery;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(storage::router())
         .merge(admin::router())
+        .merge(docs::router())
         .fallback(|| async {
             error::AppError::Rejected {
                 status: axum::http::StatusCode::NOT_FOUND,

@@ -19,6 +19,8 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/storage/status", get(status))
 }
 
+#[utoipa::path(get, path = "/v1/storage/status", tag = "operations",
+    responses((status = 200, description = "backends, mirror, migration, variants, lifecycle")), security(("bearer" = [])))]
 async fn status(
     State(state): State<AppState>,
     _manager: MediaManager,

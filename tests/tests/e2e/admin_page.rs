@@ -311,6 +311,18 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .expect("answer");
     assert_eq!(gone.status(), 404);
 
+    // Both services' reference pages render their documents in the browser.
+    for docs in [media.url("/v1/docs"), api.url("/api/docs")] {
+        page.goto(&docs).await.expect("open the docs");
+        let operations = browser
+            .until("document.querySelectorAll('#content details').length > 10 && document.querySelectorAll('#content details').length")
+            .await;
+        assert!(
+            operations.as_u64().is_some_and(|n| n > 10),
+            "{docs}: {operations}"
+        );
+    }
+
     browser.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     drop(api);

@@ -161,3 +161,51 @@ async fn start_up_creates_the_gridfs_and_media_indexes() {
     assert!(media.iter().any(|n| n == "storage_key_1"), "{media:?}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_media_api_document_matches_the_routes() {
+    let app = avenue_tests::spawn_media().await;
+    let document: serde_json::Value = app
+        .fetch("/v1/openapi.json", &[])
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(document["openapi"]
+        .as_str()
+        .expect("version")
+        .starts_with("3."));
+    let paths = document["paths"].as_object().expect("paths");
+    for path in [
+        "/v1/media",
+        "/v1/media/{id}",
+        "/v1/media/{id}/refs",
+        "/image/upload/{path}",
+        "/v1/storage/status",
+    ] {
+        assert!(paths.contains_key(path), "{path} documented");
+    }
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{id}", "0123456789abcdef0123456789abcdef")
+            .replace("{reference}", "shop_products:x")
+            .replace("{path}", "0123456789abcdef0123456789abcdef.jpg");
+        for method in item.as_object().expect("operations").keys() {
+            let method =
+                reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let response = app
+                .http
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .expect("answer");
+            let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+            assert_ne!(body["message"], "no such endpoint", "{method} {path}");
+        }
+    }
+    assert!(document["components"]["schemas"]["MediaDescriptor"].is_object());
+    let docs = app.fetch("/v1/docs", &[]).await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("html").contains("openapi.json"));
+    app.stop().await;
+}

@@ -1,0 +1,60 @@
+//! `/v1/openapi.json`, generated from the handlers' annotations (utoipa),
+//! and `/v1/docs`, the reference page both services share.
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+
+use super::{admin, delivery, health, media, metrics, storage, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Avenue media service", description = "The only place bytes live: upload, deliver (Cloudinary URL syntax), manage, claim."),
+    paths(
+        media::upload, media::list, media::erase_owner, media::show, media::update, media::remove,
+        media::claim, media::release, delivery::deliver, storage::status, health::healthz,
+        health::readyz, metrics::render, admin::login, admin::presets, admin::sign, admin::variants,
+    ),
+    components(schemas(avenue_shared::MediaDescriptor, avenue_shared::MediaPage, avenue_shared::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "media", description = "Upload, list, edit, delete, claims (admin or service token)"),
+        (name = "delivery", description = "Public, cacheable image URLs"),
+        (name = "admin", description = "What the media library page uses"),
+        (name = "operations", description = "Probes, metrics, storage status"),
+    )
+)]
+pub struct MediaApi;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    let document = MediaApi::openapi();
+    Router::new()
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CACHE_CONTROL, "no-cache")], Json(document)).into_response() }
+            }),
+        )
+        .route("/v1/docs", get(|| async { Html(avenue_shared::docs::PAGE) }))
+}
