@@ -43,7 +43,7 @@ AVENUE_ADMIN_PASSWORD=$ADMIN_PASSWORD target/debug/avenue-api create-admin --ema
   >/dev/null 2>&1 || true
 cat <<TXT
 
-  avenue-media  http://$MEDIA_BIND   (GET /readyz, POST /v1/media, GET /image/upload/{id}.{ext})
+  avenue-media  http://$MEDIA_BIND   (media library page: http://$MEDIA_BIND/admin/media, reference: /v1/docs)
   avenue-api    http://$API_BIND     (API reference: http://$API_BIND/api/docs)
   MongoDB       $MONGODB_URI
 

@@ -23,6 +23,7 @@ async fn an_admin_manages_the_library_in_a_browser() {
     let api_port = free_port();
     let media = spawn_media_with(|s| {
         s.api_url = url::Url::parse(&format!("http://127.0.0.1:{api_port}")).expect("url");
+        s.limits.max_upload_bytes = 60_000;
     })
     .await;
     let api = spawn_api_with(&mongo_uri(), &media.db_name, &media.address, |s| {
@@ -39,6 +40,8 @@ async fn an_admin_manages_the_library_in_a_browser() {
     std::fs::write(&red, fixtures::png(64, 48, 10)).expect("write");
     std::fs::write(&blue, fixtures::jpeg(80, 60, 20)).expect("write");
     std::fs::write(&fake, b"this is only text pretending to be a PNG").expect("write");
+    let huge = dir.join("huge.png");
+    std::fs::write(&huge, fixtures::noise_png(200, 200, 3)).expect("write");
 
     let browser = Browser::start().await;
     let page = &browser.client;
@@ -96,7 +99,7 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .await;
 
     // Two images and a refused file, each with its own row and progress bar.
-    let files = [&red, &blue, &fake]
+    let files = [&red, &blue, &fake, &huge]
         .map(|p| p.to_str().expect("utf-8").to_owned())
         .join("\n");
     page.find(Locator::Id("file-input"))
@@ -106,7 +109,7 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .await
         .expect("choose files");
     browser
-        .until("document.querySelectorAll('#uploads .upload.done, #uploads .upload.failed').length === 3")
+        .until("document.querySelectorAll('#uploads .upload.done, #uploads .upload.failed').length === 4")
         .await;
     let rows = browser
         .eval("[...document.querySelectorAll('#uploads .upload')].map(r => ({name: r.querySelector('.name').textContent, cls: r.className, status: r.querySelector('.status').textContent, progress: r.querySelector('progress').value}))")
@@ -114,18 +117,17 @@ async fn an_admin_manages_the_library_in_a_browser() {
     let rows = rows.as_array().expect("rows");
     for row in rows {
         let name = row["name"].as_str().expect("name");
+        let class = row["cls"].as_str().expect("class");
+        let status = row["status"].as_str().expect("status");
         if name == "not-an-image.png" {
+            assert!(class.contains("failed"), "{row}");
             assert!(
-                row["cls"].as_str().expect("class").contains("failed"),
+                status.starts_with("refused:") && status.contains("not a JPEG"),
                 "{row}"
             );
-            assert!(
-                row["status"]
-                    .as_str()
-                    .expect("status")
-                    .starts_with("refused:"),
-                "{row}"
-            );
+        } else if name == "huge.png" {
+            assert!(class.contains("failed"), "{row}");
+            assert!(status.contains("larger than"), "{row}");
         } else {
             assert!(
                 row["cls"].as_str().expect("class").contains("done"),
@@ -180,6 +182,12 @@ async fn an_admin_manages_the_library_in_a_browser() {
     let alt = page.find(Locator::Id("alt")).await.expect("alt");
     alt.clear().await.expect("clear");
     alt.send_keys("Vestido de seda").await.expect("type");
+    page.find(Locator::Id("tags"))
+        .await
+        .expect("tags")
+        .send_keys("seda, verano")
+        .await
+        .expect("type");
     page.find(Locator::Id("save"))
         .await
         .expect("save")
@@ -188,6 +196,36 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .expect("click");
     browser
         .until("document.getElementById('saved').textContent === 'Saved'")
+        .await;
+    // Search by tag finds only that one.
+    page.find(Locator::Id("tag"))
+        .await
+        .expect("tag filter")
+        .send_keys("seda")
+        .await
+        .expect("type");
+    page.find(Locator::Id("search"))
+        .await
+        .expect("search")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until(&format!(
+            "document.querySelectorAll('#grid .card').length === 1 && document.querySelector('#grid .card').dataset.id === '{first}'"
+        ))
+        .await;
+    browser
+        .eval("(document.getElementById('tag').value = '', true)")
+        .await;
+    page.find(Locator::Id("search"))
+        .await
+        .expect("search")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.querySelectorAll('#grid .card').length === 2")
         .await;
     let stored: serde_json::Value = media
         .admin(Method::GET, &format!("/v1/media/{first}"))
@@ -198,6 +236,7 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .await
         .expect("json");
     assert_eq!(stored["alt"], "Vestido de seda");
+    assert_eq!(stored["tags"], json!(["seda", "verano"]));
 
     // Copy a preset URL and a signed custom one; both deliver images.
     page.find(Locator::Id("preset"))
