@@ -254,6 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 staging_grace: lifecycle.staging_grace,
                 pending_ttl: lifecycle.pending_ttl,
                 release_grace: lifecycle.release_grace,
+                orphans: true,
             };
             let report = sweep_once(&library, policy, dry_run).await?;
             let verb = if dry_run { "would remove" } else { "removed" };

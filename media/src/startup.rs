@@ -154,6 +154,7 @@ impl Application {
                 staging_grace: lifecycle.staging_grace,
                 pending_ttl: lifecycle.pending_ttl,
                 release_grace: lifecycle.release_grace,
+                orphans: false,
             },
             lifecycle.sweep_interval,
         ));
@@ -166,11 +167,19 @@ impl Application {
     }
 }
 
+/// How often the periodic sweep also looks for orphaned objects.
+const ORPHAN_SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 async fn sweep_forever(library: MediaLibrary, policy: SweepPolicy, every: Duration) {
     let mut ticker = tokio::time::interval(every.max(Duration::from_secs(1)));
+    let mut last_orphan_pass: Option<tokio::time::Instant> = None;
     loop {
         ticker.tick().await;
-        match sweep_once(&library, policy, false).await {
+        let orphans = last_orphan_pass.is_none_or(|at| at.elapsed() >= ORPHAN_SWEEP_EVERY);
+        if orphans {
+            last_orphan_pass = Some(tokio::time::Instant::now());
+        }
+        match sweep_once(&library, SweepPolicy { orphans, ..policy }, false).await {
             Ok(report) if report != SweepReport::default() => {
                 tracing::info!(?report, "sweep done");
             }

@@ -14,11 +14,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use mongodb::Database;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use avenue_shared::docs::BearerAuth;
 use avenue_shared::JwtKeys;
 
 use crate::config::{Limits, Settings};
@@ -63,23 +63,6 @@ impl AppState {
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The routes and the OpenAPI document they make.
 pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {

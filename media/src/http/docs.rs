@@ -5,8 +5,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
+
+use avenue_shared::docs::BearerAuth;
 
 use super::{admin, delivery, health, media, metrics, storage, AppState};
 
@@ -28,23 +29,6 @@ use super::{admin, delivery, health, media, metrics, storage, AppState};
     )
 )]
 pub struct MediaApi;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 pub fn router() -> Router<AppState> {
     let document = MediaApi::openapi();

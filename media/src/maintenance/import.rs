@@ -106,6 +106,45 @@ fn not_an_image(err: &MediaError) -> bool {
     )
 }
 
+/// Stores one source's bytes and counts the outcome; `None` when there is
+/// no media to map (skipped or failed, already reported). A folder holds
+/// other files beside images, so non-images are skipped there; inside an
+/// image collection a non-image is damage, so `skip_non_images` is off.
+async fn import_one(
+    library: &MediaLibrary,
+    data: Vec<u8>,
+    folder: &Option<Folder>,
+    what: &str,
+    skip_non_images: bool,
+    report: &mut ImportReport,
+    progress: &dyn Progress,
+) -> Option<crate::media::repo::MediaRecord> {
+    let size = data.len() as u64;
+    let record = match store(library, data, folder).await {
+        Ok(Stored::New(record)) => {
+            report.imported += 1;
+            report.bytes += size;
+            Some(record)
+        }
+        Ok(Stored::Existing(record)) => {
+            report.existing += 1;
+            Some(record)
+        }
+        Err(err) if skip_non_images && not_an_image(&err) => {
+            report.skipped += 1;
+            progress.failed(what, &format!("skipped: {err}"));
+            None
+        }
+        Err(err) => {
+            report.failed += 1;
+            progress.failed(what, &err.to_string());
+            None
+        }
+    };
+    progress.advance(size);
+    record
+}
+
 fn files_under(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -167,29 +206,18 @@ pub async fn import_dir(
                 continue;
             }
         };
-        let size = data.len() as u64;
-        let record = match store(library, data, &folder).await {
-            Ok(Stored::New(record)) => {
-                report.imported += 1;
-                report.bytes += size;
-                record
-            }
-            Ok(Stored::Existing(record)) => {
-                report.existing += 1;
-                record
-            }
-            Err(err) if not_an_image(&err) => {
-                report.skipped += 1;
-                progress.failed(&relative, &format!("skipped: {err}"));
-                progress.advance(size);
-                continue;
-            }
-            Err(err) => {
-                report.failed += 1;
-                progress.failed(&relative, &err.to_string());
-                progress.advance(size);
-                continue;
-            }
+        let Some(record) = import_one(
+            library,
+            data,
+            &folder,
+            &relative,
+            true,
+            &mut report,
+            progress,
+        )
+        .await
+        else {
+            continue;
         };
         let line = MappingLine {
             source: "dir",
@@ -210,7 +238,6 @@ pub async fn import_dir(
         };
         writeln!(mapping, "{}", serde_json::to_string(&line)?)?;
         mapping.flush()?;
-        progress.advance(size);
     }
     progress.finish();
     Ok(report)
@@ -290,24 +317,11 @@ pub async fn import_collection(
                 continue;
             }
         };
-        let size = data.len() as u64;
-        let record = match store(library, data, &folder).await {
-            Ok(Stored::New(record)) => {
-                report.imported += 1;
-                report.bytes += size;
-                record
-            }
-            Ok(Stored::Existing(record)) => {
-                report.existing += 1;
-                record
-            }
-            Err(err) => {
-                // Inside an image collection, a non-image is damage, not noise.
-                report.failed += 1;
-                progress.failed(&format!("{collection} {doc_id}"), &err.to_string());
-                progress.advance(size);
-                continue;
-            }
+        let what = format!("{collection} {doc_id}");
+        let Some(record) =
+            import_one(library, data, &folder, &what, false, &mut report, progress).await
+        else {
+            continue;
         };
         let line = MappingLine {
             source: "collection",
@@ -325,7 +339,6 @@ pub async fn import_collection(
         };
         writeln!(mapping, "{}", serde_json::to_string(&line)?)?;
         mapping.flush()?;
-        progress.advance(size);
     }
     progress.finish();
     Ok(report)

@@ -28,6 +28,9 @@ pub struct SweepPolicy {
     pub staging_grace: Duration,
     pub pending_ttl: Duration,
     pub release_grace: Duration,
+    /// Whether to look for orphaned objects too. That pass lists every
+    /// stored object, so the service runs it daily, not at every sweep.
+    pub orphans: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,7 +83,7 @@ pub async fn sweep_once(
         &mut report,
     )
     .await?;
-    for store in library.stores().all() {
+    for store in library.stores().all().iter().filter(|_| policy.orphans) {
         for key in store.keys_before(cutoff).await? {
             if repo.references_key(&key).await? || repo.is_staged(&key).await? {
                 continue;

@@ -25,6 +25,7 @@ fn policy(pending: u64, grace: u64) -> SweepPolicy {
         staging_grace: Duration::from_secs(3600),
         pending_ttl: Duration::from_secs(pending),
         release_grace: Duration::from_secs(grace),
+        orphans: true,
     }
 }
 
