@@ -8,6 +8,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use url::Url;
 
+use avenue_shared::net::TrustedProxies;
+use avenue_shared::serve::ServerLimits;
+
 /// Used when `AVENUE_JWT_SECRET` is unset outside production; the media
 /// service uses the same one, so local tokens work across both.
 pub const DEV_JWT_SECRET: &str = "avenue-dev-secret-DO-NOT-USE-IN-PRODUCTION";
@@ -45,6 +48,11 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: Limits,
     pub email: EmailSettings,
+    /// Peers whose `X-Forwarded-For` is believed (load balancers, the
+    /// media service's sign-in page).
+    pub trusted_proxies: TrustedProxies,
+    /// Timeouts and caps every connection is held to.
+    pub server: ServerLimits,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +129,8 @@ impl Settings {
             email: EmailSettings {
                 dispatch_interval: Duration::from_millis(200),
             },
+            trusted_proxies: TrustedProxies::default(),
+            server: ServerLimits::default(),
         })
     }
 
@@ -191,6 +201,11 @@ impl Settings {
                     EmailSettings::default().dispatch_interval,
                 )?,
             },
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .parse()
+                .map_err(|err: String| anyhow::anyhow!(err))?,
+            server: ServerLimits::from_env(&get).map_err(|err| anyhow::anyhow!(err))?,
         })
     }
 }

@@ -2,7 +2,6 @@
 //! exercise the same path.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use anyhow::Context;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
 use tokio::net::TcpListener;
+use tower::Layer;
 
 use avenue_shared::{JwtKeys, MediaClient};
 
@@ -91,8 +91,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         MediaClient::new(settings.media_url.as_str()).context("MEDIA_URL")?,
         keys.clone(),
     );
+    let limiter = LoginLimiter::new(&db, &settings.auth);
+    // Without its TTL index old windows are still cleared by the limiter
+    // itself; a refusal is worth a warning, not a failed start.
+    if let Err(err) = limiter.ensure_indexes().await {
+        tracing::warn!(error = %err, "login_attempts TTL index could not be created");
+    }
     Ok(AppState {
-        limiter: LoginLimiter::new(&settings.auth),
+        limiter,
         hasher: Hasher::new().await?,
         config: Arc::new(settings),
         db,
@@ -133,10 +139,20 @@ impl Application {
             self.state.outbox.clone(),
             self.state.config.email.dispatch_interval,
         ));
-        let app = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let mut limits = self.state.config.server;
+        // `POST /api/uploads` takes uploads as large as media does: its
+        // refusals must reach the client whole too.
+        limits.drain_bytes = limits
+            .drain_bytes
+            .max(self.state.config.limits.max_upload_bytes as u64);
+        let router = http::router(self.state);
+        let served = avenue_shared::serve::serve(
+            self.listener,
+            limits,
+            move |peer| axum::Extension(axum::extract::ConnectInfo(peer)).layer(router.clone()),
+            shutdown,
+        )
+        .await;
         dispatcher.abort();
         served.context("HTTP server failed")
     }

@@ -55,6 +55,8 @@ pub struct Settings {
     pub delivery: Delivery,
     /// Where the admin page's sign-in is checked (the api's login).
     pub api_url: Url,
+    /// Timeouts and caps every connection is held to.
+    pub server: avenue_shared::serve::ServerLimits,
 }
 
 /// The Cloudinary account and how media there are delivered.
@@ -89,6 +91,10 @@ pub struct Delivery {
     pub cache_bytes: u64,
     /// Renders running at once; each holds a decoded image in memory.
     pub render_concurrency: usize,
+    /// Renders waiting per lane before new ones are refused with 503.
+    pub render_queue: usize,
+    /// Longest a render waits for a place before it is refused with 503.
+    pub render_wait: Duration,
     pub remote: RemoteDelivery,
 }
 
@@ -100,6 +106,8 @@ impl Default for Delivery {
             presets: Presets::defaults(),
             cache_bytes: 256 * 1024 * 1024,
             render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            render_queue: 32,
+            render_wait: Duration::from_secs(10),
             remote: RemoteDelivery::Redirect,
         }
     }
@@ -175,6 +183,7 @@ impl Settings {
             lifecycle: Lifecycle::default(),
             delivery: Delivery::default(),
             api_url: Url::parse("http://127.0.0.1:8080").expect("a literal URL parses"),
+            server: avenue_shared::serve::ServerLimits::default(),
         }
     }
 
@@ -274,6 +283,11 @@ impl Settings {
             render_concurrency: number(&get, "MEDIA_RENDER_CONCURRENCY")?
                 .map(|n| n.max(1) as usize)
                 .unwrap_or(delivery_defaults.render_concurrency),
+            render_queue: number(&get, "MEDIA_RENDER_QUEUE")?
+                .map(|n| n as usize)
+                .unwrap_or(delivery_defaults.render_queue),
+            render_wait: duration(&get, "MEDIA_RENDER_WAIT")?
+                .unwrap_or(delivery_defaults.render_wait),
             remote: match get("CLOUDINARY_DELIVERY").as_deref() {
                 None | Some("redirect") => RemoteDelivery::Redirect,
                 Some("proxy") => RemoteDelivery::Proxy,
@@ -317,6 +331,8 @@ impl Settings {
                     .unwrap_or(lifecycle_defaults.release_grace),
             },
             delivery,
+            server: avenue_shared::serve::ServerLimits::from_env(&get)
+                .map_err(|err| anyhow::anyhow!(err))?,
             api_url: Url::parse(
                 &get("MEDIA_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
             )

@@ -9,6 +9,7 @@ use anyhow::Context;
 use mongodb::options::ClientOptions;
 use mongodb::Client;
 use tokio::net::TcpListener;
+use tower::Layer;
 
 use avenue_shared::JwtKeys;
 
@@ -112,7 +113,11 @@ impl Application {
         let variants = Variants::new(
             library.clone(),
             settings.delivery.cache_bytes,
-            settings.delivery.render_concurrency,
+            crate::media::lanes::LaneSettings {
+                concurrency: settings.delivery.render_concurrency,
+                queue: settings.delivery.render_queue,
+                max_wait: settings.delivery.render_wait,
+            },
             metrics.variants.clone(),
         );
         let state = AppState {
@@ -159,9 +164,18 @@ impl Application {
             lifecycle.sweep_interval,
         ));
         let router = http::router(self.state);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let mut limits = self.settings.server;
+        // A refused upload's rest is read up to what an upload may be, so
+        // the refusal reaches the client whole.
+        limits.drain_bytes =
+            self.settings.limits.max_upload_bytes + crate::http::media::MULTIPART_SLACK;
+        let served = avenue_shared::serve::serve(
+            self.listener,
+            limits,
+            move |peer| axum::Extension(axum::extract::ConnectInfo(peer)).layer(router.clone()),
+            shutdown,
+        )
+        .await;
         sweeper.abort();
         served.context("HTTP server failed")
     }

@@ -43,6 +43,9 @@ pub enum Failure {
     Status(u16),
     /// Wait this long before answering normally.
     Slow(Duration),
+    /// Answer 200 with an HTML page, as a misconfigured CDN or a captive
+    /// portal in front of the real service would.
+    Html,
 }
 
 #[derive(Default)]
@@ -206,6 +209,14 @@ impl FakeState {
                 tokio::time::sleep(delay).await;
                 None
             }
+            Some(Failure::Html) => Some(
+                (
+                    StatusCode::OK,
+                    [(axum::http::header::CONTENT_TYPE, "text/html")],
+                    "<html><script>alert(1)</script></html>",
+                )
+                    .into_response(),
+            ),
             None => None,
         }
     }

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;
+pub mod raw;
 
 use std::sync::Once;
 

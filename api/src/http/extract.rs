@@ -2,10 +2,14 @@
 //! 400, JSON of the wrong shape 422 naming the path, a missing JSON
 //! content type 415, a body over the limit 413, a bad query string 400.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+
+use avenue_shared::net::{TrustedProxies, FORWARDED_FOR};
 
 use super::error::ApiError;
 
@@ -78,5 +82,31 @@ where
             }
             Err(other) => Err(ApiError::bad_request("invalid-query", other.body_text())),
         }
+    }
+}
+
+/// The client's address: the connection's peer, or, when the peer is one
+/// of `TRUSTED_PROXIES`, the nearest untrusted hop of `X-Forwarded-For`.
+pub struct ClientAddress(pub IpAddr);
+
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    TrustedProxies: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        let forwarded = parts
+            .headers
+            .get(FORWARDED_FOR)
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(
+            TrustedProxies::from_ref(state).client_address(peer, forwarded),
+        ))
     }
 }

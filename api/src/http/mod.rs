@@ -42,6 +42,12 @@ pub struct AppState {
     pub outbox: Outbox,
 }
 
+impl axum::extract::FromRef<AppState> for avenue_shared::net::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.trusted_proxies.clone()
+    }
+}
+
 impl AppState {
     /// Base of delivery URLs written into answers.
     pub fn media_public_url(&self) -> &url::Url {

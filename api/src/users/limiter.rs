@@ -1,98 +1,183 @@
-//! Failed-login counting per account and per client address. Only failures
-//! count, so a user who types the right password is never locked out by
-//! their own successes; a key over its limit is refused (429) before any
-//! password is checked, until its window has passed.
+//! Failed-login counting per account and per client address, kept in
+//! MongoDB (`login_attempts`, expired by a TTL index) so every instance
+//! counts against the same limits.
+//!
+//! An attempt is *reserved* before the password is checked: the counter is
+//! raised only while it is under the limit, in one conditional write, so
+//! forty concurrent guesses against a limit of five run five hashes and
+//! answer 429 to the rest. A successful sign-in gives its reservation back
+//! (and clears the account's count); a failed one leaves it counted.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use moka::sync::Cache;
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::options::{IndexOptions, ReturnDocument};
+use mongodb::{Collection, Database, IndexModel};
 
 use crate::config::AuthSettings;
+use crate::http::error::is_duplicate_key;
+
+const COLLECTION: &str = "login_attempts";
+/// Concurrent first attempts on one key race to create its counter; the
+/// losers look again this many times before giving up.
+const CREATE_RACE_RETRIES: usize = 5;
 
 #[derive(Clone)]
 pub struct LoginLimiter {
-    /// key -> (failures, when the window began)
-    failures: Cache<String, (u32, Instant)>,
+    attempts: Collection<Document>,
     per_account: u32,
     per_ip: u32,
     window: Duration,
 }
 
+/// A reserved attempt; hand it back on success.
+#[derive(Debug)]
+pub struct Attempt {
+    account_key: String,
+    ip_key: String,
+}
+
+/// Whether the attempt may go on.
+#[derive(Debug)]
+pub enum Reservation {
+    Granted(Attempt),
+    /// Over a limit: try again after this many seconds.
+    Blocked {
+        retry_after_secs: u64,
+    },
+}
+
 impl LoginLimiter {
-    pub fn new(settings: &AuthSettings) -> Self {
+    pub fn new(db: &Database, settings: &AuthSettings) -> Self {
         Self {
-            failures: Cache::builder()
-                .max_capacity(200_000)
-                .time_to_idle(settings.failure_window)
-                .build(),
+            attempts: db.collection(COLLECTION),
             per_account: settings.failures_per_account,
             per_ip: settings.failures_per_ip,
             window: settings.failure_window,
         }
     }
 
-    fn keys(account: &str, ip: &str) -> [(String, bool); 2] {
-        [
-            (format!("account:{account}"), true),
-            (format!("ip:{ip}"), false),
-        ]
+    /// The TTL index that forgets windows once they are over.
+    ///
+    /// # Errors
+    /// When MongoDB refuses the index.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        self.attempts
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .expire_after(Duration::ZERO)
+                            .name("expires_at_ttl".to_owned())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .await
+            .map(|_| ())
     }
 
-    /// Seconds to wait when either key is over its limit.
-    pub fn blocked_for(&self, account: &str, ip: &str) -> Option<u64> {
-        Self::keys(account, ip)
-            .into_iter()
-            .filter_map(|(key, is_account)| {
-                let (count, since) = self.failures.get(&key)?;
-                let limit = if is_account {
-                    self.per_account
-                } else {
-                    self.per_ip
-                };
-                let elapsed = since.elapsed();
-                (count >= limit && elapsed < self.window)
-                    .then(|| (self.window - elapsed).as_secs().max(1))
-            })
-            .max()
+    /// Reserves one attempt for `account` from `ip`, or says how long both
+    /// must wait.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn reserve(&self, account: &str, ip: &str) -> mongodb::error::Result<Reservation> {
+        let account_key = format!("account:{account}");
+        let ip_key = format!("ip:{ip}");
+        if let Some(wait) = self.take(&account_key, self.per_account).await? {
+            return Ok(Reservation::Blocked {
+                retry_after_secs: wait,
+            });
+        }
+        if let Some(wait) = self.take(&ip_key, self.per_ip).await? {
+            self.give_back(&account_key).await;
+            return Ok(Reservation::Blocked {
+                retry_after_secs: wait,
+            });
+        }
+        Ok(Reservation::Granted(Attempt {
+            account_key,
+            ip_key,
+        }))
     }
 
-    pub fn failed(&self, account: &str, ip: &str) {
-        for (key, _) in Self::keys(account, ip) {
-            let next = match self.failures.get(&key) {
-                Some((count, since)) if since.elapsed() < self.window => (count + 1, since),
-                _ => (1, Instant::now()),
-            };
-            self.failures.insert(key, next);
+    /// The attempt signed in: the account starts afresh, and the address
+    /// gets its reservation back (a success is not a failure).
+    pub async fn succeeded(&self, attempt: Attempt) {
+        if let Err(err) = self
+            .attempts
+            .delete_one(doc! { "_id": &attempt.account_key })
+            .await
+        {
+            tracing::warn!(error = %err, "could not clear an account's failed logins");
+        }
+        self.give_back(&attempt.ip_key).await;
+    }
+
+    async fn give_back(&self, key: &str) {
+        if let Err(err) = self
+            .attempts
+            .update_one(
+                doc! { "_id": key, "count": { "$gt": 0 } },
+                doc! { "$inc": { "count": -1_i64 } },
+            )
+            .await
+        {
+            tracing::warn!(error = %err, key, "could not give a login attempt back");
         }
     }
 
-    pub fn succeeded(&self, account: &str) {
-        self.failures.invalidate(&format!("account:{account}"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_after_the_limit_per_account_and_per_ip() {
-        let limiter = LoginLimiter::new(&AuthSettings {
-            failures_per_account: 2,
-            failures_per_ip: 3,
-            ..AuthSettings::default()
-        });
-        limiter.failed("a", "1.1.1.1");
-        assert_eq!(limiter.blocked_for("a", "1.1.1.1"), None);
-        limiter.failed("a", "1.1.1.1");
-        assert!(limiter.blocked_for("a", "1.1.1.1").is_some());
-        assert_eq!(limiter.blocked_for("b", "2.2.2.2"), None);
-        limiter.failed("b", "1.1.1.1");
-        assert!(
-            limiter.blocked_for("c", "1.1.1.1").is_some(),
-            "the address is over"
-        );
-        limiter.succeeded("a");
-        assert!(limiter.blocked_for("a", "9.9.9.9").is_none());
+    /// Raises `key`'s count if it is under `limit`; otherwise answers the
+    /// seconds until its window ends.
+    async fn take(&self, key: &str, limit: u32) -> mongodb::error::Result<Option<u64>> {
+        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        for _ in 0..CREATE_RACE_RETRIES {
+            let now = DateTime::now();
+            // A window that is over but not yet removed by the TTL monitor
+            // (which runs about once a minute) starts again.
+            self.attempts
+                .delete_one(doc! { "_id": key, "expires_at": { "$lte": now } })
+                .await?;
+            let raised = self
+                .attempts
+                .find_one_and_update(
+                    doc! { "_id": key, "count": { "$lt": i64::from(limit) } },
+                    doc! {
+                        "$inc": { "count": 1_i64 },
+                        "$setOnInsert": {
+                            "expires_at": DateTime::from_millis(now.timestamp_millis().saturating_add(window_ms)),
+                        },
+                    },
+                )
+                .upsert(true)
+                .return_document(ReturnDocument::After)
+                .await;
+            match raised {
+                Ok(_) => return Ok(None),
+                Err(err) if is_duplicate_key(&err) => {
+                    // Either the count is at the limit, or another attempt
+                    // created the counter a moment ago: look.
+                    let current = self.attempts.find_one(doc! { "_id": key }).await?;
+                    let Some(current) = current else { continue };
+                    let count = current.get_i64("count").unwrap_or(i64::MAX);
+                    if count < i64::from(limit) {
+                        continue;
+                    }
+                    let ends = current
+                        .get_datetime("expires_at")
+                        .map_or(now.timestamp_millis() + window_ms, |at| {
+                            at.timestamp_millis()
+                        });
+                    let wait_ms = ends.saturating_sub(now.timestamp_millis()).max(1000);
+                    return Ok(Some(u64::try_from(wait_ms / 1000).unwrap_or(1).max(1)));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        // Still racing after several looks: count it as over the limit
+        // rather than let an unbounded burst through.
+        Ok(Some(1))
     }
 }

@@ -1,8 +1,6 @@
 //! `/api/auth/*` and `/api/users`.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
@@ -14,10 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use avenue_shared::{Claims, Role};
 
+use super::limiter::Reservation;
 use super::model::{parse_name, Email, NewPassword, RefreshDoc, UserDoc, UserView};
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::extract::{ApiJson, ApiQuery, ClientAddress};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -163,14 +162,17 @@ pub async fn register(
         (status = 429, description = "too many failures; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
     let account = request.email.trim().to_lowercase();
-    let ip = peer.ip().to_string();
-    if let Some(retry_after_secs) = state.limiter.blocked_for(&account, &ip) {
-        return Err(ApiError::RateLimited { retry_after_secs });
-    }
+    // Reserved before any hashing, atomically and for every instance.
+    let attempt = match state.limiter.reserve(&account, &client.to_string()).await? {
+        Reservation::Granted(attempt) => attempt,
+        Reservation::Blocked { retry_after_secs } => {
+            return Err(ApiError::RateLimited { retry_after_secs })
+        }
+    };
     let user = match Email::parse(&request.email, "email") {
         Ok(email) => state.users.by_email(&email).await?,
         Err(_) => None,
@@ -184,13 +186,10 @@ pub async fn login(
         .await?;
     match user {
         Some(user) if matched => {
-            state.limiter.succeeded(&account);
+            state.limiter.succeeded(attempt).await;
             Ok(Json(open_session(&state, &user).await?))
         }
-        _ => {
-            state.limiter.failed(&account, &ip);
-            Err(ApiError::Unauthenticated("wrong email or password".into()))
-        }
+        _ => Err(ApiError::Unauthenticated("wrong email or password".into())),
     }
 }
 

@@ -4,14 +4,17 @@
 //! stored variants. The page's files are embedded in the binary and load
 //! nothing from elsewhere.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use avenue_shared::net::FORWARDED_FOR;
 use avenue_shared::{MediaId, Role};
 
 use super::auth::MediaManager;
@@ -100,11 +103,28 @@ struct Login {
 /// for admins only. The api's refusals (401, 429) pass through.
 #[utoipa::path(post, path = "/admin/login", tag = "admin", request_body(content = Object, description = "{email, password}"),
     responses((status = 200, description = "{access_token, expires_in, user}"), (status = 401), (status = 403), (status = 429), (status = 503)))]
-async fn login(State(state): State<AppState>, JsonBody(login): JsonBody<Login>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(login): JsonBody<Login>,
+) -> Response {
+    // The api limits failed sign-ins per client address: it must see the
+    // browser's, not ours. We act as a proxy and append the address we
+    // received the request from; the api believes the chain only as far
+    // as its TRUSTED_PROXIES allow.
+    let forwarded = headers
+        .get(FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(
+            || peer.ip().to_string(),
+            |chain| format!("{chain}, {}", peer.ip()),
+        );
     let answer = match state
         .api
         .http
         .post(state.api.login.clone())
+        .header(FORWARDED_FOR, forwarded)
         .json(&login)
         .send()
         .await
@@ -120,9 +140,17 @@ async fn login(State(state): State<AppState>, JsonBody(login): JsonBody<Login>) 
         }
     };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let retry_after = answer
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
     let body: Value = answer.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        return (status, Json(body)).into_response();
+        let mut response = (status, Json(body)).into_response();
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
     }
     if body["user"]["role"] != "admin" {
         return (

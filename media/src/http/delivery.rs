@@ -54,8 +54,11 @@ impl DeliveryPath<'_> {
         }
     }
 
-    fn only_presets(&self) -> bool {
-        !self.components.is_empty() && self.components.iter().all(|c| preset_name(c).is_some())
+    /// Exactly one named preset: the only transformation served unsigned
+    /// in strict mode. A chain of presets is a transformation like any
+    /// other (4^8 chains per media could otherwise be forced to render).
+    fn single_preset(&self) -> bool {
+        matches!(self.components.as_slice(), [only] if preset_name(only).is_some())
     }
 }
 
@@ -103,8 +106,7 @@ fn parse_path(path: &str) -> Result<DeliveryPath<'_>, AppError> {
 }
 
 /// Replaces each `t_NAME` by its transformation and parses the result.
-/// Also answers the expanded text, which other renderers (Cloudinary) take.
-fn expand(components: &[&str], presets: &Presets) -> Result<(Transformation, String), AppError> {
+fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppError> {
     let mut expanded: Vec<&str> = Vec::new();
     for component in components {
         match preset_name(component) {
@@ -123,9 +125,7 @@ fn expand(components: &[&str], presets: &Presets) -> Result<(Transformation, Str
             None => expanded.push(component),
         }
     }
-    let text = expanded.join("/");
     Transformation::parse(expanded)
-        .map(|t| (t, text))
         .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))
 }
 
@@ -198,7 +198,7 @@ async fn deliver(
     Path(path): Path<String>,
 ) -> Result<Response, AppError> {
     let wanted = parse_path(&path)?;
-    let (transformation, expanded) = expand(&wanted.components, &state.delivery.presets)?;
+    let transformation = expand(&wanted.components, &state.delivery.presets)?;
     let signing_secret = state.delivery.signing_secret.expose();
     let signed = match wanted.signature {
         Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
@@ -212,24 +212,28 @@ async fn deliver(
     };
     let record = state.library.get_for_delivery(&wanted.id).await?;
     let plain_original = wanted.components.is_empty() && wanted.ext == record.format;
-    if state.delivery.strict && !signed && !plain_original && !wanted.only_presets() {
+    if state.delivery.strict && !signed && !plain_original && !wanted.single_preset() {
         return Err(forbidden(
             "signature-required",
-            "unsigned URLs may use named presets (t_NAME) only; sign other transformations",
+            "unsigned URLs may use one named preset (t_NAME) only; sign other transformations and chains",
         ));
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     // Backends that render and deliver themselves (Cloudinary) get the same
-    // transformation string, through a redirect or through us.
+    // transformation, through a redirect or through us. Always its
+    // canonical text, never what the client wrote: only values we parsed,
+    // in the one spelling Cloudinary reads, reach another service.
+    let canonical = transformation.canonical();
     let store = state.library.stores().get(record.backend)?;
-    if let Some(location) = store.public_url(&record.storage_key, &expanded, wanted.ext.extension())
+    if let Some(location) =
+        store.public_url(&record.storage_key, &canonical, wanted.ext.extension())
     {
         match state.delivery.remote {
             RemoteDelivery::Redirect => return Ok(redirect(&location)),
             RemoteDelivery::Proxy if !plain_original => {
                 let (format, varies) =
                     choose_output(transformation.format(), wanted.ext, record.format, accept)?;
-                let etag = etag_for(&proxied_id(&record, &expanded, format));
+                let etag = etag_for(&proxied_id(&record, &canonical, format));
                 return proxy(store.as_ref(), &location, &etag, varies, &method, &headers).await;
             }
             // Originals stream from the store, ranges and all.
@@ -247,7 +251,8 @@ async fn deliver(
         ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
             match transformation.quality() {
                 Some(Quality::Value(q)) => q,
-                Some(Quality::Auto) | None => DEFAULT_QUALITY,
+                Some(Quality::Auto(level)) => level.value(),
+                None => DEFAULT_QUALITY,
             }
         }
     };
@@ -283,12 +288,12 @@ async fn deliver(
 
 /// Names what a proxied URL delivers: the original's bytes, the expanded
 /// transformation and the negotiated format decide it completely.
-fn proxied_id(record: &MediaRecord, expanded: &str, format: ImageFormat) -> String {
+fn proxied_id(record: &MediaRecord, transformation: &str, format: ImageFormat) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(record.sha256.as_bytes())
         .chain_update(b"\0")
-        .chain_update(expanded.as_bytes())
+        .chain_update(transformation.as_bytes())
         .chain_update(b"\0")
         .chain_update(format.extension().as_bytes())
         .finalize();
@@ -316,13 +321,21 @@ async fn proxy(
     let rendered = store
         .fetch_public(location, header_str(header::ACCEPT))
         .await?;
-    // Only an image type passes through: anything else would be served
-    // from our origin with our cache headers.
+    // Only an image type passes through: anything else (an HTML error
+    // page, a script) would be served from our origin, cached for a year.
     let content_type = rendered
         .content_type
-        .filter(|t| t.starts_with("image/"))
+        .filter(|t| {
+            ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"]
+                .iter()
+                .any(|allowed| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(allowed)))
+        })
         .and_then(|t| HeaderValue::from_str(&t).ok())
-        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+        .ok_or_else(|| {
+            crate::store::StoreError::Rejected(
+                "the backend answered something that is not an image".into(),
+            )
+        })?;
     response_headers.insert(header::CONTENT_TYPE, content_type);
     if let Some(length) = rendered.length {
         response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
@@ -430,10 +443,13 @@ mod tests {
         assert_eq!(full.signature, Some("abcdefgh"));
         assert_eq!(full.components, vec!["c_fill,w_10", "t_card"]);
         assert_eq!(full.to_sign(), format!("c_fill,w_10/t_card/{ID}.png"));
-        assert!(!full.only_presets());
+        assert!(!full.single_preset());
         assert!(parse_path(&format!("t_card/{ID}.png"))
             .expect("valid")
-            .only_presets());
+            .single_preset());
+        assert!(!parse_path(&format!("t_hero/t_card/t_thumb/{ID}.png"))
+            .expect("valid")
+            .single_preset());
         assert!(parse_path(&format!("{ID}.JPEG")).is_ok());
     }
 
@@ -447,9 +463,9 @@ mod tests {
     #[test]
     fn presets_expand_and_unknown_ones_are_refused() {
         let presets = Presets::defaults();
-        let (t, text) = expand(&["t_card", "q_50"], &presets).expect("valid");
+        let t = expand(&["t_card", "q_50"], &presets).expect("valid");
         assert_eq!(t.steps.len(), 2);
-        assert_eq!(text, "c_fill,g_auto,w_400,h_300/q_50");
+        assert_eq!(t.canonical(), "c_fill,g_auto,h_300,w_400/q_50");
         assert!(expand(&["t_nope"], &presets).is_err());
     }
 

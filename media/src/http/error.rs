@@ -64,6 +64,7 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
         }
         MediaError::TooManyPixels { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels"),
         MediaError::UnreadableImage(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-image"),
+        MediaError::ExtremeShape(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported-dimensions"),
         MediaError::Interrupted => (StatusCode::BAD_REQUEST, "upload-interrupted"),
         MediaError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid-field"),
         MediaError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
@@ -73,6 +74,7 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
             FailureKind::TooManyPixels => (StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels"),
             FailureKind::Unsupported => (StatusCode::UNPROCESSABLE_ENTITY, "cannot-render"),
             FailureKind::BadTransformation => (StatusCode::BAD_REQUEST, "invalid-transformation"),
+            FailureKind::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         },
         MediaError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "not-found"),
@@ -104,7 +106,16 @@ impl IntoResponse for AppError {
             Self::RangeNotSatisfiable { length } => Some(*length),
             _ => None,
         };
-        let message = if status.is_server_error() {
+        let retry_after = match &self {
+            Self::Media(MediaError::Render(failure)) => match failure.kind {
+                FailureKind::Busy { retry_after_secs } => Some(retry_after_secs),
+                _ => None,
+            },
+            _ => None,
+        };
+        let message = if retry_after.is_some() {
+            self.to_string()
+        } else if status.is_server_error() {
             tracing::error!(error = ?anyhow::Error::from(self), "request failed");
             "internal error; see the service log".to_owned()
         } else {
@@ -114,6 +125,13 @@ impl IntoResponse for AppError {
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        // Failures are not the content a URL names: never cached for long.
+        if status.is_server_error() {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         if let Some(length) = range_length {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}")) {

@@ -1,5 +1,8 @@
 //! `/v1/media`: upload, list, show, edit and delete media.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -22,7 +25,7 @@ use crate::media::MediaError;
 
 /// Multipart framing (boundaries, part headers, small text fields) on top of
 /// the file itself, allowed before a declared Content-Length counts as too large.
-const MULTIPART_SLACK: u64 = 64 * 1024;
+pub const MULTIPART_SLACK: u64 = 64 * 1024;
 /// Longest accepted text field in a multipart upload.
 const TEXT_FIELD_MAX: usize = 4096;
 const DEFAULT_PAGE: u32 = 50;
@@ -257,11 +260,39 @@ async fn receive(
         return Ok((staged, fields));
     }
 
+    // The whole form, not only its file, is held to the upload limit: a
+    // form of endless text fields is as large as an endless file.
+    let allowed = max + MULTIPART_SLACK;
+    let over = Arc::new(AtomicBool::new(false));
+    let request = {
+        let over = over.clone();
+        let mut seen: u64 = 0;
+        request.map(|body| {
+            Body::from_stream(body.into_data_stream().map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len() as u64;
+                if seen > allowed {
+                    over.store(true, Ordering::Release);
+                    return Err(axum::Error::new("the form is larger than allowed"));
+                }
+                Ok(chunk)
+            }))
+        })
+    };
+    let too_large = || -> AppError { MediaError::TooLarge { limit: max }.into() };
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|rejection| AppError::bad_request("malformed-multipart", rejection.body_text()))?;
     let mut staged = None;
-    let read = read_form(state, &mut form, &mut staged, &mut fields).await;
+    let read = read_form(state, &mut form, &mut staged, &mut fields)
+        .await
+        .map_err(|err| {
+            if over.load(Ordering::Acquire) {
+                too_large()
+            } else {
+                err
+            }
+        });
     let parsed = read.and_then(|()| {
         if staged.is_none() {
             return Err(AppError::bad_request(

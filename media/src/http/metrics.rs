@@ -14,6 +14,7 @@ use axum::Router;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -38,6 +39,11 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneLabels {
+    pub lane: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -48,6 +54,8 @@ pub struct Metrics {
     pub uploads: Family<OutcomeLabels, Counter>,
     /// Shared with the variant cache, which counts renders and hits.
     pub variants: VariantCounters,
+    /// Renders waiting for a place, per lane; read when scraped.
+    renders_waiting: Family<LaneLabels, Gauge>,
 }
 
 impl Metrics {
@@ -76,11 +84,22 @@ impl Metrics {
             upload_bytes.clone(),
         );
         registry.register("uploads", "Uploads by outcome", uploads.clone());
+        let renders_waiting = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "renders_waiting",
+            "Renders waiting for a place, per lane (light, heavy)",
+            renders_waiting.clone(),
+        );
         let variants = VariantCounters::default();
         registry.register(
             "variant_renders",
             "Variants rendered (not served from memory or the store)",
             variants.renders.clone(),
+        );
+        registry.register(
+            "variant_renders_refused",
+            "Renders refused with 503 because their lane was full",
+            variants.refused.clone(),
         );
         registry.register(
             "variant_memory_hits",
@@ -99,6 +118,15 @@ impl Metrics {
             upload_bytes,
             uploads,
             variants,
+            renders_waiting,
+        }
+    }
+
+    fn set_waiting(&self, (light, heavy): (usize, usize)) {
+        for (lane, waiting) in [("light", light), ("heavy", heavy)] {
+            self.renders_waiting
+                .get_or_create(&LaneLabels { lane: lane.into() })
+                .set(i64::try_from(waiting).unwrap_or(i64::MAX));
         }
     }
 
@@ -154,6 +182,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
 async fn render(State(state): State<AppState>) -> Response {
+    state.metrics.set_waiting(state.variants.waiting());
     match state.metrics.render() {
         Ok(text) => {
             let mut response = Body::from(text).into_response();

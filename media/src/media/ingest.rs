@@ -14,6 +14,8 @@ use super::format::{sniff, ImageFormat, Sniffed};
 use super::library::MediaError;
 use super::repo::MediaRepo;
 use crate::config::Limits;
+use crate::process::geometry::extreme_shape;
+use crate::process::pipeline::inspect;
 use crate::store::{BackendKind, ObjectWriter, StorageKey, StoredCopy, Stores};
 
 /// Most header bytes held in memory to find the dimensions. JPEG puts them
@@ -46,6 +48,9 @@ pub struct StagedObject {
 pub(crate) struct Cleanup {
     pub(crate) repo: MediaRepo,
     pub(crate) stores: Stores,
+    /// Bounds the decodes that check new originals: each holds a decoded
+    /// image in memory.
+    pub(crate) decode_permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Cleanup {
@@ -71,6 +76,16 @@ impl StagedObject {
     /// The object is now owned by a media record (or was discarded by hand).
     pub(crate) fn disarm(&mut self) {
         self.cleanup = None;
+    }
+
+    /// Removes the bytes (and any mirror copy) now, not in the background.
+    async fn discard_now(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.discard(&self.key, self.backend).await;
+            if let Some(copy) = self.mirror.take() {
+                cleanup.discard(&copy.key, copy.backend).await;
+            }
+        }
     }
 }
 
@@ -204,6 +219,9 @@ where
     staged.mirror = mirror.as_ref().map(|m| m.copy.clone());
     let mut hasher = Sha256::new();
     hasher.update(&head.bytes);
+    // The whole original, to decode once it has arrived (at most
+    // `max_upload_bytes`, the limit every upload is held to anyway).
+    let mut whole = BytesMut::from(&head.bytes[..]);
     writer.write(&head.bytes).await?;
     MirrorWrite::write(&mut mirror, &head.bytes, &mut staged).await;
     let mut last_touch = Instant::now();
@@ -226,6 +244,7 @@ where
                 });
             }
             hasher.update(&chunk);
+            whole.extend_from_slice(&chunk);
             writer.write(&chunk).await?;
             MirrorWrite::write(&mut mirror, &chunk, &mut staged).await;
             if last_touch.elapsed() >= TOUCH_EVERY {
@@ -243,7 +262,44 @@ where
     }
     staged.bytes = received;
     staged.sha256 = hasher.finalize().into();
-    Ok(staged)
+    match check_decodes(
+        whole.freeze(),
+        head.format,
+        limits.max_render_pixels,
+        &cleanup,
+    )
+    .await
+    {
+        Ok((width, height)) => {
+            staged.width = width;
+            staged.height = height;
+            Ok(staged)
+        }
+        Err(err) => {
+            staged.discard_now().await;
+            Err(err)
+        }
+    }
+}
+
+/// Decodes the new original off the async workers, within the decode
+/// permits, and answers its displayed size.
+async fn check_decodes(
+    whole: Bytes,
+    format: ImageFormat,
+    max_pixels: u64,
+    cleanup: &Cleanup,
+) -> Result<(u32, u32), MediaError> {
+    let _permit = cleanup
+        .decode_permits
+        .acquire()
+        .await
+        .map_err(|_| MediaError::UnreadableImage("the service is shutting down".into()))?;
+    let inspected = tokio::task::spawn_blocking(move || inspect(&whole, format, max_pixels))
+        .await
+        .map_err(|err| MediaError::UnreadableImage(format!("decoder failed: {err}")))?
+        .map_err(|err| MediaError::UnreadableImage(err.to_string()))?;
+    Ok((inspected.width, inspected.height))
 }
 
 async fn abort(
@@ -337,6 +393,9 @@ where
                         height,
                         max: limits.max_pixels,
                     });
+                }
+                if let Some(reason) = extreme_shape(width, height) {
+                    return Err(MediaError::ExtremeShape(reason));
                 }
                 return Ok(Head {
                     bytes: head,

@@ -33,6 +33,9 @@ pub enum MediaError {
     TooManyPixels { width: u32, height: u32, max: u64 },
     #[error("unreadable image: {0}")]
     UnreadableImage(String),
+    /// Absurdly long or thin: nothing could be rendered from it.
+    #[error("{0}")]
+    ExtremeShape(String),
     #[error("the upload broke off before it ended")]
     Interrupted,
     #[error(transparent)]
@@ -66,6 +69,8 @@ pub struct MediaLibrary {
     /// edit and delete; another instance may serve a deleted media for up
     /// to [`DELIVERY_RECORD_TTL`], far less than any CDN keeps it.
     delivery_records: moka::future::Cache<MediaId, MediaRecord>,
+    /// Decodes of new originals running at once (see `ingest`).
+    decode_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// How long delivery trusts a record it has read.
@@ -82,6 +87,9 @@ impl MediaLibrary {
                 .max_capacity(100_000)
                 .time_to_live(DELIVERY_RECORD_TTL)
                 .build(),
+            decode_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -106,6 +114,7 @@ impl MediaLibrary {
         Cleanup {
             repo: self.repo.clone(),
             stores: self.stores.clone(),
+            decode_permits: self.decode_permits.clone(),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod fields;
 pub mod format;
 pub mod ingest;
+pub mod lanes;
 pub mod library;
 pub mod repo;
 pub mod variants;

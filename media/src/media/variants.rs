@@ -3,21 +3,20 @@
 //! renderer. Concurrent requests for one variant share one render (moka
 //! runs one initialiser per key and hands its result to every waiter).
 
-use std::sync::Arc;
-
+use super::lanes::{LaneKind, LaneSettings, RenderLanes};
+use super::library::{MediaError, MediaLibrary};
+use super::repo::{MediaRecord, RepoError, VariantDoc};
+use crate::media::format::ImageFormat;
+use crate::process::cost::{estimate_ms, HEAVY_MS};
+use crate::process::geometry::plan_chain;
+use crate::process::pipeline::{render, ProcessError, RenderJob};
+use crate::process::transformation::Transformation;
+use crate::store::StorageKey;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use mongodb::bson::DateTime;
 use prometheus_client::metrics::counter::Counter;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
-
-use super::library::{MediaError, MediaLibrary};
-use super::repo::{MediaRecord, RepoError, VariantDoc};
-use crate::media::format::ImageFormat;
-use crate::process::pipeline::{render, ProcessError, RenderJob};
-use crate::process::transformation::Transformation;
-use crate::store::StorageKey;
 
 /// Variants up to one GridFS chunk are stored inside their document.
 const INLINE_MAX: usize = 255 * 1024;
@@ -27,7 +26,7 @@ const ORIGINALS_SHARE: u64 = 4;
 
 /// Bumped whenever the renderer's output for the same request changes, so
 /// old persisted variants and ETags are not served for new pixels.
-const PIPELINE_VERSION: &str = "p1";
+const PIPELINE_VERSION: &str = "p2";
 
 /// Why a variant could not be made; cloneable so every waiter of a shared
 /// render gets it.
@@ -47,6 +46,10 @@ pub enum FailureKind {
     Unsupported,
     /// The transformation is invalid for this image (for example too large).
     BadTransformation,
+    /// Too many renders waiting: try again after this many seconds.
+    Busy {
+        retry_after_secs: u64,
+    },
     /// Our fault: logged where it happened.
     Internal,
 }
@@ -66,7 +69,9 @@ impl From<ProcessError> for RenderFailure {
         let kind = match &err {
             ProcessError::Unreadable(_) => FailureKind::Unreadable,
             ProcessError::TooManyPixels { .. } => FailureKind::TooManyPixels,
-            ProcessError::Unsupported(_) => FailureKind::Unsupported,
+            ProcessError::Unsupported(_) | ProcessError::ImpossibleShape(_) => {
+                FailureKind::Unsupported
+            }
             ProcessError::Transform(_) => FailureKind::BadTransformation,
             ProcessError::Encode(_) => return Self::internal("encoding a variant", err),
         };
@@ -113,6 +118,8 @@ impl VariantRequest<'_> {
 #[derive(Clone, Default)]
 pub struct VariantCounters {
     pub renders: Counter,
+    /// Renders refused because their lane was full (answered 503).
+    pub refused: Counter,
     pub memory_hits: Counter,
     pub store_hits: Counter,
 }
@@ -125,7 +132,7 @@ pub struct Variants {
     /// and reading it from the store each time costs more than the render.
     /// Keys never change content, so nothing needs invalidating.
     originals: moka::future::Cache<StorageKey, Bytes>,
-    renders: Arc<Semaphore>,
+    lanes: RenderLanes,
     counters: VariantCounters,
 }
 
@@ -133,7 +140,7 @@ impl Variants {
     pub fn new(
         library: MediaLibrary,
         cache_bytes: u64,
-        concurrency: usize,
+        lanes: LaneSettings,
         counters: VariantCounters,
     ) -> Self {
         let cache = moka::future::Cache::builder()
@@ -150,7 +157,7 @@ impl Variants {
             library,
             cache,
             originals,
-            renders: Arc::new(Semaphore::new(concurrency.max(1))),
+            lanes: RenderLanes::new(lanes),
             counters,
         }
     }
@@ -249,14 +256,49 @@ impl Variants {
         })
     }
 
+    /// The lane a render takes, from its estimated cost. A transformation
+    /// that does not fit the record's size is refused here, before the
+    /// original is read.
+    fn lane_for(&self, request: &VariantRequest<'_>) -> Result<LaneKind, RenderFailure> {
+        let record = request.record;
+        let plans =
+            plan_chain(record.width, record.height, request.transformation).map_err(|err| {
+                RenderFailure {
+                    kind: FailureKind::BadTransformation,
+                    message: err.to_string(),
+                }
+            })?;
+        let cost = estimate_ms(
+            (record.width, record.height),
+            record.format,
+            &plans,
+            request.format,
+        );
+        Ok(if cost > HEAVY_MS {
+            LaneKind::Heavy
+        } else {
+            LaneKind::Light
+        })
+    }
+
+    /// Renders waiting for a place: light, heavy.
+    pub fn waiting(&self) -> (usize, usize) {
+        self.lanes.waiting()
+    }
+
     async fn render(&self, request: &VariantRequest<'_>) -> Result<Variant, RenderFailure> {
         // The permit bounds memory as well as CPU: the original is read and
         // decoded only while holding it.
-        let _permit = self
-            .renders
-            .acquire()
-            .await
-            .map_err(|err| RenderFailure::internal("render semaphore closed", err))?;
+        let lane = self.lane_for(request)?;
+        let _permit = self.lanes.enter(lane).await.map_err(|busy| {
+            self.counters.refused.inc();
+            RenderFailure {
+                kind: FailureKind::Busy {
+                    retry_after_secs: busy.retry_after.as_secs().max(1),
+                },
+                message: "too many images are being rendered; retry shortly".into(),
+            }
+        })?;
         let record = request.record;
         let source = self
             .originals

@@ -1,6 +1,7 @@
 //! The image pipeline: the transformation language, output geometry,
 //! signatures and rendering. Knows nothing of HTTP or storage.
 
+pub mod cost;
 pub mod geometry;
 pub mod pipeline;
 pub mod presets;

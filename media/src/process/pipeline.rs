@@ -13,7 +13,7 @@ use image::codecs::png::{CompressionType, PngEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
 
-use super::geometry::{plan, Plan, Rect};
+use super::geometry::{extreme_shape, plan_chain, Plan, Rect};
 use super::transformation::{Rgba, TransformError, Transformation};
 use crate::media::format::ImageFormat;
 
@@ -32,6 +32,10 @@ pub enum ProcessError {
     TooManyPixels { width: u32, height: u32, max: u64 },
     #[error("{0}")]
     Unsupported(String),
+    /// Stored before originals were held to a sane shape (imports, older
+    /// limits): refused rather than rendered.
+    #[error("{0}")]
+    ImpossibleShape(String),
     #[error(transparent)]
     Transform(#[from] TransformError),
     #[error("encoding failed: {0}")]
@@ -71,23 +75,27 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
             max: job.max_pixels,
         });
     }
-    let (ow, oh) = if rotates(orientation) {
+    if let Some(reason) = extreme_shape(width, height) {
+        return Err(ProcessError::ImpossibleShape(reason));
+    }
+    let oriented = if rotates(orientation) {
         (height, width)
     } else {
         (width, height)
     };
-    let first = match job.transformation.steps.first() {
-        Some(step) => Some(plan(ow, oh, step)?),
-        None => None,
-    };
-    let mut image = decode(job, first.as_ref(), orientation)?;
+    // The whole chain is planned, and every size it derives checked,
+    // before a single pixel buffer exists.
+    let plans = plan_chain(oriented.0, oriented.1, job.transformation)?;
+    let output = plans.last().map_or(oriented, Plan::output);
+    check_encoder_limits(output, job.output)?;
+    let mut image = decode(job, plans.first(), oriented, orientation)?;
     image.apply_orientation(orientation);
     image = normalise(image);
-
-    for (index, step) in job.transformation.steps.iter().enumerate() {
-        let step_plan = match (index, first) {
-            (0, Some(first)) => first,
-            _ => plan(image.width(), image.height(), step)?,
+    for (index, step_plan) in plans.into_iter().enumerate() {
+        let step_plan = if index == 0 {
+            step_plan.for_input(oriented, image.dimensions())
+        } else {
+            step_plan
         };
         image = apply(image, &step_plan)?;
     }
@@ -98,6 +106,116 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
         width,
         height,
         format: job.output,
+    })
+}
+
+/// Largest side each encoder can write (WebP's bitstream stores 14 bits;
+/// libavif refuses more than 16384 by default; GIF stores 16 bits).
+fn encoder_max_side(format: ImageFormat) -> u32 {
+    match format {
+        ImageFormat::Webp => 16_383,
+        ImageFormat::Avif => 16_384,
+        ImageFormat::Gif => 65_535,
+        ImageFormat::Jpeg => 65_500,
+        ImageFormat::Png => u32::MAX,
+    }
+}
+
+fn check_encoder_limits(output: (u32, u32), format: ImageFormat) -> Result<(), ProcessError> {
+    let max = encoder_max_side(format);
+    if output.0 > max || output.1 > max {
+        return Err(ProcessError::Transform(TransformError {
+            parameter: "f".into(),
+            reason: format!(
+                "{} images are at most {max} pixels a side; this one would be {}x{}",
+                format.extension().to_uppercase(),
+                output.0,
+                output.1
+            ),
+        }));
+    }
+    Ok(())
+}
+
+/// What a new original turned out to be once decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inspected {
+    /// Width and height as displayed: EXIF orientation applied.
+    pub width: u32,
+    pub height: u32,
+    /// `false` where no decoder can check the pixels yet (AVIF).
+    pub decoded: bool,
+}
+
+/// Decodes a new original far enough to know it is whole, so a truncated
+/// or corrupt file is refused at upload instead of failing every render
+/// later. JPEGs are decoded at 1/8 scale (libjpeg-turbo still reads every
+/// entropy-coded byte, so truncation shows, for a few milliseconds); other
+/// PNGs row by row (one row in memory), GIF and WebP whole. Images over
+/// `max_pixels` are not decoded here; rendering refuses them anyway.
+///
+/// # Errors
+/// [`ProcessError::Unreadable`] when the pixels cannot be decoded.
+pub fn inspect(
+    source: &[u8],
+    format: ImageFormat,
+    max_pixels: u64,
+) -> Result<Inspected, ProcessError> {
+    if format == ImageFormat::Avif {
+        let size = imagesize::blob_size(source).map_err(unreadable)?;
+        return Ok(Inspected {
+            width: u32::try_from(size.width).map_err(unreadable)?,
+            height: u32::try_from(size.height).map_err(unreadable)?,
+            decoded: false,
+        });
+    }
+    let (width, height, orientation) = probe(source, format)?;
+    let oriented = if rotates(orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Ok(Inspected {
+            width: oriented.0,
+            height: oriented.1,
+            decoded: false,
+        });
+    }
+    match format {
+        ImageFormat::Jpeg => {
+            let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
+            decompressor
+                .set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH)
+                .map_err(unreadable)?;
+            let header = decompressor.read_header(source).map_err(unreadable)?;
+            let scaled = header.scaled(turbojpeg::ScalingFactor::ONE_EIGHTH);
+            let mut image = turbojpeg::Image {
+                pixels: vec![0u8; scaled.width * scaled.height],
+                width: scaled.width,
+                pitch: scaled.width,
+                height: scaled.height,
+                format: turbojpeg::PixelFormat::GRAY,
+            };
+            decompressor
+                .decompress(source, image.as_deref_mut())
+                .map_err(unreadable)?;
+        }
+        ImageFormat::Png => {
+            let mut reader = png::Decoder::new(Cursor::new(source))
+                .read_info()
+                .map_err(unreadable)?;
+            while reader.next_row().map_err(unreadable)?.is_some() {}
+        }
+        other => {
+            let decoder = other_decoder(source, other)?;
+            DynamicImage::from_decoder(decoder).map_err(unreadable)?;
+        }
+    }
+    Ok(Inspected {
+        width: oriented.0,
+        height: oriented.1,
+        decoded: true,
     })
 }
 
@@ -170,6 +288,7 @@ fn other_decoder(
 fn decode(
     job: &RenderJob<'_>,
     first: Option<&Plan>,
+    oriented: (u32, u32),
     orientation: Orientation,
 ) -> Result<DynamicImage, ProcessError> {
     if job.source_format != ImageFormat::Jpeg {
@@ -188,11 +307,12 @@ fn decode(
     }
     let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
     let header = decompressor.read_header(job.source).map_err(unreadable)?;
-    let needed = first.filter(|p| p.pre_crop.is_none()).map(|p| {
+    let needed = first.map(|p| {
+        let (w, h) = p.input_needed(oriented);
         if rotates(orientation) {
-            (p.resize.1 as usize, p.resize.0 as usize)
+            (h as usize, w as usize)
         } else {
-            (p.resize.0 as usize, p.resize.1 as usize)
+            (w as usize, h as usize)
         }
     });
     let mut factor = turbojpeg::ScalingFactor::ONE;
@@ -242,17 +362,14 @@ fn normalise(image: DynamicImage) -> DynamicImage {
 }
 
 fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessError> {
-    if let Some(window) = plan.pre_crop {
-        image = image.crop_imm(window.x, window.y, window.width, window.height);
-    }
-    if image.dimensions() != plan.resize {
-        image = resize(&image, plan.resize.0, plan.resize.1)?;
-    }
-    if let Some(mut window) = plan.crop {
+    if let Some(mut window) = plan.pre_crop {
         if plan.auto_gravity {
             window = busiest_window(&image, window);
         }
         image = image.crop_imm(window.x, window.y, window.width, window.height);
+    }
+    if image.dimensions() != plan.resize {
+        image = resize(&image, plan.resize.0, plan.resize.1)?;
     }
     if let Some(pad) = plan.pad {
         image = padded(&image, pad.width, pad.height, pad.x, pad.y, pad.colour);
@@ -269,11 +386,15 @@ fn resize(image: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage,
     Ok(target)
 }
 
+/// Pixels looked at to place a `g_auto` window: enough to find the
+/// detailed part of any image, few enough to cost next to nothing.
+const ENERGY_SAMPLES: u64 = 1 << 20;
+
 /// Slides `window` along the axis that has room and keeps the position
-/// with the most edge energy (a cheap stand-in for saliency).
+/// with the most edge energy (a cheap stand-in for saliency). Large images
+/// are sampled on a grid, so the cost does not grow with the input.
 fn busiest_window(image: &DynamicImage, window: Rect) -> Rect {
     let (w, h) = image.dimensions();
-    let luma = image.to_luma8();
     let horizontal = w > window.width;
     let length = if horizontal { w } else { h } as usize;
     let size = if horizontal {
@@ -281,16 +402,20 @@ fn busiest_window(image: &DynamicImage, window: Rect) -> Rect {
     } else {
         window.height
     } as usize;
-    if length <= size {
+    if length <= size || w < 2 || h < 2 {
         return window;
     }
+    let pixels = u64::from(w) * u64::from(h);
+    let stride = ((pixels / ENERGY_SAMPLES) as f64).sqrt().ceil().max(1.0) as u32;
+    let luma_at = |x: u32, y: u32| -> i32 {
+        let [r, g, b, _] = image.get_pixel(x, y).0;
+        (i32::from(r) * 299 + i32::from(g) * 587 + i32::from(b) * 114) / 1000
+    };
     let mut energy = vec![0u64; length];
-    for y in 0..h.saturating_sub(1) {
-        for x in 0..w.saturating_sub(1) {
-            let here = i32::from(luma.get_pixel(x, y)[0]);
-            let right = i32::from(luma.get_pixel(x + 1, y)[0]);
-            let below = i32::from(luma.get_pixel(x, y + 1)[0]);
-            let e = ((here - right).abs() + (here - below).abs()) as u64;
+    for y in (0..h - 1).step_by(stride as usize) {
+        for x in (0..w - 1).step_by(stride as usize) {
+            let here = luma_at(x, y);
+            let e = ((here - luma_at(x + 1, y)).abs() + (here - luma_at(x, y + 1)).abs()) as u64;
             energy[if horizontal { x } else { y } as usize] += e;
         }
     }

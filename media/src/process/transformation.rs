@@ -55,8 +55,32 @@ pub enum Gravity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Quality {
-    Auto,
+    /// `q_auto`, or one of Cloudinary's levels `q_auto:best|good|eco|low`.
+    Auto(AutoQuality),
     Value(u8),
+}
+
+/// The levels Cloudinary accepts after `q_auto:`; nothing else passes, so
+/// the text we forward to Cloudinary is always one it understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AutoQuality {
+    Default,
+    Best,
+    Good,
+    Eco,
+    Low,
+}
+
+impl AutoQuality {
+    /// The encoder quality each level stands for.
+    pub fn value(self) -> u8 {
+        match self {
+            Self::Best => 90,
+            Self::Default | Self::Good => 80,
+            Self::Eco => 70,
+            Self::Low => 60,
+        }
+    }
 }
 
 /// An output format a transformation may ask for.
@@ -169,7 +193,7 @@ fn parse_step(component: &str) -> Result<Step, TransformError> {
             "h" => set(&mut step.height, parse_length(value).map_err(|r| bad(&r))?).map_err(|_| duplicate())?,
             "c" => set(&mut step.crop, parse_crop(value).ok_or_else(|| bad("one of scale, fit, limit, fill, thumb, pad"))?).map_err(|_| duplicate())?,
             "g" => set(&mut step.gravity, parse_gravity(value).ok_or_else(|| bad("one of center, north, south, east, west, north_east, north_west, south_east, south_west, auto"))?).map_err(|_| duplicate())?,
-            "q" => set(&mut step.quality, parse_quality(value).ok_or_else(|| bad("1 to 100, or auto"))?).map_err(|_| duplicate())?,
+            "q" => set(&mut step.quality, parse_quality(value).ok_or_else(|| bad("1 to 100, auto, or auto:best, auto:good, auto:eco, auto:low"))?).map_err(|_| duplicate())?,
             "f" => set(&mut step.format, parse_format(value).ok_or_else(|| bad("one of jpg, png, webp, avif, auto"))?).map_err(|_| duplicate())?,
             "dpr" => set(&mut step.dpr, parse_decimal(value).filter(|d| (0.1..=5.0).contains(d)).ok_or_else(|| bad("a number from 0.1 to 5"))?).map_err(|_| duplicate())?,
             "ar" => set(&mut step.aspect_ratio, parse_aspect(value).ok_or_else(|| bad("a ratio like 16:9 or 1.5, between 0.01 and 100"))?).map_err(|_| duplicate())?,
@@ -272,8 +296,16 @@ fn parse_gravity(raw: &str) -> Option<Gravity> {
 }
 
 fn parse_quality(raw: &str) -> Option<Quality> {
-    if raw == "auto" || raw.starts_with("auto:") {
-        return Some(Quality::Auto);
+    let auto = match raw {
+        "auto" => Some(AutoQuality::Default),
+        "auto:best" => Some(AutoQuality::Best),
+        "auto:good" => Some(AutoQuality::Good),
+        "auto:eco" => Some(AutoQuality::Eco),
+        "auto:low" => Some(AutoQuality::Low),
+        _ => None,
+    };
+    if let Some(level) = auto {
+        return Some(Quality::Auto(level));
     }
     raw.parse::<u8>()
         .ok()
@@ -323,37 +355,95 @@ fn parse_colour(raw: &str) -> Option<Rgba> {
     }
 }
 
+/// A ratio or multiplier as the canonical text writes it: at most six
+/// decimals, so what the parser reads back prints the same way again.
+fn decimal(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    text.to_owned()
+}
+
+impl Crop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scale => "scale",
+            Self::Fit => "fit",
+            Self::Limit => "limit",
+            Self::Fill => "fill",
+            Self::Thumb => "thumb",
+            Self::Pad => "pad",
+        }
+    }
+}
+
+impl Gravity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Center => "center",
+            Self::North => "north",
+            Self::South => "south",
+            Self::East => "east",
+            Self::West => "west",
+            Self::NorthEast => "north_east",
+            Self::NorthWest => "north_west",
+            Self::SouthEast => "south_east",
+            Self::SouthWest => "south_west",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl FormatRequest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Avif => "avif",
+            Self::Auto => "auto",
+        }
+    }
+}
+
 impl Step {
+    /// Parameters sorted by key, each value in the one spelling the parser
+    /// and Cloudinary both accept.
     fn canonical(&self) -> String {
         let mut parts = Vec::new();
         let length = |l: &Length| match l {
             Length::Pixels(px) => px.to_string(),
+            // Shortest text that reads back as the same number, always with
+            // a point: `w_1.0` is the whole input, `w_1` one pixel.
+            Length::Relative(r) if r.fract() == 0.0 => format!("{r:.1}"),
             Length::Relative(r) => format!("{r}"),
         };
         if let Some(v) = self.aspect_ratio {
-            parts.push(format!("ar_{v}"));
+            parts.push(format!("ar_{}", decimal(v)));
         }
         if let Some(Rgba([r, g, b, a])) = self.background {
             parts.push(format!("b_rgb:{r:02x}{g:02x}{b:02x}{a:02x}"));
         }
         if let Some(c) = self.crop {
-            parts.push(format!("c_{}", format!("{c:?}").to_lowercase()));
+            parts.push(format!("c_{}", c.as_str()));
         }
         if let Some(v) = self.dpr {
-            parts.push(format!("dpr_{v}"));
+            parts.push(format!("dpr_{}", decimal(v)));
         }
         if let Some(f) = self.format {
-            parts.push(format!("f_{}", format!("{f:?}").to_lowercase()));
+            parts.push(format!("f_{}", f.as_str()));
         }
         if let Some(g) = self.gravity {
-            parts.push(format!("g_{}", format!("{g:?}").to_lowercase()));
+            parts.push(format!("g_{}", g.as_str()));
         }
         if let Some(h) = &self.height {
             parts.push(format!("h_{}", length(h)));
         }
         if let Some(q) = self.quality {
             parts.push(match q {
-                Quality::Auto => "q_auto".to_owned(),
+                Quality::Auto(AutoQuality::Default) => "q_auto".to_owned(),
+                Quality::Auto(level) => {
+                    format!("q_auto:{}", format!("{level:?}").to_ascii_lowercase())
+                }
                 Quality::Value(v) => format!("q_{v}"),
             });
         }
@@ -407,6 +497,13 @@ mod tests {
         let b = parse("c_fill,h_300,w_400").expect("valid");
         assert_eq!(a.canonical(), b.canonical());
         assert_eq!(a.canonical(), "c_fill,h_300,w_400");
+        // The text other services receive: Cloudinary's own spellings.
+        assert_eq!(
+            parse("g_north_east,c_thumb,w_1.0,q_auto:eco,f_jpeg,ar_16:9")
+                .expect("valid")
+                .canonical(),
+            "ar_1.777778,c_thumb,f_jpg,g_north_east,q_auto:eco,w_1.0"
+        );
         assert_ne!(
             a.canonical(),
             parse("c_fit,h_300,w_400").expect("valid").canonical()
@@ -426,6 +523,8 @@ mod tests {
             ("g_up", "g"),
             ("q_0", "q"),
             ("q_101", "q"),
+            ("q_auto:bogus", "q"),
+            ("q_auto:good&x=1", "q"),
             ("f_bmp", "f"),
             ("dpr_9", "dpr"),
             ("ar_0:1", "ar"),

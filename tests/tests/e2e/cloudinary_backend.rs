@@ -74,7 +74,8 @@ async fn upload_deliver_and_delete_through_cloudinary() {
         .expect("body");
     assert_eq!(delivered.as_ref(), bytes.as_slice());
 
-    // A preset: expanded, and signed with the API secret as Cloudinary checks.
+    // A preset: expanded to its canonical text (parameters sorted, as the
+    // SDKs write them), and signed with the API secret as Cloudinary checks.
     let preset = location(&app.url(&format!("/image/upload/t_card/{}.jpg", d.id))).await;
     let tail = preset
         .split_once("/image/upload/")
@@ -82,7 +83,7 @@ async fn upload_deliver_and_delete_through_cloudinary() {
         .expect("delivery path");
     let (sig, signed) = tail.split_once('/').expect("signature component");
     assert!(
-        signed.starts_with("c_fill,g_auto,w_400,h_300/avenue/"),
+        signed.starts_with("c_fill,g_auto,h_300,w_400/avenue/"),
         "{signed}"
     );
     assert!(signed.ends_with(".jpg"));
@@ -113,7 +114,7 @@ async fn upload_deliver_and_delete_through_cloudinary() {
     let signed_custom =
         location(&app.url(&signed_path("c_fill,w_10,h_10", &format!("{}.png", d.id)))).await;
     assert!(
-        signed_custom.contains("/c_fill,w_10,h_10/avenue/"),
+        signed_custom.contains("/c_fill,h_10,w_10/avenue/"),
         "{signed_custom}"
     );
 
@@ -230,5 +231,15 @@ async fn proxied_delivery_streams_cloudinary_renders_with_our_cache_headers() {
         .fetch(&format!("/image/upload/t_product/{}.jpg", d.id), &[])
         .await;
     assert_eq!(refused.status(), 502);
+    // Only images pass: an HTML answer would be cached on our origin for a year.
+    fake.fail_next([Failure::Html]);
+    let html = app
+        .fetch(&format!("/image/upload/t_card/{}.jpg", d.id), &[])
+        .await;
+    assert_eq!(html.status(), 502);
+    assert_ne!(
+        html.headers().get("cache-control").map(|v| v.as_bytes()),
+        Some(&b"public, max-age=31536000, immutable"[..])
+    );
     app.stop().await;
 }

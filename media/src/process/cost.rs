@@ -1,0 +1,72 @@
+//! A rough CPU cost of a render, known from the plan before anything is
+//! decoded, so cheap renders can take a lane of their own and never queue
+//! behind expensive ones. The figures are milliseconds per megapixel on
+//! one core of the development machine (README, benchmarks); only their
+//! proportions matter.
+
+use super::geometry::Plan;
+use crate::media::format::ImageFormat;
+
+/// Renders estimated above this many milliseconds take the heavy lane.
+pub const HEAVY_MS: f64 = 150.0;
+
+fn decode_ms_per_mp(format: ImageFormat) -> f64 {
+    match format {
+        // Usually shrunk while decoding (1/2 to 1/8).
+        ImageFormat::Jpeg => 1.5,
+        ImageFormat::Png | ImageFormat::Gif => 10.0,
+        ImageFormat::Webp | ImageFormat::Avif => 12.0,
+    }
+}
+
+fn encode_ms_per_mp(format: ImageFormat) -> f64 {
+    match format {
+        ImageFormat::Jpeg => 8.0,
+        ImageFormat::Png => 40.0,
+        ImageFormat::Webp => 50.0,
+        ImageFormat::Gif => 60.0,
+        // rav1e, even at speed 8, is two orders of magnitude slower.
+        ImageFormat::Avif => 2000.0,
+    }
+}
+
+fn megapixels((w, h): (u32, u32)) -> f64 {
+    f64::from(w) * f64::from(h) / 1e6
+}
+
+/// Estimated milliseconds of CPU to render `plans` from a `source` image.
+pub fn estimate_ms(
+    source: (u32, u32),
+    source_format: ImageFormat,
+    plans: &[Plan],
+    output: ImageFormat,
+) -> f64 {
+    let decode = megapixels(source) * decode_ms_per_mp(source_format);
+    let resize: f64 = plans.iter().map(|p| megapixels(p.resize) * 5.0).sum();
+    let out = plans.last().map_or(source, Plan::output);
+    decode + resize + megapixels(out) * encode_ms_per_mp(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::geometry::plan_chain;
+    use crate::process::transformation::Transformation;
+
+    fn cost(t: &str, output: ImageFormat) -> f64 {
+        let t = Transformation::parse(t.split('/')).expect(t);
+        let plans = plan_chain(3000, 2000, &t).expect("fits");
+        estimate_ms((3000, 2000), ImageFormat::Jpeg, &plans, output)
+    }
+
+    #[test]
+    fn cards_and_thumbs_are_light_large_avif_is_heavy() {
+        assert!(cost("c_fill,w_400,h_300", ImageFormat::Jpeg) < HEAVY_MS);
+        assert!(cost("c_fill,w_400,h_300", ImageFormat::Webp) < HEAVY_MS);
+        assert!(cost("c_thumb,w_150,h_150", ImageFormat::Avif) < HEAVY_MS);
+        assert!(cost("c_fill,w_1600,h_900", ImageFormat::Jpeg) < HEAVY_MS);
+        assert!(cost("c_fill,w_400,h_300", ImageFormat::Avif) > HEAVY_MS);
+        assert!(cost("c_scale,w_2000", ImageFormat::Avif) > HEAVY_MS);
+        assert!(cost("c_scale,w_4000/c_fill,w_4000,h_4000", ImageFormat::Png) > HEAVY_MS);
+    }
+}
