@@ -9,7 +9,7 @@ use avenue_api::Settings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logging();
+    avenue_shared::telemetry::init("avenue_api=info,tower_http=info");
     let cli = Cli::parse();
     let result = async { run(cli, Settings::from_env()?).await }.await;
     match result {
@@ -19,13 +19,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("avenue_api=info,tower_http=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use mongodb::options::ClientOptions;
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::Client;
 use tokio::net::TcpListener;
 use tower::Layer;
@@ -40,6 +40,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<mongodb::Database> {
         .context("MONGODB_URI is not a valid MongoDB connection string")?;
     options.app_name = Some("avenue-media".to_owned());
     options.server_selection_timeout = Some(Duration::from_secs(5));
+    // An upload is acknowledged only when its bytes and record are in the
+    // journal of a majority: chunks and files as well as the record.
+    options.write_concern = Some(
+        WriteConcern::builder()
+            .w(Acknowledgment::Majority)
+            .journal(true)
+            .build(),
+    );
     let client = Client::with_options(options).context("MongoDB client options")?;
     Ok(client.database(&settings.mongodb.database))
 }

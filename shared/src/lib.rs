@@ -4,12 +4,13 @@
 //! uses to talk to the media service.
 //!
 //! Nothing here knows about axum or MongoDB: it is what crosses the wire,
-//! plus [`shutdown::shutdown_signal`], [`serve`] and [`progress`], so both
-//! services stop alike, hold clients to the same limits and report long
-//! runs alike.
+//! plus [`shutdown::shutdown_signal`], [`serve`], [`telemetry`] and
+//! [`progress`], so both services stop alike, hold clients to the same
+//! limits, log alike and report long runs alike.
 
 pub mod auth;
 pub mod client;
+pub mod db;
 pub mod docs;
 pub mod error;
 pub mod media;
@@ -17,6 +18,7 @@ pub mod net;
 pub mod progress;
 pub mod serve;
 pub mod shutdown;
+pub mod telemetry;
 
 pub use auth::{AuthError, Claims, JwtKeys, Role};
 pub use client::{MediaClient, MediaClientError, UploadOptions};

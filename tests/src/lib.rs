@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod chaos;
 pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;

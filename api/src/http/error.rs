@@ -35,6 +35,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the media service is unavailable")]
     MediaUnavailable(#[source] MediaClientError),
+    /// MongoDB is away (restarting, failing over): retry shortly.
+    #[error("the database is unavailable")]
+    DatabaseUnavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -79,6 +82,19 @@ impl From<mongodb::error::Error> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Internal failures caused by the database being away become 503s:
+    /// decided here, in one place, whatever path the error took.
+    fn classified(self) -> Self {
+        match self {
+            Self::Internal(err) if err.chain().any(avenue_shared::db::unavailable_in_chain) => {
+                Self::DatabaseUnavailable(err)
+            }
+            other => other,
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
@@ -108,23 +124,12 @@ impl<T> OnDuplicate<T> for Result<T, mongodb::error::Error> {
     }
 }
 
-/// MongoDB's E11000: a unique index refused the write.
-pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match err.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        ErrorKind::InsertMany(e) => e
-            .write_errors
-            .as_ref()
-            .is_some_and(|errors| errors.iter().any(|e| e.code == 11000)),
-        _ => false,
-    }
-}
+pub use avenue_shared::db::is_duplicate_key;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
+        let this = self.classified();
+        let (status, code) = match &this {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -138,20 +143,30 @@ impl IntoResponse for ApiError {
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
             Self::MediaUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "media-unavailable"),
+            Self::DatabaseUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        let retry_after = match &self {
+        let retry_after = match &this {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) => {
+                Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS)
+            }
             _ => None,
         };
-        let field = match &self {
+        let field = match &this {
             Self::Invalid { field, .. } => Some(field.clone()),
             _ => None,
         };
-        let message = match &self {
+        let message = match &this {
             Self::Internal(_) => {
-                tracing::error!(error = ?anyhow::Error::from(self), "request failed");
+                tracing::error!(error = ?anyhow::Error::from(this), "request failed");
                 "internal error; see the service log".to_owned()
+            }
+            Self::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                "the database is unavailable; try again shortly".to_owned()
             }
             Self::MediaUnavailable(cause) => {
                 tracing::warn!(error = %cause, "media service unavailable");

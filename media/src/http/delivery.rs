@@ -326,9 +326,19 @@ async fn proxy(
     let content_type = rendered
         .content_type
         .filter(|t| {
-            ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"]
-                .iter()
-                .any(|allowed| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(allowed)))
+            [
+                "image/jpeg",
+                "image/png",
+                "image/webp",
+                "image/gif",
+                "image/avif",
+            ]
+            .iter()
+            .any(|allowed| {
+                t.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case(allowed))
+            })
         })
         .and_then(|t| HeaderValue::from_str(&t).ok())
         .ok_or_else(|| {

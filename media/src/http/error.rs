@@ -8,7 +8,7 @@ use axum::Json;
 
 use avenue_shared::{AuthError, ErrorBody};
 
-use crate::media::variants::FailureKind;
+use crate::media::variants::{FailureKind, RenderFailure};
 use crate::media::MediaError;
 use crate::store::StoreError;
 
@@ -56,6 +56,9 @@ impl From<StoreError> for AppError {
 }
 
 fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
+    if err.is_unavailable() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable");
+    }
     match err {
         MediaError::EmptyUpload => (StatusCode::BAD_REQUEST, "empty-upload"),
         MediaError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
@@ -75,6 +78,7 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
             FailureKind::Unsupported => (StatusCode::UNPROCESSABLE_ENTITY, "cannot-render"),
             FailureKind::BadTransformation => (StatusCode::BAD_REQUEST, "invalid-transformation"),
             FailureKind::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            FailureKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable"),
             FailureKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         },
         MediaError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "not-found"),
@@ -107,10 +111,14 @@ impl IntoResponse for AppError {
             _ => None,
         };
         let retry_after = match &self {
-            Self::Media(MediaError::Render(failure)) => match failure.kind {
-                FailureKind::Busy { retry_after_secs } => Some(retry_after_secs),
-                _ => None,
-            },
+            Self::Media(MediaError::Render(RenderFailure {
+                kind: FailureKind::Busy { retry_after_secs },
+                ..
+            })) => Some(*retry_after_secs),
+            // Every other 503 (the database, Cloudinary) is worth a retry soon.
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS)
+            }
             _ => None,
         };
         let message = if retry_after.is_some() {

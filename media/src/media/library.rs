@@ -52,6 +52,21 @@ pub enum MediaError {
     Repo(#[from] RepoError),
 }
 
+impl MediaError {
+    /// The database (or the store behind it) is away: nothing about the
+    /// request is wrong, and it may be retried shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Repo(RepoError::Database(e)) => avenue_shared::db::is_unavailable(e),
+            Self::Store(StoreError::Backend(e)) => {
+                avenue_shared::db::unavailable_in_chain(e.as_ref())
+            }
+            Self::Render(failure) => failure.kind == super::variants::FailureKind::Unavailable,
+            _ => false,
+        }
+    }
+}
+
 /// What an upload did: stored new bytes, or found the same bytes already there.
 pub struct UploadOutcome {
     pub record: MediaRecord,
@@ -183,13 +198,34 @@ impl MediaLibrary {
                     }
                 }
             }
-            Err(err) => {
-                if !matches!(err, RepoError::Duplicate) {
-                    tracing::warn!(variant = %doc.id, error = %err, "could not record a variant");
-                }
+            Err(RepoError::Duplicate) if key.is_some() => {
+                // Another instance recorded it first, or our own insert
+                // committed and only its reply was lost: look before
+                // deleting bytes a record may name.
+                let ours = match self.repo.variant(&doc.id).await {
+                    Ok(Some(stored)) => stored.storage_key == doc.storage_key,
+                    Ok(None) => false,
+                    Err(err) => {
+                        tracing::warn!(variant = %doc.id, error = %err, "could not check a variant; keeping its bytes for the sweeper");
+                        return;
+                    }
+                };
                 if let Some(key) = &key {
-                    self.cleanup().discard(key, variant_backend(doc)).await;
+                    if ours {
+                        if let Err(err) = self.repo.unstage(key).await {
+                            tracing::warn!(%key, error = %err, "could not clear staging entry");
+                        }
+                    } else {
+                        self.cleanup().discard(key, variant_backend(doc)).await;
+                    }
                 }
+            }
+            // An inline variant has no bytes elsewhere to lose.
+            Err(RepoError::Duplicate) => {}
+            Err(err) => {
+                // Perhaps written after all (a lost reply): the journalled
+                // bytes wait for the sweeper, which keeps what a record names.
+                tracing::warn!(variant = %doc.id, error = %err, "could not record a variant");
             }
         }
     }
@@ -235,27 +271,41 @@ impl MediaLibrary {
             created_at: truncate_to_millis(OffsetDateTime::now_utc()),
         };
         match self.repo.insert(&record).await {
-            Ok(()) => {
-                staged.disarm();
-                for key in
-                    std::iter::once(&staged.key).chain(staged.mirror.as_ref().map(|c| &c.key))
-                {
-                    if let Err(err) = self.repo.unstage(key).await {
-                        // Harmless: the sweeper sees the record and only clears the entry.
-                        tracing::warn!(%key, error = %err, "could not clear staging entry");
-                    }
-                }
-                Ok(UploadOutcome {
-                    record,
-                    created: true,
-                })
-            }
+            Ok(()) => Ok(self.adopted(staged, record).await),
             Err(RepoError::Duplicate) => {
-                // Lost a race with a concurrent upload of the same bytes.
                 let existing = self.repo.get(&id).await?.ok_or(MediaError::NotFound)?;
+                if existing.storage_key == staged.key && existing.backend == staged.backend {
+                    // Our own insert: it committed, its reply was lost (the
+                    // database went away) and the driver's retry met it.
+                    // Treating it as someone else's would delete the bytes
+                    // this very record names.
+                    return Ok(self.adopted(staged, existing).await);
+                }
+                // Lost a race with a concurrent upload of the same bytes.
                 Ok(self.keep_existing(staged, existing).await)
             }
-            Err(err) => Err(err.into()),
+            Err(err) => {
+                // The insert may have committed with only its reply lost:
+                // the bytes stay journalled, and the sweeper removes them
+                // later unless a record names them after all.
+                staged.disarm();
+                Err(err.into())
+            }
+        }
+    }
+
+    /// The record naming `staged` is written: its bytes are the media's now.
+    async fn adopted(&self, mut staged: StagedObject, record: MediaRecord) -> UploadOutcome {
+        staged.disarm();
+        for key in std::iter::once(&staged.key).chain(staged.mirror.as_ref().map(|c| &c.key)) {
+            if let Err(err) = self.repo.unstage(key).await {
+                // Harmless: the sweeper sees the record and only clears the entry.
+                tracing::warn!(%key, error = %err, "could not clear staging entry");
+            }
+        }
+        UploadOutcome {
+            record,
+            created: true,
         }
     }
 

@@ -953,19 +953,7 @@ pub fn unclaimed() -> Document {
     doc! { "$or": [ { "refs": { "$exists": false } }, { "refs": { "$size": 0 } } ] }
 }
 
-/// MongoDB's E11000: a unique index refused the write.
-pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match err.kind.as_ref() {
-        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
-        ErrorKind::Command(e) => e.code == 11000,
-        ErrorKind::InsertMany(e) => e
-            .write_errors
-            .as_ref()
-            .is_some_and(|errors| errors.iter().any(|e| e.code == 11000)),
-        _ => false,
-    }
-}
+pub use avenue_shared::db::is_duplicate_key;
 
 #[cfg(test)]
 mod tests {

@@ -50,13 +50,23 @@ pub enum FailureKind {
     Busy {
         retry_after_secs: u64,
     },
+    /// The database (or the store behind it) is away: try again shortly.
+    Unavailable,
     /// Our fault: logged where it happened.
     Internal,
 }
 
 impl RenderFailure {
     fn internal(context: &str, err: impl Into<anyhow::Error>) -> Self {
-        tracing::error!(error = ?err.into(), "{context}");
+        let err = err.into();
+        if err.chain().any(avenue_shared::db::unavailable_in_chain) {
+            tracing::warn!(error = ?err, "{context}: the database is unavailable");
+            return Self {
+                kind: FailureKind::Unavailable,
+                message: "the database is unavailable; try again shortly".into(),
+            };
+        }
+        tracing::error!(error = ?err, "{context}");
         Self {
             kind: FailureKind::Internal,
             message: "rendering failed".into(),
@@ -307,7 +317,14 @@ impl Variants {
             })
             .await
             .map_err(|err| {
-                RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
+                if err.is_unavailable() {
+                    RenderFailure {
+                        kind: FailureKind::Unavailable,
+                        message: "the database is unavailable; try again shortly".into(),
+                    }
+                } else {
+                    RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
+                }
             })?;
         let job_format = request.record.format;
         let transformation = request.transformation.clone();

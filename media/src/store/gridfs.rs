@@ -107,17 +107,33 @@ struct GridFsWriter {
     stream: GridFsUploadStream,
 }
 
+/// A failed GridFS write. Every object has a fresh ObjectId no one else
+/// writes, so a duplicate key means our own chunk or file document
+/// committed and the driver's retry, after the database went away and came
+/// back, met it: like the database being away, that is worth retrying
+/// (503), not an internal error.
+fn write_failed(err: std::io::Error) -> StoreError {
+    let driver = err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<mongodb::error::Error>());
+    match driver {
+        Some(e)
+            if avenue_shared::db::is_duplicate_key(e) || avenue_shared::db::is_unavailable(e) =>
+        {
+            StoreError::Unavailable(format!("the database went away during a write: {e}"))
+        }
+        _ => StoreError::backend(err),
+    }
+}
+
 #[async_trait]
 impl ObjectWriter for GridFsWriter {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        self.stream
-            .write_all(chunk)
-            .await
-            .map_err(StoreError::backend)
+        self.stream.write_all(chunk).await.map_err(write_failed)
     }
 
     async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
-        self.stream.close().await.map_err(StoreError::backend)
+        self.stream.close().await.map_err(write_failed)
     }
 
     async fn abort(mut self: Box<Self>) -> Result<(), StoreError> {

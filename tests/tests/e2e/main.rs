@@ -14,6 +14,7 @@ mod cloudinary_backend;
 mod cloudinary_fake;
 mod crash;
 mod delivery;
+mod faults;
 mod hardening;
 mod health;
 mod legacy;
