@@ -8,6 +8,8 @@ cd "$ROOT"
 MONGO_PORT=${MONGO_PORT:-27017}
 export MEDIA_BIND=${MEDIA_BIND:-127.0.0.1:8081}
 export API_BIND=${API_BIND:-127.0.0.1:8080}
+# The media page forwards the browser's address to the api's sign-in.
+export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1/32}
 export MEDIA_URL=${MEDIA_URL:-http://$MEDIA_BIND}
 export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true}
 export MONGODB_DB=${MONGODB_DB:-avenue}
