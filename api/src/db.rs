@@ -9,8 +9,11 @@ use mongodb::{ClientSession, Database};
 
 use crate::http::error::ApiError;
 
-/// Attempts before a contended transaction gives up (then 500; in practice
-/// a handful of concurrent buyers settle in two or three).
+/// Attempts before a contended transaction gives up (then 503 `busy` with
+/// Retry-After; in practice a handful of concurrent buyers settle in two
+/// or three). A document stays locked this long when the writer of an
+/// unfinished transaction died: the server holds its writes until it
+/// reaps the transaction (`transactionLifetimeLimitSeconds`, 60 s).
 const MAX_ATTEMPTS: u32 = 50;
 
 /// Failure inside a transaction body: the database's (maybe retryable) or
@@ -59,6 +62,9 @@ where
                     {
                         break;
                     }
+                    Err(err) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                        return Err(ApiError::Busy(err.into()));
+                    }
                     Err(err) => return Err(err.into()),
                 }
             },
@@ -66,6 +72,10 @@ where
                 if err.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < MAX_ATTEMPTS =>
             {
                 let _ = session.abort_transaction().await;
+            }
+            Err(TxError::Db(err)) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                let _ = session.abort_transaction().await;
+                return Err(ApiError::Busy(err.into()));
             }
             Err(TxError::Db(err)) => {
                 let _ = session.abort_transaction().await;
@@ -80,10 +90,9 @@ where
             }
             Err(TxError::Retry) => {
                 let _ = session.abort_transaction().await;
-                return Err(ApiError::conflict(
-                    "busy",
-                    "too many concurrent changes; try again",
-                ));
+                return Err(ApiError::Busy(anyhow::anyhow!(
+                    "the data kept changing under the transaction"
+                )));
             }
         }
         // A short, growing pause lets the winner of a conflict finish.

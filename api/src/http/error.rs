@@ -35,6 +35,10 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the media service is unavailable")]
     MediaUnavailable(#[source] MediaClientError),
+    /// A transaction kept meeting concurrent writers (or the locks of a
+    /// crashed one): nothing was changed, retry shortly.
+    #[error("too many concurrent changes")]
+    Busy(#[source] anyhow::Error),
     /// MongoDB is away (restarting, failing over): retry shortly.
     #[error("the database is unavailable")]
     DatabaseUnavailable(#[source] anyhow::Error),
@@ -146,11 +150,12 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable")
             }
+            Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let retry_after = match &this {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) => {
+            Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) | Self::Busy(_) => {
                 Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS)
             }
             _ => None,
@@ -167,6 +172,10 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 "the database is unavailable; try again shortly".to_owned()
+            }
+            Self::Busy(cause) => {
+                tracing::warn!(error = %cause, "transaction gave up on contention");
+                "too many concurrent changes; nothing was changed, try again shortly".to_owned()
             }
             Self::MediaUnavailable(cause) => {
                 tracing::warn!(error = %cause, "media service unavailable");
