@@ -48,6 +48,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: Limits,
     pub email: EmailSettings,
+    pub shop: ShopSettings,
     /// Peers whose `X-Forwarded-For` is believed (load balancers, the
     /// media service's sign-in page).
     pub trusted_proxies: TrustedProxies,
@@ -111,6 +112,20 @@ impl Default for EmailSettings {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+pub struct ShopSettings {
+    /// How often pending orders past their `expires_at` are looked for.
+    pub expiry_interval: Duration,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        Self {
+            expiry_interval: Duration::from_secs(60),
+        }
+    }
+}
+
 impl Settings {
     /// Settings for tests and tools: everything on loopback, dev secret.
     ///
@@ -128,6 +143,9 @@ impl Settings {
             limits: Limits::default(),
             email: EmailSettings {
                 dispatch_interval: Duration::from_millis(200),
+            },
+            shop: ShopSettings {
+                expiry_interval: Duration::from_millis(200),
             },
             trusted_proxies: TrustedProxies::default(),
             server: ServerLimits::default(),
@@ -199,6 +217,12 @@ impl Settings {
                 dispatch_interval: seconds(
                     "API_EMAIL_DISPATCH_SECS",
                     EmailSettings::default().dispatch_interval,
+                )?,
+            },
+            shop: ShopSettings {
+                expiry_interval: seconds(
+                    "API_ORDER_EXPIRY_SECS",
+                    ShopSettings::default().expiry_interval,
                 )?,
             },
             trusted_proxies: get("TRUSTED_PROXIES")

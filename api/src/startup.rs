@@ -139,6 +139,10 @@ impl Application {
             self.state.outbox.clone(),
             self.state.config.email.dispatch_interval,
         ));
+        let expirer = tokio::spawn(expire_forever(
+            self.state.db.clone(),
+            self.state.config.shop.expiry_interval,
+        ));
         let mut limits = self.state.config.server;
         // `POST /api/uploads` takes uploads as large as media does: its
         // refusals must reach the client whole too.
@@ -154,6 +158,7 @@ impl Application {
         )
         .await;
         dispatcher.abort();
+        expirer.abort();
         served.context("HTTP server failed")
     }
 }
@@ -164,6 +169,17 @@ async fn dispatch_forever(outbox: Outbox, every: Duration) {
         ticker.tick().await;
         if let Err(err) = outbox.dispatch_pending().await {
             tracing::warn!(error = %err, "email dispatch failed; retrying later");
+        }
+    }
+}
+
+/// Unpaid orders give their stock back once their time is up.
+async fn expire_forever(db: Database, every: Duration) {
+    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(50)));
+    loop {
+        ticker.tick().await;
+        if let Err(err) = shop::orders::expire_unpaid(&db).await {
+            tracing::warn!(error = %err, "unpaid-order expiry failed; retrying later");
         }
     }
 }

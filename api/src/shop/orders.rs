@@ -2,7 +2,9 @@
 //! the same transaction as the order (so two buyers cannot both get the
 //! last item), a confirmation email queued in it too, and the status
 //! machine pending -> paid -> shipped -> delivered, with cancellation
-//! (from pending or paid) giving the stock and the coupon use back.
+//! (from pending or paid) giving the stock and the coupon use back. An
+//! order nobody pays is cancelled when its `expires_at` passes (setting
+//! `shop.unpaid_order_minutes`), so a cart cannot hold stock for ever.
 
 use std::collections::BTreeSet;
 
@@ -25,6 +27,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::AppState;
 use crate::system::email::NewEmail;
+use crate::system::settings::Values;
 
 pub const ORDERS: &str = "orders";
 const MAX_LINES: usize = 50;
@@ -83,8 +86,13 @@ pub struct StatusChange {
     pub status: OrderStatus,
     #[schema(value_type = String)]
     pub at: DateTime,
-    #[schema(value_type = String)]
-    pub by: ObjectId,
+    /// Who made the change; absent when the system did (an unpaid order expiring).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub by: Option<ObjectId>,
+    /// Why, when the system made the change (`payment-timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -108,6 +116,10 @@ pub struct OrderDoc {
     pub status: OrderStatus,
     pub history: Vec<StatusChange>,
     pub shipping: Option<Shipping>,
+    /// When a still pending order is cancelled and its stock given back;
+    /// absent on orders written before expiry existed (they never expire).
+    #[serde(default)]
+    pub expires_at: Option<DateTime>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -122,6 +134,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> 
     for keys in [
         doc! { "user_id": 1, "created_at": -1, "_id": -1 },
         doc! { "status": 1, "created_at": -1, "_id": -1 },
+        doc! { "status": 1, "expires_at": 1 },
     ] {
         collection(db)
             .create_index(IndexModel::builder().keys(keys).build())
@@ -144,6 +157,8 @@ pub struct OrderView {
     status: OrderStatus,
     history: Vec<StatusChange>,
     shipping: Option<Shipping>,
+    /// While pending: when the order is cancelled unless paid (RFC 3339).
+    expires_at: Option<String>,
     created_at: String,
 }
 
@@ -162,6 +177,10 @@ impl From<&OrderDoc> for OrderView {
             status: o.status,
             history: o.history.clone(),
             shipping: o.shipping.clone(),
+            expires_at: o
+                .expires_at
+                .filter(|_| o.status == OrderStatus::Pending)
+                .and_then(|at| at.try_to_rfc3339_string().ok()),
             created_at: o.created_at.try_to_rfc3339_string().unwrap_or_default(),
         }
     }
@@ -220,6 +239,17 @@ fn parse_cart(order: &NewOrder) -> Result<Vec<Wanted>, ApiError> {
             .iter_mut()
             .find(|w| w.product_id == product_id && w.size == line.size && w.color == line.color)
         {
+            // The cap is on what one line asks for once lines of the same
+            // product are merged: 50 lines of 100 are one line of 5,000.
+            Some(same) if same.quantity + line.quantity > MAX_QUANTITY => {
+                return Err(ApiError::invalid(
+                    format!("{field}.quantity"),
+                    format!(
+                        "at most {MAX_QUANTITY} of one product, size and colour in an order (with {})",
+                        same.field
+                    ),
+                ));
+            }
             Some(same) => same.quantity += line.quantity,
             None => out.push(Wanted {
                 field,
@@ -305,6 +335,14 @@ pub async fn place(
     ApiJson(request): ApiJson<NewOrder>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let cart = parse_cart(&request)?;
+    let settings = Values::load(&state.db).await?;
+    if !settings.flag("shop.orders_enabled") {
+        return Err(ApiError::conflict(
+            "orders-closed",
+            "the shop is not taking orders right now",
+        ));
+    }
+    let hold = settings.int("shop.unpaid_order_minutes").max(1);
     let shipping = request
         .shipping
         .as_ref()
@@ -392,9 +430,13 @@ pub async fn place(
                 history: vec![StatusChange {
                     status: OrderStatus::Pending,
                     at: now,
-                    by: user_id,
+                    by: Some(user_id),
+                    reason: None,
                 }],
                 shipping,
+                expires_at: Some(DateTime::from_millis(
+                    now.timestamp_millis().saturating_add(hold.saturating_mul(60_000)),
+                )),
                 created_at: now,
                 updated_at: now,
             };
@@ -518,7 +560,7 @@ pub async fn set_status(
     ApiJson(request): ApiJson<StatusRequest>,
 ) -> Result<Json<OrderView>, ApiError> {
     let before = find_visible(&state.db, &admin, &id).await?;
-    let after = change_status(&state.db, &before, request.status, admin.id).await?;
+    let after = change_status(&state.db, &before, request.status, Actor::User(admin.id)).await?;
     state
         .audit
         .record(
@@ -550,7 +592,13 @@ pub async fn cancel(
             "only pending orders can be cancelled here; contact the shop",
         ));
     }
-    let after = change_status(&state.db, &before, OrderStatus::Cancelled, user.id).await?;
+    let after = change_status(
+        &state.db,
+        &before,
+        OrderStatus::Cancelled,
+        Actor::User(user.id),
+    )
+    .await?;
     if user.is_admin() && before.user_id != user.id {
         state
             .audit
@@ -568,13 +616,53 @@ pub async fn cancel(
     Ok(Json(OrderView::from(&after)))
 }
 
+/// Who moves an order along.
+#[derive(Debug, Clone, Copy)]
+enum Actor {
+    User(ObjectId),
+    /// The expiry pass: the order was not paid in time.
+    PaymentTimeout,
+}
+
+/// Cancels pending orders whose `expires_at` has passed, giving their stock
+/// and coupon uses back; answers how many it cancelled. Safe to run from
+/// several instances at once: each cancellation is conditional on the
+/// order still being pending, so a payment that lands first wins.
+///
+/// # Errors
+/// When the database fails while listing; a failure on one order is
+/// logged and left for the next pass.
+pub async fn expire_unpaid(db: &Database) -> Result<u64, ApiError> {
+    let due: Vec<OrderDoc> = collection(db)
+        .find(doc! { "status": "pending", "expires_at": { "$lte": DateTime::now() } })
+        .limit(200)
+        .await?
+        .try_collect()
+        .await?;
+    let mut cancelled = 0;
+    for order in &due {
+        match change_status(db, order, OrderStatus::Cancelled, Actor::PaymentTimeout).await {
+            Ok(after) => {
+                cancelled += 1;
+                tracing::info!(order = %order.id, "unpaid order expired; stock given back");
+                regroup_models(db, &after).await;
+            }
+            Err(ApiError::Conflict { .. }) => {} // paid or cancelled meanwhile
+            Err(err) => {
+                tracing::warn!(order = %order.id, error = %err, "unpaid order not expired; next pass retries")
+            }
+        }
+    }
+    Ok(cancelled)
+}
+
 /// The transition, conditional on the status read, with stock and coupon
 /// given back on cancellation, all in one transaction.
 async fn change_status(
     db: &Database,
     order: &OrderDoc,
     next: OrderStatus,
-    by: ObjectId,
+    actor: Actor,
 ) -> Result<OrderDoc, ApiError> {
     if !order.status.may_become(next) {
         return Err(ApiError::conflict(
@@ -591,7 +679,15 @@ async fn change_status(
     transaction(db, move |session| {
         let (db, order) = (db2.clone(), order.clone());
         async move {
-            let change = StatusChange { status: next, at: DateTime::now(), by };
+            let change = match actor {
+                Actor::User(id) => StatusChange { status: next, at: DateTime::now(), by: Some(id), reason: None },
+                Actor::PaymentTimeout => StatusChange {
+                    status: next,
+                    at: DateTime::now(),
+                    by: None,
+                    reason: Some("payment-timeout".to_owned()),
+                },
+            };
             let updated = collection(&db)
                 .find_one_and_update(
                     doc! { "_id": order.id, "status": order.status.as_str() },

@@ -2,14 +2,19 @@
 //! slots inside opening hours (both from `admin_settings`); each confirmed
 //! booking lists the slots it holds, and a unique index over the slots of
 //! confirmed bookings makes double booking impossible: of two concurrent
-//! requests for one slot, exactly one insert succeeds.
+//! requests for one slot, exactly one insert succeeds. Bookings reach at
+//! most `studio.horizon_days` ahead, and a customer holds at most
+//! `studio.max_future_bookings` upcoming ones: the count and the insert
+//! share a transaction that also writes the customer's guard document, so
+//! concurrent requests of one customer are serialised by write conflicts
+//! and cannot all pass the count.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::TryStreamExt;
+use futures::{FutureExt, TryStreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
@@ -18,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::{duplicate_or_retry, transaction};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::{ApiError, OnDuplicate};
@@ -27,6 +33,9 @@ use crate::system::email::NewEmail;
 use crate::system::settings::Values;
 
 pub const RESERVATIONS: &str = "reservations";
+/// One document per customer, written by each of their bookings so that
+/// two bookings of one customer always conflict.
+const GUARDS: &str = "reservation_guards";
 /// The longest booking, in slots.
 const MAX_SLOTS: i64 = 8;
 
@@ -91,6 +100,8 @@ struct Studio {
     close_minute: i64,
     slot: i64,
     offset: UtcOffset,
+    horizon_days: i64,
+    max_future_bookings: i64,
 }
 
 impl Studio {
@@ -104,6 +115,8 @@ impl Studio {
                 i32::try_from(values.int("studio.utc_offset_minutes") * 60).unwrap_or(0),
             )
             .unwrap_or(UtcOffset::UTC),
+            horizon_days: values.int("studio.horizon_days").max(1),
+            max_future_bookings: values.int("studio.max_future_bookings").max(1),
         })
     }
 
@@ -203,8 +216,18 @@ pub async fn book(
             )
         })?
         .to_offset(studio.offset);
-    if start <= OffsetDateTime::now_utc() {
+    let now = OffsetDateTime::now_utc();
+    if start <= now {
         return Err(ApiError::invalid("start", "bookings are for the future"));
+    }
+    if start > now + Duration::days(studio.horizon_days) {
+        return Err(ApiError::invalid(
+            "start",
+            format!(
+                "bookings are taken up to {} days ahead",
+                studio.horizon_days
+            ),
+        ));
     }
     let minutes = request.minutes;
     if minutes < studio.slot || minutes % studio.slot != 0 || minutes > studio.slot * MAX_SLOTS {
@@ -253,10 +276,8 @@ pub async fn book(
         created_at: DateTime::now(),
         cancelled_at: None,
     };
-    collection(&state.db)
-        .insert_one(&reservation)
-        .await
-        .on_duplicate("slot-taken", "part of this time is already booked")?;
+    let limit = (!user.is_admin()).then_some(studio.max_future_bookings);
+    insert_within_limit(&state.db, &reservation, limit).await?;
     let view = ReservationView::of(&reservation, studio.offset);
     if let Some(booker) = state.users.by_id(user.id).await? {
         let queued = state
@@ -277,6 +298,60 @@ pub async fn book(
         }
     }
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Inserts `reservation` unless its customer already holds `limit`
+/// upcoming bookings, in one transaction with a write to the customer's
+/// guard document (see the module comment).
+async fn insert_within_limit(
+    db: &Database,
+    reservation: &ReservationDoc,
+    limit: Option<i64>,
+) -> Result<(), ApiError> {
+    let Some(limit) = limit else {
+        return collection(db)
+            .insert_one(reservation)
+            .await
+            .map(drop)
+            .on_duplicate("slot-taken", "part of this time is already booked");
+    };
+    let db2 = db.clone();
+    transaction(db, move |session| {
+        let (db, reservation) = (db2.clone(), reservation.clone());
+        async move {
+            db.collection::<Document>(GUARDS)
+                .update_one(
+                    doc! { "_id": reservation.user_id },
+                    doc! { "$inc": { "bookings": 1_i64 }, "$set": { "at": DateTime::now() } },
+                )
+                .upsert(true)
+                .session(&mut *session)
+                .await?;
+            let upcoming = collection(&db)
+                .count_documents(doc! {
+                    "user_id": reservation.user_id,
+                    "status": "confirmed",
+                    "end": { "$gt": DateTime::now() },
+                })
+                .session(&mut *session)
+                .await?;
+            if i64::try_from(upcoming).unwrap_or(i64::MAX) >= limit {
+                return Err(ApiError::conflict(
+                    "booking-limit",
+                    format!("you already hold {upcoming} upcoming bookings (at most {limit}); cancel one first"),
+                )
+                .into());
+            }
+            collection(&db)
+                .insert_one(&reservation)
+                .session(&mut *session)
+                .await
+                .map_err(|err| duplicate_or_retry(err, "slot-taken", "part of this time is already booked"))?;
+            Ok(())
+        }
+        .boxed()
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -86,6 +86,30 @@ const DEFINITIONS: &[Definition] = &[
         description: "Subtotal (PYG) from which shipping is free",
     },
     Definition {
+        key: "shop.unpaid_order_minutes",
+        kind: Kind::Int {
+            min: 5,
+            max: 43_200,
+        },
+        default: || Value::from(1440),
+        public: true,
+        description: "Minutes a pending (unpaid) order holds its stock before it is cancelled",
+    },
+    Definition {
+        key: "studio.horizon_days",
+        kind: Kind::Int { min: 1, max: 730 },
+        default: || Value::from(180),
+        public: true,
+        description: "How many days ahead the studio can be booked",
+    },
+    Definition {
+        key: "studio.max_future_bookings",
+        kind: Kind::Int { min: 1, max: 100 },
+        default: || Value::from(4),
+        public: true,
+        description: "Upcoming bookings one customer may hold at once (admins are not limited)",
+    },
+    Definition {
         key: "studio.open_hour",
         kind: Kind::Int { min: 0, max: 23 },
         default: || Value::from(9),
