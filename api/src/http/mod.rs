@@ -138,6 +138,7 @@ pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ugc::packages::list, ugc::packages::create))
         .routes(routes!(ugc::packages::update))
         .routes(routes!(ugc::packages::subscribe))
+        .routes(routes!(ugc::packages::activate))
         .routes(routes!(ugc::campaigns::list, ugc::campaigns::create))
         .routes(routes!(ugc::campaigns::show, ugc::campaigns::update))
         .routes(routes!(ugc::campaigns::publish))

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::common::{self, Level, Notice};
-use super::profiles::{brands, BrandDoc};
+use super::profiles::{brands, BrandDoc, SubscriptionStatus};
 use crate::db::{transaction, TxError};
 use crate::fields;
 use crate::http::auth::CurrentUser;
@@ -380,6 +380,15 @@ pub async fn publish(
                 .ok_or_else(|| {
                     ApiError::conflict("no-package", "subscribe to a package to publish campaigns")
                 })?;
+            if subscription.status != SubscriptionStatus::Active {
+                return Err(TxError::Api(ApiError::conflict(
+                    "payment-pending",
+                    format!(
+                        "the {} package is not paid yet; campaigns publish once it is activated",
+                        subscription.name
+                    ),
+                )));
+            }
             if subscription.used >= subscription.quota {
                 return Err(TxError::Api(ApiError::conflict(
                     "quota-exceeded",
@@ -391,7 +400,8 @@ pub async fn publish(
             }
             let counted = brands(&db)
                 .update_one(
-                    doc! { "_id": brand.id, "subscription.used": subscription.used },
+                    doc! { "_id": brand.id, "subscription.used": subscription.used,
+                    "subscription.status": { "$ne": "pending" } },
                     doc! { "$inc": { "subscription.used": 1 } },
                 )
                 .session(&mut *session)

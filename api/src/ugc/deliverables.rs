@@ -3,7 +3,10 @@
 //! (every revision kept); the creator reports numbers (every report kept,
 //! the brand sees per-campaign totals from an aggregation); after
 //! approval, each side may rate the other once, and the rated profile's
-//! sum and count move in the same transaction as the rating.
+//! sum and count move in the same transaction as the rating. A creator
+//! submits only while the campaign runs (published or paused, not closed)
+//! and at most one deliverable per type the campaign asks for; both are
+//! conditions of writes in the submission's transaction.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -173,6 +176,11 @@ pub async fn submit(
         ));
     }
     let (post_url, file_url, note) = parse_submission(input)?;
+    let campaign = campaigns::collection(&state.db)
+        .find_one(doc! { "_id": application.campaign_id })
+        .await?
+        .ok_or(ApiError::NotFound("campaign"))?;
+    let asked = i64::try_from(campaign.deliverable_types.len().max(1)).unwrap_or(1);
     let now = DateTime::now();
     let deliverable = DeliverableDoc {
         id: ObjectId::new(),
@@ -194,7 +202,45 @@ pub async fn submit(
         created_at: now,
         updated_at: now,
     };
-    collection(&state.db).insert_one(&deliverable).await?;
+    let db = state.db.clone();
+    transaction(&state.db, |session| {
+        let (db, deliverable) = (db.clone(), deliverable.clone());
+        async move {
+            // Writing the campaign makes a concurrent close conflict with
+            // this submission instead of slipping past it.
+            let open = campaigns::collection(&db)
+                .update_one(
+                    doc! { "_id": deliverable.campaign_id, "status": { "$in": ["published", "paused"] } },
+                    doc! { "$inc": { "deliverables_submitted": 1_i64 } },
+                )
+                .session(&mut *session)
+                .await?;
+            if open.matched_count == 0 {
+                return Err(TxError::Api(ApiError::conflict(
+                    "campaign-closed",
+                    "this campaign no longer takes deliverables",
+                )));
+            }
+            let counted = applications::collection(&db)
+                .update_one(
+                    doc! { "_id": deliverable.application_id, "status": "accepted",
+                           "deliverables": { "$not": { "$gte": asked } } },
+                    doc! { "$inc": { "deliverables": 1_i64 } },
+                )
+                .session(&mut *session)
+                .await?;
+            if counted.matched_count == 0 {
+                return Err(TxError::Api(ApiError::conflict(
+                    "deliverables-complete",
+                    format!("the campaign asks for {asked} deliverables and all were submitted; resubmit one instead"),
+                )));
+            }
+            collection(&db).insert_one(&deliverable).session(&mut *session).await?;
+            Ok(())
+        }
+        .boxed()
+    })
+    .await?;
     common::notify(
         &state.db,
         Notice {

@@ -1,6 +1,9 @@
 //! `ugc_packages`: subscription plans for brands. A plan caps how many
 //! campaigns a brand may publish during its period; subscribing copies the
-//! plan onto the brand (payment is settled outside this system).
+//! plan onto the brand. Payment is settled outside this system, so a
+//! priced plan starts `pending` and counts only once an admin activates
+//! it (`POST /api/ugc/brands/{id}/subscription/activate`); free plans are
+//! active at once.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::common;
-use super::profiles::{brands, BrandView, Subscription};
+use super::profiles::{brands, BrandView, Subscription, SubscriptionStatus};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
@@ -221,13 +224,19 @@ pub async fn subscribe(
         .await?
         .ok_or_else(|| ApiError::invalid("package_id", "no such active package"))?;
     let now = DateTime::now();
-    let ends_at =
-        DateTime::from_millis(now.timestamp_millis() + package.duration_days * 86_400_000);
+    let ends_at = period_end(now, package.duration_days);
     let subscription = Subscription {
         package_id: package.id,
         name: package.name.clone(),
         quota: package.campaign_quota,
         used: 0,
+        status: if package.price > 0 {
+            SubscriptionStatus::Pending
+        } else {
+            SubscriptionStatus::Active
+        },
+        price: package.price,
+        duration_days: package.duration_days,
         starts_at: now,
         ends_at,
     };
@@ -255,4 +264,72 @@ pub async fn subscribe(
         StatusCode::CREATED,
         Json(BrandView::of(&updated, state.media_public_url())),
     ))
+}
+
+fn period_end(from: DateTime, days: i64) -> DateTime {
+    DateTime::from_millis(
+        from.timestamp_millis()
+            .saturating_add(days.saturating_mul(86_400_000)),
+    )
+}
+
+/// Activates a brand's pending subscription once it is paid (admin); its
+/// period starts now. Activating twice is a 409, never a second period.
+#[utoipa::path(post, path = "/api/ugc/brands/{id}/subscription/activate", tag = "ugc",
+    responses((status = 200, body = BrandView), (status = 404, description = "no such brand"),
+        (status = 409, description = "no pending subscription")),
+    security(("bearer" = [])))]
+pub async fn activate(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<BrandView>, ApiError> {
+    let id = fields::object_id(&id, "brand")?;
+    let before = brands(&state.db)
+        .find_one(doc! { "_id": id })
+        .await?
+        .ok_or(ApiError::NotFound("brand"))?;
+    let pending = before
+        .subscription
+        .clone()
+        .filter(|s| s.status == SubscriptionStatus::Pending)
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "not-pending",
+                "this brand has no subscription awaiting payment",
+            )
+        })?;
+    let now = DateTime::now();
+    let days = if pending.duration_days > 0 {
+        pending.duration_days
+    } else {
+        (pending.ends_at.timestamp_millis() - pending.starts_at.timestamp_millis()) / 86_400_000
+    };
+    let after = brands(&state.db)
+        .find_one_and_update(
+            doc! { "_id": id, "subscription.status": "pending", "subscription.package_id": pending.package_id },
+            doc! { "$set": {
+                "subscription.status": "active",
+                "subscription.starts_at": now,
+                "subscription.ends_at": period_end(now, days),
+                "updated_at": now,
+            } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| ApiError::conflict("not-pending", "the subscription changed meanwhile; reload it"))?;
+    let base = state.media_public_url();
+    let (before, after) = (BrandView::of(&before, base), BrandView::of(&after, base));
+    state
+        .audit
+        .record(
+            &admin,
+            "subscription.activate",
+            super::profiles::BRANDS,
+            &id.to_hex(),
+            Some(&before),
+            Some(&after),
+        )
+        .await;
+    Ok(Json(after))
 }

@@ -96,6 +96,18 @@ pub struct Contact {
     phone: Option<String>,
 }
 
+/// Whether a subscription counts yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionStatus {
+    /// Free plans, and priced ones once paid.
+    #[default]
+    Active,
+    /// A priced plan asked for and not paid yet: no campaign can be
+    /// published on it until an admin (or a payment) activates it.
+    Pending,
+}
+
 /// A brand's plan, copied from the package when subscribed.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Subscription {
@@ -105,6 +117,17 @@ pub struct Subscription {
     /// Campaigns that may be published during the period.
     pub quota: i64,
     pub used: i64,
+    /// Subscriptions written before payment existed are active.
+    #[serde(default)]
+    pub status: SubscriptionStatus,
+    /// Integer PYG owed; 0 for a free plan.
+    #[serde(default)]
+    pub price: i64,
+    /// The period's length; it starts again from activation.
+    #[serde(default)]
+    pub duration_days: i64,
+    /// For a pending subscription: when it was asked for, and when the
+    /// request lapses if nobody activates it.
     #[schema(value_type = String)]
     pub starts_at: DateTime,
     #[schema(value_type = String)]
@@ -332,6 +355,7 @@ pub async fn put_my_creator(
     let before = existing.as_ref().and_then(|e| e.profile_image.as_deref());
     state
         .media
+        .acting_for(&user)
         .save_with(
             &reference(CREATORS, profile.id)?,
             &held(before),
@@ -503,6 +527,7 @@ pub async fn patch_creator(
     after.updated_at = DateTime::now();
     state
         .media
+        .acting_for(&user)
         .save_with(
             &reference(CREATORS, id)?,
             &held(before.profile_image.as_deref()),
@@ -611,6 +636,7 @@ pub async fn put_my_brand(
     let before = existing.as_ref().and_then(|e| e.logo_url.as_deref());
     state
         .media
+        .acting_for(&user)
         .save_with(
             &reference(BRANDS, profile.id)?,
             &held(before),
@@ -731,6 +757,7 @@ pub async fn patch_brand(
     after.updated_at = DateTime::now();
     state
         .media
+        .acting_for(&user)
         .save_with(
             &reference(BRANDS, id)?,
             &held(before.logo_url.as_deref()),

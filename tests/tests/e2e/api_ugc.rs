@@ -24,7 +24,9 @@ async fn package(stack: &Stack, admin: &TestUser, quota: i64) -> String {
     body["id"].as_str().expect("id").to_owned()
 }
 
-async fn brand(stack: &Stack, package_id: Option<&str>) -> TestUser {
+/// A brand with a profile; with a package, subscribed to it and (the
+/// packages here are priced) activated by `admin`, as after payment.
+async fn brand(stack: &Stack, package: Option<(&str, &TestUser)>) -> TestUser {
     let api = &stack.api;
     let user = api.user("brand").await;
     api.expect(
@@ -38,17 +40,38 @@ async fn brand(stack: &Stack, package_id: Option<&str>) -> TestUser {
         })),
     )
     .await;
-    if let Some(id) = package_id {
-        api.expect(
-            201,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&user.token),
-            Some(json!({ "package_id": id })),
-        )
-        .await;
+    if let Some((id, admin)) = package {
+        let subscribed = api
+            .expect(
+                201,
+                Method::POST,
+                "/api/ugc/subscriptions",
+                Some(&user.token),
+                Some(json!({ "package_id": id })),
+            )
+            .await;
+        activate(stack, admin, &subscribed).await;
     }
     user
+}
+
+/// Activates the pending subscription of `brand_view` (admin).
+async fn activate(stack: &Stack, admin: &TestUser, brand_view: &Value) -> Value {
+    assert_eq!(
+        brand_view["subscription"]["status"], "pending",
+        "{brand_view}"
+    );
+    let id = brand_view["id"].as_str().expect("brand id");
+    stack
+        .api
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/ugc/brands/{id}/subscription/activate"),
+            Some(&admin.token),
+            None,
+        )
+        .await
 }
 
 async fn creator(stack: &Stack, niches: &[&str]) -> (TestUser, String) {
@@ -95,8 +118,8 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     let api = &stack.api;
     let admin = api.admin().await;
     let plan = package(&stack, &admin, 1).await;
-    let brand_user = brand(&stack, Some(&plan)).await;
-    let logo = stack.image(9).await;
+    let brand_user = brand(&stack, Some((&plan, &admin))).await;
+    let logo = api.upload_id(&brand_user, 9).await;
     let me = api
         .expect(
             200,
@@ -847,14 +870,16 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
 
     // Quota under a race: four drafts published at once on a plan of two.
     let plan = package(&stack, &admin, 2).await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/ugc/subscriptions",
-        Some(&brand_a.token),
-        Some(json!({ "package_id": plan })),
-    )
-    .await;
+    let subscribed = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&brand_a.token),
+            Some(json!({ "package_id": plan })),
+        )
+        .await;
+    activate(&stack, &admin, &subscribed).await;
     let twice = api
         .expect(
             409,
@@ -956,5 +981,235 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
         Some(json!({ "name": "Free", "campaign_quota": 99, "price": 0, "duration_days": 30 })),
     )
     .await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_priced_package_counts_only_once_activated() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let priced = package(&stack, &admin, 3).await;
+    let brand_user = brand(&stack, None).await;
+    let pending = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&brand_user.token),
+            Some(json!({ "package_id": priced })),
+        )
+        .await;
+    assert_eq!(pending["subscription"]["status"], "pending");
+    assert_eq!(pending["subscription"]["price"], 990000);
+    let draft = campaign(&stack, &brand_user, 1, json!({})).await;
+    let refused = api
+        .expect(
+            409,
+            Method::POST,
+            &format!("/api/ugc/campaigns/{draft}/publish"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(refused["code"], "payment-pending");
+    // Waiting is not a way round it: a second request is refused too.
+    let again = api
+        .expect(
+            409,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&brand_user.token),
+            Some(json!({ "package_id": priced })),
+        )
+        .await;
+    assert_eq!(again["code"], "already-subscribed");
+
+    // Only an admin activates, once; the period starts then.
+    let brand_id = pending["id"].as_str().expect("id");
+    let path = format!("/api/ugc/brands/{brand_id}/subscription/activate");
+    api.expect(403, Method::POST, &path, Some(&brand_user.token), None)
+        .await;
+    let active = activate(&stack, &admin, &pending).await;
+    assert_eq!(active["subscription"]["status"], "active");
+    assert_eq!(active["subscription"]["used"], 0);
+    let twice = api
+        .expect(409, Method::POST, &path, Some(&admin.token), None)
+        .await;
+    assert_eq!(twice["code"], "not-pending");
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{draft}/publish"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    let audit = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/admin/audit-logs?record_id={brand_id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert!(
+        audit.to_string().contains("subscription.activate"),
+        "{audit}"
+    );
+
+    // A free package is active at once.
+    let free = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/ugc/packages",
+            Some(&admin.token),
+            Some(json!({ "name": "Gratis", "campaign_quota": 1, "price": 0, "duration_days": 30 })),
+        )
+        .await;
+    let other = brand(&stack, None).await;
+    let subscribed = api
+        .expect(
+            201,
+            Method::POST,
+            "/api/ugc/subscriptions",
+            Some(&other.token),
+            Some(json!({ "package_id": free["id"] })),
+        )
+        .await;
+    assert_eq!(subscribed["subscription"]["status"], "active");
+    stack.stop().await;
+}
+
+/// A published campaign of `brand_user` asking for reel and story, with
+/// `creators` applied and accepted; answers the campaign and applications.
+async fn running_campaign(
+    stack: &Stack,
+    brand_user: &TestUser,
+    creators: &[&TestUser],
+) -> (String, Vec<String>) {
+    let api = &stack.api;
+    let id = campaign(stack, brand_user, 4, json!({})).await;
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{id}/publish"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    let mut applications = Vec::new();
+    for creator in creators {
+        let applied = api
+            .expect(
+                201,
+                Method::POST,
+                &format!("/api/ugc/campaigns/{id}/applications"),
+                Some(&creator.token),
+                Some(json!({ "pitch": "Me encanta la marca" })),
+            )
+            .await;
+        let application = applied["id"].as_str().expect("id").to_owned();
+        api.expect(
+            200,
+            Method::POST,
+            &format!("/api/ugc/applications/{application}/accept"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+        applications.push(application);
+    }
+    (id, applications)
+}
+
+#[tokio::test]
+async fn deliverables_stop_at_what_the_campaign_asks_and_when_it_closes() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let plan = package(&stack, &admin, 2).await;
+    let brand_user = brand(&stack, Some((&plan, &admin))).await;
+    let (ana, _) = creator(&stack, &["moda"]).await;
+    let (bea, _) = creator(&stack, &["moda"]).await;
+    let (campaign_id, applications) = running_campaign(&stack, &brand_user, &[&ana, &bea]).await;
+    let submit = |application: &str| format!("/api/ugc/applications/{application}/deliverables");
+    let body = |n: usize| json!({ "post_url": format!("https://www.instagram.com/reel/{n}/") });
+
+    // Reel and story: two deliverables, not a third.
+    for n in 0..2 {
+        api.expect(
+            201,
+            Method::POST,
+            &submit(&applications[0]),
+            Some(&ana.token),
+            Some(body(n)),
+        )
+        .await;
+    }
+    let third = api
+        .expect(
+            409,
+            Method::POST,
+            &submit(&applications[0]),
+            Some(&ana.token),
+            Some(body(2)),
+        )
+        .await;
+    assert_eq!(third["code"], "deliverables-complete");
+
+    // Six at once from the other creator: exactly two are stored.
+    let paths: Vec<String> = (0..6).map(|_| submit(&applications[1])).collect();
+    let raced = join_all(
+        paths
+            .iter()
+            .enumerate()
+            .map(|(n, p)| api.call(Method::POST, p, Some(&bea.token), Some(body(n)))),
+    )
+    .await;
+    let statuses: Vec<u16> = raced.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        4,
+        "{statuses:?}"
+    );
+    let stored = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/ugc/deliverables?campaign_id={campaign_id}"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(stored.as_array().map(Vec::len), Some(4));
+
+    // A closed campaign takes no more.
+    let (other_campaign, others) = running_campaign(&stack, &brand_user, &[&ana]).await;
+    api.expect(
+        200,
+        Method::POST,
+        &format!("/api/ugc/campaigns/{other_campaign}/close"),
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    let closed = api
+        .expect(
+            409,
+            Method::POST,
+            &submit(&others[0]),
+            Some(&ana.token),
+            Some(body(9)),
+        )
+        .await;
+    assert_eq!(closed["code"], "campaign-closed");
     stack.stop().await;
 }
