@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,9 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use avenue_shared::{MediaClientError, MediaId, UploadOptions};
+use avenue_shared::{MediaClientError, MediaId, Role, UploadOptions};
 
-use crate::http::auth::Admin;
+use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::shop::products::PRODUCTS;
@@ -44,8 +45,10 @@ fn media_refusal(err: MediaClientError) -> ApiError {
     }
 }
 
-/// Uploads an image (admin): multipart field `file`, optional `folder`,
-/// `tags`, `alt`. Answers the media id and its delivery URL.
+/// Uploads an image (admins, brands and creators): multipart field `file`,
+/// optional `folder`, `tags`, `alt`. Answers the media id and its delivery
+/// URL. The upload is the caller's: only they (and admins) may then use
+/// it in a record, and an erasure of the caller removes it.
 #[utoipa::path(post, path = "/api/uploads", tag = "compat",
     request_body(content_type = "multipart/form-data", description = "field `file`"),
     responses((status = 201, body = Uploaded), (status = 413, description = "too large"),
@@ -53,9 +56,12 @@ fn media_refusal(err: MediaClientError) -> ApiError {
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
-    Admin(admin): Admin,
-    mut form: Multipart,
+    user: CurrentUser,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    // The role first: a customer learns it may not upload, whatever it sent.
+    user.require(&[Role::Admin, Role::Brand, Role::Creator], "upload images")?;
+    let mut form = form.map_err(|e| ApiError::bad_request("invalid-multipart", e.body_text()))?;
     let mut file = None;
     let mut options = UploadOptions::default();
     while let Some(field) = form
@@ -92,23 +98,36 @@ pub async fn upload(
     }
     let file =
         file.ok_or_else(|| ApiError::invalid("file", "send the image in a field named file"))?;
+    // The library is what everyone may use: only admins add to it.
+    let in_library = options.folder.as_deref().is_some_and(|f| {
+        let f = f.trim().trim_start_matches('/');
+        f == "library" || f.starts_with("library/")
+    });
+    if in_library && !user.is_admin() {
+        return Err(ApiError::invalid(
+            "folder",
+            "only admins add images to the library",
+        ));
+    }
     let descriptor = state
         .media
-        .client()?
+        .client_as(&user.id.to_hex())?
         .upload(file, &options)
         .await
         .map_err(media_refusal)?;
-    state
-        .audit
-        .record(
-            &admin,
-            "media.upload",
-            "media",
-            descriptor.id.as_str(),
-            None::<&()>,
-            Some(&descriptor),
-        )
-        .await;
+    if user.is_admin() {
+        state
+            .audit
+            .record(
+                &user,
+                "media.upload",
+                "media",
+                descriptor.id.as_str(),
+                None::<&()>,
+                Some(&descriptor),
+            )
+            .await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(Uploaded {

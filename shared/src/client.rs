@@ -163,19 +163,27 @@ impl MediaClient {
 }
 
 impl MediaClient {
-    /// Claims `id` for `reference` (idempotent).
+    /// Claims `id` for `reference` (idempotent). With `on_behalf_of` (a
+    /// user id) the claim holds only for that user's own uploads and
+    /// library assets.
     ///
     /// # Errors
-    /// A 404 [`MediaClientError::Status`] when the id is unknown.
+    /// A 404 [`MediaClientError::Status`] when the id is unknown, 403 when
+    /// it is someone else's.
     pub async fn claim(
         &self,
         id: &MediaId,
         reference: &MediaRef,
+        on_behalf_of: Option<&str>,
     ) -> Result<MediaDescriptor, MediaClientError> {
+        let mut body = serde_json::json!({ "ref": reference });
+        if let Some(owner) = on_behalf_of {
+            body["on_behalf_of"] = serde_json::Value::from(owner);
+        }
         let request = self
             .http
             .post(self.url(&format!("v1/media/{id}/refs"))?)
-            .json(&serde_json::json!({ "ref": reference }));
+            .json(&body);
         decode(self.authorised(request).send().await).await
     }
 

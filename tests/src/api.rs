@@ -172,6 +172,30 @@ impl ApiApp {
         session_user(&session, email, password)
     }
 
+    /// `POST /api/uploads` of a small PNG as `user`, optionally into `folder`.
+    pub async fn upload(&self, user: &TestUser, seed: u8, folder: Option<&str>) -> Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(fixtures::png(7, 5, seed)).file_name("mine.png"),
+        );
+        if let Some(folder) = folder {
+            form = form.text("folder", folder.to_owned());
+        }
+        self.request(Method::POST, "/api/uploads", Some(&user.token))
+            .multipart(form)
+            .send()
+            .await
+            .expect("api answers")
+    }
+
+    /// Like [`ApiApp::upload`], asserting success; answers the media id.
+    pub async fn upload_id(&self, user: &TestUser, seed: u8) -> String {
+        let response = self.upload(user, seed, None).await;
+        assert_eq!(response.status(), 201, "upload as {}", user.email);
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
     pub async fn count(&self, collection: &str, filter: mongodb::bson::Document) -> u64 {
         self.db
             .collection::<mongodb::bson::Document>(collection)

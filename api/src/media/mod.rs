@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use avenue_shared::{Claims, JwtKeys, MediaClient, MediaClientError, MediaId, MediaRef, Role};
 
+use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 
 /// The media service, reached with a service token minted per call.
@@ -16,6 +17,9 @@ use crate::http::error::ApiError;
 pub struct MediaGateway {
     client: MediaClient,
     keys: JwtKeys,
+    /// Set when acting for a non-admin user: claims then hold only for
+    /// that user's uploads and library assets, and uploads are theirs.
+    on_behalf_of: Option<String>,
 }
 
 /// Lifetime of the service tokens the api sends to media.
@@ -31,7 +35,21 @@ pub struct FieldMedia {
 
 impl MediaGateway {
     pub fn new(client: MediaClient, keys: JwtKeys) -> Self {
-        Self { client, keys }
+        Self {
+            client,
+            keys,
+            on_behalf_of: None,
+        }
+    }
+
+    /// This gateway acting for `user`: an admin may use any media, anyone
+    /// else only what they uploaded and library assets (so a creator cannot
+    /// pin an admin's upload and block its deletion).
+    pub fn acting_for(&self, user: &CurrentUser) -> Self {
+        Self {
+            on_behalf_of: (!user.is_admin()).then(|| user.id.to_hex()),
+            ..self.clone()
+        }
     }
 
     /// A client carrying a fresh service token.
@@ -39,11 +57,18 @@ impl MediaGateway {
     /// # Errors
     /// When the token cannot be signed (never with valid keys).
     pub fn client(&self) -> Result<MediaClient, ApiError> {
-        let token = self.keys.sign(&Claims::new(
-            "avenue-api",
-            Role::Service,
-            SERVICE_TOKEN_TTL_SECS,
-        ))?;
+        self.client_as("avenue-api")
+    }
+
+    /// A client whose uploads are owned by `subject` (a user id), so that
+    /// user may claim them later and an erasure of that user finds them.
+    ///
+    /// # Errors
+    /// When the token cannot be signed (never with valid keys).
+    pub fn client_as(&self, subject: &str) -> Result<MediaClient, ApiError> {
+        let token = self
+            .keys
+            .sign(&Claims::new(subject, Role::Service, SERVICE_TOKEN_TTL_SECS))?;
         Ok(self.client.clone().with_token(token))
     }
 
@@ -65,7 +90,10 @@ impl MediaGateway {
             if held.contains(&item.id) || taken.contains(&item.id) {
                 continue;
             }
-            match client.claim(&item.id, reference).await {
+            match client
+                .claim(&item.id, reference, self.on_behalf_of.as_deref())
+                .await
+            {
                 Ok(_) => taken.push(item.id.clone()),
                 Err(err) => {
                     self.release_all(reference, &taken).await;
@@ -135,6 +163,14 @@ fn refusal(err: MediaClientError, item: &FieldMedia) -> ApiError {
         ApiError::invalid(
             item.field.clone(),
             format!("no media with id {} (upload it first)", item.id),
+        )
+    } else if matches!(&err, MediaClientError::Status { status: 403, .. }) {
+        ApiError::invalid(
+            item.field.clone(),
+            format!(
+                "media {} is neither your upload nor a library asset; upload your own image",
+                item.id
+            ),
         )
     } else if err.is_unavailable() {
         ApiError::MediaUnavailable(err)

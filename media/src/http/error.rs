@@ -71,6 +71,7 @@ fn media_status(err: &MediaError) -> (StatusCode, &'static str) {
         MediaError::Interrupted => (StatusCode::BAD_REQUEST, "upload-interrupted"),
         MediaError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid-field"),
         MediaError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+        MediaError::NotYours => (StatusCode::FORBIDDEN, "not-owner"),
         MediaError::InUse(_) => (StatusCode::CONFLICT, "media-in-use"),
         MediaError::Render(failure) => match failure.kind {
             FailureKind::Unreadable => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable-image"),

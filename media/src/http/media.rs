@@ -104,11 +104,15 @@ fn parse_ref(raw: &str) -> Result<MediaRef, AppError> {
 struct ClaimRequest {
     #[serde(rename = "ref")]
     reference: String,
+    /// The user the record belongs to, when that user is not an admin: the
+    /// claim then succeeds only for media that user uploaded (`owner`) or
+    /// library assets (folder `library/...`).
+    on_behalf_of: Option<String>,
 }
 
 /// Records that `ref` uses the media; idempotent.
-#[utoipa::path(post, path = "/v1/media/{id}/refs", tag = "media", request_body(content = Object, description = "{\"ref\": \"collection:id\"}"),
-    responses((status = 200, body = avenue_shared::MediaDescriptor), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/media/{id}/refs", tag = "media", request_body(content = Object, description = "{\"ref\": \"collection:id\", \"on_behalf_of\": \"user id (optional)\"}"),
+    responses((status = 200, body = avenue_shared::MediaDescriptor), (status = 403, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn claim(
     State(state): State<AppState>,
     _manager: MediaManager,
@@ -117,7 +121,12 @@ async fn claim(
 ) -> Result<Json<MediaDescriptor>, AppError> {
     let id = parse_id(&id)?;
     let reference = parse_ref(&request.reference)?;
-    let record = state.library.claim(&id, &reference).await?;
+    let owner = request
+        .on_behalf_of
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    let record = state.library.claim(&id, &reference, owner).await?;
     Ok(Json(state.library.describe(&record)))
 }
 

@@ -20,6 +20,10 @@ impl FieldError {
     }
 }
 
+/// Media in this folder (or below it) are library assets: anyone may use
+/// them in their records, not only whoever uploaded them.
+pub const LIBRARY_FOLDER: &str = "library";
+
 /// A folder path such as `products/2026/spring`: segments of letters, digits,
 /// `-`, `_` and `.`, separated by single `/`, no `.`/`..` segments.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,6 +42,10 @@ pub enum MediaError {
     InvalidField(#[from] FieldError),
     #[error("no media with this id")]
     NotFound,
+    /// A claim on behalf of a user for media they neither uploaded nor
+    /// find in the library.
+    #[error("this media was uploaded by someone else and is not a library asset")]
+    NotYours,
     #[error("the media is in use by {}", .0.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
     InUse(Vec<MediaRef>),
     #[error(transparent)]
@@ -463,11 +467,15 @@ impl MediaLibrary {
         &self,
         id: &MediaId,
         reference: &MediaRef,
+        on_behalf_of: Option<&str>,
     ) -> Result<MediaRecord, MediaError> {
-        self.repo
-            .claim(id, reference)
-            .await?
-            .ok_or(MediaError::NotFound)
+        match self.repo.claim(id, reference, on_behalf_of).await? {
+            Some(record) => Ok(record),
+            None if on_behalf_of.is_some() && self.repo.get(id).await?.is_some() => {
+                Err(MediaError::NotYours)
+            }
+            None => Err(MediaError::NotFound),
+        }
     }
 
     /// Releases a claim (idempotent, also for unknown ids).

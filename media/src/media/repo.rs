@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use avenue_shared::{MediaId, MediaRef};
 
-use super::fields::{Alt, Folder, MediaPatch, Tags};
+use super::fields::{Alt, Folder, MediaPatch, Tags, LIBRARY_FOLDER};
 use super::format::ImageFormat;
 use crate::store::{BackendKind, StorageKey, StoredCopy};
 
@@ -829,10 +829,24 @@ impl MediaRepo {
         &self,
         id: &MediaId,
         reference: &MediaRef,
+        on_behalf_of: Option<&str>,
     ) -> Result<Option<MediaRecord>, RepoError> {
+        let mut filter = doc! { "_id": id.as_str() };
+        if let Some(owner) = on_behalf_of {
+            // Part of the update's filter, so the rule and the claim are
+            // one atomic step.
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "owner": owner },
+                    doc! { "folder": LIBRARY_FOLDER },
+                    doc! { "folder": { "$regex": format!("^{LIBRARY_FOLDER}/") } },
+                ],
+            );
+        }
         self.media
             .find_one_and_update(
-                doc! { "_id": id.as_str() },
+                filter,
                 doc! {
                     "$addToSet": { "refs": reference.as_str() },
                     "$unset": { "released_at": "" },

@@ -1,6 +1,7 @@
 //! End-to-end tests: real services on port 0, a fresh database each, real
 //! HTTP. One binary, a module per feature.
 
+mod abuse;
 mod admin_page;
 mod api;
 mod api_orders;
