@@ -52,6 +52,10 @@ pub enum Failure {
 struct Inner {
     resources: HashMap<String, StoredResource>,
     failures: VecDeque<Failure>,
+    /// Fails every n-th call (all endpoints counted together) when no
+    /// queued failure is due: steady unreliability under load.
+    every: Option<(u64, Failure)>,
+    total_calls: u64,
     /// Requests by endpoint name (`upload`, `destroy`, `resource`), failures included.
     calls: HashMap<&'static str, u64>,
 }
@@ -129,6 +133,13 @@ impl CloudinaryFake {
         self.lock().failures.extend(failures);
     }
 
+    /// Fails every `n`-th call from now on (`None`: stop failing).
+    pub fn fail_every(&self, every: Option<(u64, Failure)>) {
+        let mut inner = self.lock();
+        inner.every = every.filter(|(n, _)| *n > 0);
+        inner.total_calls = 0;
+    }
+
     pub fn resource(&self, public_id: &str) -> Option<StoredResource> {
         self.lock().resources.get(public_id).cloned()
     }
@@ -197,7 +208,14 @@ impl FakeState {
         let failure = {
             let mut inner = self.lock();
             *inner.calls.entry(endpoint).or_default() += 1;
-            inner.failures.pop_front()
+            inner.total_calls += 1;
+            let total = inner.total_calls;
+            let steady = inner
+                .every
+                .as_ref()
+                .filter(|(n, _)| total.is_multiple_of(*n))
+                .map(|(_, f)| *f);
+            inner.failures.pop_front().or(steady)
         };
         match failure {
             Some(Failure::Status(code)) => {

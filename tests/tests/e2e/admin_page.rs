@@ -137,6 +137,47 @@ async fn an_admin_manages_the_library_in_a_browser() {
         }
     }
 
+    // Refusals in a row on the browser's few keep-alive connections: each
+    // one reaches the page whole, with its reason (a reset would show as a
+    // network error instead), and the connections stay usable.
+    let mut refused_files = Vec::new();
+    for n in 0..6 {
+        let big = dir.join(format!("big-{n}.png"));
+        std::fs::write(&big, fixtures::noise_png(200, 200, 40 + n)).expect("write");
+        let text = dir.join(format!("text-{n}.jpg"));
+        std::fs::write(&text, "not a JPEG at all; ".repeat(2500)).expect("write");
+        refused_files.push(big);
+        refused_files.push(text);
+    }
+    let batch = refused_files
+        .iter()
+        .map(|p| p.to_str().expect("utf-8").to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    page.find(Locator::Id("file-input"))
+        .await
+        .expect("file input")
+        .send_keys(&batch)
+        .await
+        .expect("choose files");
+    browser
+        .until("document.querySelectorAll('#uploads .upload.done, #uploads .upload.failed').length === 16")
+        .await;
+    let statuses = browser
+        .eval("[...document.querySelectorAll('#uploads .upload')].slice(4).map(r => r.querySelector('.name').textContent + ' => ' + r.querySelector('.status').textContent)")
+        .await;
+    let statuses = statuses.as_array().expect("rows");
+    assert_eq!(statuses.len(), 12);
+    for row in statuses {
+        let row = row.as_str().expect("text");
+        let expected = if row.starts_with("big-") {
+            "larger than"
+        } else {
+            "not a JPEG"
+        };
+        assert!(row.contains(expected), "{row}");
+    }
+
     // Both images are in the grid, thumbnails loaded through the preset URLs.
     browser
         .until("document.querySelectorAll('#grid .card').length === 2")

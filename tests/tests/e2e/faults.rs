@@ -332,8 +332,16 @@ async fn the_stand_in_keeps_acknowledged_gridfs_writes_through_a_kill() {
     }
 }
 
+/// Orders stall after an api kill, and that is the database's rule, not a
+/// bug: the killed process left a transaction open that had already
+/// decremented the product's stock, and MongoDB (the stand-in too) keeps
+/// that write locked until it reaps the transaction after
+/// `transactionLifetimeLimitSeconds` (60 s by default). Meanwhile buyers
+/// of that product get `503 busy` with Retry-After; afterwards the
+/// uncommitted decrement is gone, so nothing is lost or sold twice.
+const TRANSACTION_LIFETIME: Duration = Duration::from_secs(60);
+
 #[tokio::test]
-#[ignore = "unfinished: after the restart the buyers' orders stall (not yet diagnosed); see issue 12's note"]
 async fn the_api_killed_during_a_burst_of_orders_keeps_stock_whole() {
     let media = avenue_tests::spawn_media().await;
     let port = free_port();
@@ -446,20 +454,24 @@ async fn the_api_killed_during_a_burst_of_orders_keeps_stock_whole() {
         }));
     }
     let count = || placed.lock().unwrap_or_else(|p| p.into_inner()).len();
-    let wait_for = |target: usize| async move {
+    // Polls the orders acknowledged so far; the deadline is a failure, not
+    // a pause (a stuck api fails the test instead of hanging it).
+    let wait_for = |target: usize, within: Duration| async move {
         let started = Instant::now();
         while count() < target {
             assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "orders stalled at {}",
+                started.elapsed() < within,
+                "orders stalled at {} for {within:?}",
                 count()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        started.elapsed()
     };
     let mut recoveries = Vec::new();
-    for round in 1..=rounds() {
-        wait_for(round * 40).await;
+    let mut stalls = Vec::new();
+    for _ in 1..=rounds() {
+        wait_for(count() + 40, Duration::from_secs(60)).await;
         api.kill().await;
         let killed = Instant::now();
         api = ServiceProcess::start("avenue-api", &env).await;
@@ -467,8 +479,13 @@ async fn the_api_killed_during_a_burst_of_orders_keeps_stock_whole() {
             .await
             .expect("the api is ready after a restart");
         recoveries.push(killed.elapsed().as_secs_f64());
+        // The next order after the kill may wait for the server to reap
+        // the dead instance's transaction.
+        let after = count() + 1;
+        wait_for(after, TRANSACTION_LIFETIME + Duration::from_secs(30)).await;
+        stalls.push(killed.elapsed().as_secs_f64());
     }
-    wait_for(count() + 40).await;
+    wait_for(count() + 40, Duration::from_secs(60)).await;
     stop.store(true, std::sync::atomic::Ordering::Release);
     for buyer in buyers {
         let _ = buyer.await;
@@ -506,13 +523,14 @@ async fn the_api_killed_during_a_burst_of_orders_keeps_stock_whole() {
         .iter()
         .filter(|id| !stored.contains(*id))
         .count();
+    // One snapshot: two guards of the same mutex in one statement deadlock.
+    let statuses = statuses.lock().unwrap_or_else(|p| p.into_inner()).clone();
     eprintln!(
-        "FAULTS api kill x{}: orders sent {} acknowledged {} lost {missing} {:?}; stock {stock} + sold {sold} = {} of {INITIAL}; \
-         ready {recoveries:.2?} s after each kill",
+        "FAULTS api kill x{}: orders sent {} acknowledged {} lost {missing} {statuses:?}; stock {stock} + sold {sold} = {} of {INITIAL}; \
+         ready {recoveries:.2?} s after each kill, ordering again after {stalls:.1?} s",
         rounds(),
-        statuses.lock().unwrap_or_else(|p| p.into_inner()).values().sum::<u64>(),
+        statuses.values().sum::<u64>(),
         acknowledged.len(),
-        statuses.lock().unwrap_or_else(|p| p.into_inner()),
         stock + sold,
     );
     assert_eq!(
@@ -521,13 +539,114 @@ async fn the_api_killed_during_a_burst_of_orders_keeps_stock_whole() {
         "stock plus sold is the initial stock"
     );
     assert_eq!(missing, 0, "every acknowledged order is stored");
-    assert_eq!(
-        statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get("500"),
-        None,
-        "no 500s"
-    );
+    assert_eq!(statuses.get("500"), None, "no 500s");
     media.stop().await;
+}
+
+/// Cloudinary failing a third of its calls while 8 clients upload: every
+/// upload media acknowledged is in Cloudinary byte for byte, every refusal
+/// is a 503 with Retry-After (never a 500), and no record points at a
+/// resource Cloudinary does not hold.
+#[tokio::test]
+async fn cloudinary_failing_a_third_of_its_calls_loses_no_upload() {
+    use avenue_tests::cloudinary_fake::{CloudinaryFake, Failure};
+    const CLIENTS: u8 = 8;
+    const EACH: u8 = 12;
+    let fake = CloudinaryFake::start().await;
+    let cloudinary = fake.settings();
+    let app = avenue_tests::spawn_media_with(|s| {
+        s.backend = avenue_media::store::BackendKind::Cloudinary;
+        s.cloudinary = Some(cloudinary);
+    })
+    .await;
+    fake.fail_every(Some((3, Failure::Status(500))));
+    let started = Instant::now();
+    let results = futures::future::join_all((0..CLIENTS).map(|client| {
+        let app = &app;
+        async move {
+            let mut out = Vec::new();
+            for n in 0..EACH {
+                let bytes = fixtures::png(24, 16, client.wrapping_mul(EACH).wrapping_add(n));
+                let sha = fixtures::sha256_hex(&bytes);
+                let response = app.upload(bytes, &[]).await;
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                out.push((
+                    status,
+                    retry_after,
+                    body["id"].as_str().map(str::to_owned),
+                    sha,
+                ));
+            }
+            out
+        }
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    fake.fail_every(None);
+    let calls = fake.calls("upload");
+
+    let mut statuses = std::collections::BTreeMap::<u16, u64>::new();
+    let mut acknowledged = Vec::new();
+    for (status, retry_after, id, sha) in results.into_iter().flatten() {
+        *statuses.entry(status).or_default() += 1;
+        match status {
+            201 => acknowledged.push((id.expect("a descriptor names its id"), sha)),
+            503 => assert!(retry_after, "503 without Retry-After"),
+            other => panic!("upload answered {other}"),
+        }
+    }
+    let client = reqwest::Client::new();
+    let mut lost = 0;
+    for (id, sha) in &acknowledged {
+        let response = client
+            .get(format!("{}/image/upload/{id}.png", app.address))
+            .send()
+            .await
+            .expect("media answers");
+        let same = response.status() == 200
+            && fixtures::sha256_hex(&response.bytes().await.expect("body")) == *sha;
+        if !same {
+            eprintln!("lost: {id}");
+            lost += 1;
+        }
+    }
+    let records: Vec<Document> = app
+        .db()
+        .collection::<Document>("media")
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("records");
+    let without_bytes = records
+        .iter()
+        .filter(|r| {
+            r.get_str("storage_key")
+                .map_or(true, |key| fake.resource(key).is_none())
+        })
+        .count();
+    eprintln!(
+        "FAULTS cloudinary 1/3 failing: uploads sent {} acknowledged {} lost {lost} {statuses:?}; \
+         {calls} upload calls to Cloudinary (retries included) in {:.1} s; records {} resources {} without bytes {without_bytes}",
+        u32::from(CLIENTS) * u32::from(EACH),
+        acknowledged.len(),
+        elapsed.as_secs_f64(),
+        records.len(),
+        fake.resource_count(),
+    );
+    assert_eq!(lost, 0, "every acknowledged upload is in Cloudinary");
+    assert_eq!(without_bytes, 0, "no record without its resource");
+    assert_eq!(
+        records.len(),
+        acknowledged.len(),
+        "no record for a refused upload"
+    );
+    assert!(
+        acknowledged.len() * 2 > usize::from(CLIENTS) * usize::from(EACH),
+        "retries carry most uploads through: {statuses:?}"
+    );
+    app.stop().await;
 }
