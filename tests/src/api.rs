@@ -60,6 +60,32 @@ impl Stack {
         body["id"].as_str().expect("id").to_owned()
     }
 
+    /// A published product (size M) created by `admin`; answers its id.
+    pub async fn published(&self, admin: &TestUser, sku: &str, price: i64, stock: i64) -> String {
+        let body = self
+            .api
+            .expect(201, Method::POST, "/api/shop/products", Some(&admin.token),
+                Some(json!({ "name": format!("Product {sku}"), "sku": sku, "price": price, "stock": stock,
+                             "sizes": ["M"], "status": "published" })))
+            .await;
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A product's stock as the public catalogue shows it.
+    pub async fn stock_of(&self, id: &str) -> i64 {
+        self.api
+            .expect(
+                200,
+                Method::GET,
+                &format!("/api/shop/products/{id}"),
+                None,
+                None,
+            )
+            .await["stock"]
+            .as_i64()
+            .expect("stock")
+    }
+
     /// The claims media holds on `id`.
     pub async fn refs_of(&self, id: &str) -> Vec<String> {
         let response = self

@@ -11,37 +11,12 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn published(stack: &Stack, admin: &TestUser, sku: &str, stock: i64) -> String {
-    let body = stack
-        .api
-        .expect(201, Method::POST, "/api/shop/products", Some(&admin.token),
-            Some(json!({ "name": format!("Product {sku}"), "sku": sku, "price": 100000, "stock": stock,
-                         "sizes": ["M"], "status": "published" })))
-        .await;
-    body["id"].as_str().expect("id").to_owned()
-}
-
-async fn stock_of(stack: &Stack, id: &str) -> i64 {
-    stack
-        .api
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/shop/products/{id}"),
-            None,
-            None,
-        )
-        .await["stock"]
-        .as_i64()
-        .expect("stock")
-}
-
 #[tokio::test]
 async fn split_lines_are_held_to_the_quantity_cap_once_merged() {
     let stack = spawn_stack().await;
     let api = &stack.api;
     let admin = api.admin().await;
-    let product = published(&stack, &admin, "SPLIT-1", 10_000).await;
+    let product = stack.published(&admin, "SPLIT-1", 100_000, 10_000).await;
     let buyer = api.user("customer").await;
     let lines: Vec<Value> = (0..50)
         .map(|_| json!({ "product_id": product, "quantity": 100, "size": "M" }))
@@ -56,7 +31,7 @@ async fn split_lines_are_held_to_the_quantity_cap_once_merged() {
         )
         .await;
     assert_eq!(refused["field"], "lines[1].quantity", "{refused}");
-    assert_eq!(stock_of(&stack, &product).await, 10_000, "nothing taken");
+    assert_eq!(stack.stock_of(&product).await, 10_000, "nothing taken");
     assert_eq!(api.count("orders", doc! {}).await, 0);
 
     // Two lines that together stay within the cap are one line of their sum.
@@ -109,7 +84,7 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
     let stack = spawn_stack().await;
     let api = &stack.api;
     let admin = api.admin().await;
-    let product = published(&stack, &admin, "HOLD-1", 5).await;
+    let product = stack.published(&admin, "HOLD-1", 100_000, 5).await;
     api.expect(
         201,
         Method::POST,
@@ -151,10 +126,10 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
         (28..=30).contains(&minutes),
         "expires in {minutes} min, setting says 30"
     );
-    assert_eq!(stock_of(&stack, &product).await, 0);
+    assert_eq!(stack.stock_of(&product).await, 0);
 
     // A paid order is never expired, whatever its deadline says.
-    let restocked = published(&stack, &admin, "HOLD-2", 3).await;
+    let restocked = stack.published(&admin, "HOLD-2", 100_000, 3).await;
     let payer = api.user("customer").await;
     let paid = api
         .expect(
@@ -202,7 +177,7 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
         expired["expires_at"].is_null(),
         "only pending orders show a deadline"
     );
-    assert_eq!(stock_of(&stack, &product).await, 5, "the stock came back");
+    assert_eq!(stack.stock_of(&product).await, 5, "the stock came back");
 
     // The coupon's only use came back with it: another buyer can use it.
     let other = api.user("customer").await;
@@ -222,7 +197,7 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
         status_of(&stack, &payer.token, &paid_id).await["status"],
         "paid"
     );
-    assert_eq!(stock_of(&stack, &restocked).await, 1);
+    assert_eq!(stack.stock_of(&restocked).await, 1);
     stack.stop().await;
 }
 
@@ -231,7 +206,7 @@ async fn orders_can_be_switched_off() {
     let stack = spawn_stack().await;
     let api = &stack.api;
     let admin = api.admin().await;
-    let product = published(&stack, &admin, "OFF-1", 5).await;
+    let product = stack.published(&admin, "OFF-1", 100_000, 5).await;
     api.expect(
         200,
         Method::PUT,
@@ -252,7 +227,7 @@ async fn orders_can_be_switched_off() {
         )
         .await;
     assert_eq!(refused["code"], "orders-closed");
-    assert_eq!(stock_of(&stack, &product).await, 5);
+    assert_eq!(stack.stock_of(&product).await, 5);
     stack.stop().await;
 }
 

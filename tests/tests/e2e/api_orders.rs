@@ -9,31 +9,6 @@ use mongodb::bson::doc;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn published(stack: &Stack, admin: &TestUser, sku: &str, price: i64, stock: i64) -> String {
-    let body = stack
-        .api
-        .expect(201, Method::POST, "/api/shop/products", Some(&admin.token),
-            Some(json!({ "name": format!("Product {sku}"), "sku": sku, "price": price, "stock": stock,
-                         "sizes": ["M"], "status": "published" })))
-        .await;
-    body["id"].as_str().expect("id").to_owned()
-}
-
-async fn stock_of(stack: &Stack, id: &str) -> i64 {
-    stack
-        .api
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/shop/products/{id}"),
-            None,
-            None,
-        )
-        .await["stock"]
-        .as_i64()
-        .expect("stock")
-}
-
 fn order(product: &str, quantity: i64, coupon: Option<&str>) -> Value {
     let mut body =
         json!({ "lines": [{ "product_id": product, "quantity": quantity, "size": "M" }] });
@@ -48,7 +23,7 @@ async fn the_last_item_is_sold_exactly_once() {
     let stack = spawn_stack().await;
     let api = &stack.api;
     let admin = api.admin().await;
-    let product = published(&stack, &admin, "LAST-1", 250000, 1).await;
+    let product = stack.published(&admin, "LAST-1", 250000, 1).await;
     let mut buyers = Vec::new();
     for _ in 0..8 {
         buyers.push(api.user("customer").await);
@@ -73,7 +48,7 @@ async fn the_last_item_is_sold_exactly_once() {
         7,
         "{statuses:?}"
     );
-    assert_eq!(stock_of(&stack, &product).await, 0);
+    assert_eq!(stack.stock_of(&product).await, 0);
     assert_eq!(api.count("orders", doc! {}).await, 1);
     let refusal: Value = attempts
         .into_iter()
@@ -93,7 +68,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     let admin = api.admin().await;
     let buyer = api.user("customer").await;
     let stranger = api.user("customer").await;
-    let product = published(&stack, &admin, "DRESS-1", 150000, 5).await;
+    let product = stack.published(&admin, "DRESS-1", 150000, 5).await;
 
     // The client cannot name a price.
     let priced = api
@@ -146,7 +121,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
         0,
         "refusals write nothing"
     );
-    assert_eq!(stock_of(&stack, &product).await, 5);
+    assert_eq!(stack.stock_of(&product).await, 5);
 
     let placed = api
         .expect(
@@ -160,7 +135,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     assert_eq!(placed["subtotal"], 300000);
     assert_eq!(placed["total"], 300000);
     assert_eq!(placed["status"], "pending");
-    assert_eq!(stock_of(&stack, &product).await, 3);
+    assert_eq!(stack.stock_of(&product).await, 3);
     let id = placed["id"].as_str().expect("id").to_owned();
 
     // Only the buyer and admins see it.
@@ -269,7 +244,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
             Some(order(&product, 3, None)),
         )
         .await;
-    assert_eq!(stock_of(&stack, &product).await, 0);
+    assert_eq!(stack.stock_of(&product).await, 0);
     let second_id = second["id"].as_str().expect("id");
     let cancelled = api
         .expect(
@@ -281,7 +256,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
         )
         .await;
     assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(stock_of(&stack, &product).await, 3);
+    assert_eq!(stack.stock_of(&product).await, 3);
     api.expect(
         409,
         Method::POST,
@@ -334,7 +309,7 @@ async fn coupons_apply_their_rules_and_limits() {
     let stack = spawn_stack().await;
     let api = &stack.api;
     let admin = api.admin().await;
-    let product = published(&stack, &admin, "COAT-1", 100000, 100).await;
+    let product = stack.published(&admin, "COAT-1", 100000, 100).await;
     let coupon = |body: Value| {
         api.expect(
             201,
@@ -441,7 +416,7 @@ async fn coupons_apply_their_rules_and_limits() {
         )
         .await;
     assert_eq!(first["total"], 90000);
-    let before = stock_of(&stack, &product).await;
+    let before = stack.stock_of(&product).await;
     let again = api
         .expect(
             422,
@@ -453,7 +428,7 @@ async fn coupons_apply_their_rules_and_limits() {
         .await;
     assert_eq!(again["code"], "coupon-used-by-you");
     assert_eq!(
-        stock_of(&stack, &product).await,
+        stack.stock_of(&product).await,
         before,
         "nothing taken by a refused order"
     );

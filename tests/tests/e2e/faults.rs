@@ -53,9 +53,15 @@ async fn seed_images(base: &str, n: u8) -> Vec<String> {
 /// Every acknowledged upload, fetched back: how many are missing or
 /// differ.
 async fn lost(base: &str, tally: &Tally) -> u64 {
+    lost_of(base, &tally.acknowledged).await
+}
+
+/// How many of `acknowledged` (media id, SHA-256 sent) are missing or
+/// differ when fetched back.
+async fn lost_of(base: &str, acknowledged: &[(String, String)]) -> u64 {
     let http = reqwest::Client::new();
     let mut lost = 0;
-    for (id, sha) in &tally.acknowledged {
+    for (id, sha) in acknowledged {
         let response = http
             .get(format!("{base}/image/upload/{id}.png"))
             .send()
@@ -597,21 +603,7 @@ async fn cloudinary_failing_a_third_of_its_calls_loses_no_upload() {
             other => panic!("upload answered {other}"),
         }
     }
-    let client = reqwest::Client::new();
-    let mut lost = 0;
-    for (id, sha) in &acknowledged {
-        let response = client
-            .get(format!("{}/image/upload/{id}.png", app.address))
-            .send()
-            .await
-            .expect("media answers");
-        let same = response.status() == 200
-            && fixtures::sha256_hex(&response.bytes().await.expect("body")) == *sha;
-        if !same {
-            eprintln!("lost: {id}");
-            lost += 1;
-        }
-    }
+    let lost = lost_of(&app.address, &acknowledged).await;
     let records: Vec<Document> = app
         .db()
         .collection::<Document>("media")
