@@ -149,6 +149,12 @@ impl RawConnection {
         }
     }
 
+    /// Whether the server sent something (or closed) within `wait`; what
+    /// arrived stays buffered for [`RawConnection::read_response`].
+    pub async fn answered_within(&mut self, wait: std::time::Duration) -> bool {
+        !self.buffer.is_empty() || tokio::time::timeout(wait, self.fill()).await.is_ok()
+    }
+
     async fn fill(&mut self) -> std::io::Result<()> {
         let mut scratch = [0u8; 16 * 1024];
         let read = self.stream.read(&mut scratch).await?;

@@ -415,6 +415,30 @@ async fn slow_and_silent_clients_are_cut_off() {
     assert_eq!(answer.json()["code"], "request-timeout");
     assert_eq!(app.await_storage_counts((0, 0, 0, 0)).await, (0, 0, 0, 0));
 
+    // A trickle that never stops (5 bytes a second, never a 2 s gap) is
+    // cut off by the rate rule while it is still trickling.
+    let mut trickle = RawConnection::open(app.port).await;
+    trickle.send(head.as_bytes()).await.expect("head");
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    for byte in fixtures::png(64, 64, 2).iter().take(75) {
+        if trickle.send(&[*byte]).await.is_err() {
+            break;
+        }
+        sent += 1;
+        if trickle.answered_within(Duration::from_millis(200)).await {
+            break;
+        }
+    }
+    let cut_after = started.elapsed();
+    assert!(sent < 75, "the whole 15 s trickle was accepted");
+    let answer = trickle.read_response().await.expect("an answer");
+    assert_eq!(answer.status, 408);
+    assert!(
+        cut_after < Duration::from_secs(10),
+        "cut off after {cut_after:?} and {sent} bytes"
+    );
+
     // No more than max_connections at once: the next is closed at once.
     let mut held = Vec::new();
     for _ in 0..8 {
