@@ -231,6 +231,18 @@ impl ApiApp {
     }
 }
 
+/// Asserts how many of `statuses` are each expected status, as races are
+/// judged: `&[(201, 2), (409, 4)]`.
+pub fn assert_status_counts(statuses: &[u16], expected: &[(u16, usize)]) {
+    for (status, count) in expected {
+        assert_eq!(
+            statuses.iter().filter(|s| *s == status).count(),
+            *count,
+            "{status} in {statuses:?}"
+        );
+    }
+}
+
 fn session_user(session: &Value, email: &str, password: &str) -> TestUser {
     TestUser {
         id: session["user"]["id"].as_str().expect("user id").to_owned(),

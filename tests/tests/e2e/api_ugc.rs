@@ -3,7 +3,7 @@
 //! review history, metrics and their aggregate, mutual ratings, and the
 //! notifications every step leaves; plus who may see and do what.
 
-use avenue_tests::api::{spawn_stack, Stack, TestUser};
+use avenue_tests::api::{assert_status_counts, spawn_stack, Stack, TestUser};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -319,16 +319,7 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     )
     .await;
     let statuses: Vec<u16> = accepts.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        2,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        1,
-        "{statuses:?}"
-    );
+    assert_status_counts(&statuses, &[(200, 2), (409, 1)]);
     let shown = api
         .expect(
             200,
@@ -1170,16 +1161,7 @@ async fn deliverables_stop_at_what_the_campaign_asks_and_when_it_closes() {
     )
     .await;
     let statuses: Vec<u16> = raced.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        2,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        4,
-        "{statuses:?}"
-    );
+    assert_status_counts(&statuses, &[(201, 2), (409, 4)]);
     let stored = api
         .expect(
             200,
