@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::io::Cursor;
 
-use avenue_media::media::format::ImageFormat;
+use avenue_media::process::format::ImageFormat;
 use avenue_media::process::pipeline::{render, RenderJob};
 use avenue_media::process::transformation::Transformation;
 use criterion::{criterion_group, criterion_main, Criterion};

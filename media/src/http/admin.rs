@@ -21,8 +21,8 @@ use super::auth::MediaManager;
 use super::error::AppError;
 use super::extract::JsonBody;
 use super::AppState;
-use crate::media::format::ImageFormat;
 use crate::media::MediaError;
+use crate::process::format::ImageFormat;
 use crate::process::signature;
 use crate::process::transformation::Transformation;
 

@@ -17,9 +17,9 @@ use super::conditional::{etag_for, none_match_hits, range_request, RangeRequest}
 use super::error::AppError;
 use super::AppState;
 use crate::config::RemoteDelivery;
-use crate::media::format::ImageFormat;
 use crate::media::repo::MediaRecord;
 use crate::media::variants::VariantRequest;
+use crate::process::format::ImageFormat;
 use crate::process::presets::Presets;
 use crate::process::signature;
 use crate::process::transformation::{FormatRequest, Quality, Transformation};

@@ -8,7 +8,7 @@ use axum::Json;
 
 use avenue_shared::{AuthError, ErrorBody};
 
-use crate::media::variants::{FailureKind, RenderFailure};
+use crate::media::error::{FailureKind, RenderFailure};
 use crate::media::MediaError;
 use crate::store::StoreError;
 

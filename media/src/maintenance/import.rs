@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use avenue_shared::MediaId;
 
 use crate::media::fields::{Folder, UploadFields};
-use crate::media::library::MediaError;
+use crate::media::MediaError;
 use crate::media::MediaLibrary;
 use avenue_shared::progress::Progress;
 

@@ -20,8 +20,9 @@ use futures::TryStreamExt;
 use mongodb::bson::DateTime;
 use sha2::{Digest, Sha256};
 
-use crate::media::library::{variant_backend, MediaError};
+use crate::media::library::variant_backend;
 use crate::media::repo::{MediaRecord, MediaRepo, MigrationRun, RunState, VariantDoc};
+use crate::media::MediaError;
 use crate::media::MediaLibrary;
 use crate::store::{BackendKind, StorageKey, StoredCopy};
 

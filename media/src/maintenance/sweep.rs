@@ -17,8 +17,8 @@ use std::time::Duration;
 use mongodb::bson::{doc, DateTime};
 use time::OffsetDateTime;
 
-use crate::media::library::MediaError;
 use crate::media::repo::MediaRepo;
+use crate::media::MediaError;
 use crate::media::MediaLibrary;
 
 const BATCH: i64 = 200;

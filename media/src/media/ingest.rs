@@ -10,10 +10,10 @@ use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::format::{sniff, ImageFormat, Sniffed};
-use super::library::MediaError;
+use super::error::MediaError;
 use super::repo::MediaRepo;
 use crate::config::Limits;
+use crate::process::format::{sniff, ImageFormat, Sniffed};
 use crate::process::geometry::extreme_shape;
 use crate::process::pipeline::inspect;
 use crate::store::{BackendKind, ObjectWriter, StorageKey, StoredCopy, Stores};

@@ -11,65 +11,12 @@ use url::Url;
 
 use avenue_shared::{MediaDescriptor, MediaId, MediaRef};
 
-use super::fields::{FieldError, MediaPatch, UploadFields};
+use super::error::MediaError;
+use super::fields::{MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
 use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
 use crate::config::Limits;
-use crate::store::{
-    BackendKind, ByteRange, ByteStream, StorageKey, Store, StoreError, StoredCopy, Stores,
-};
-
-/// Why a media operation failed. The HTTP layer maps each variant to a
-/// status in one place (`http::error`).
-#[derive(Debug, thiserror::Error)]
-pub enum MediaError {
-    #[error("the upload is empty")]
-    EmptyUpload,
-    #[error("the upload is larger than the {limit} byte limit")]
-    TooLarge { limit: u64 },
-    #[error("unsupported media type: {0}")]
-    UnsupportedType(String),
-    #[error("the image is {width}x{height}, more than the {max} pixel limit")]
-    TooManyPixels { width: u32, height: u32, max: u64 },
-    #[error("unreadable image: {0}")]
-    UnreadableImage(String),
-    /// Absurdly long or thin: nothing could be rendered from it.
-    #[error("{0}")]
-    ExtremeShape(String),
-    #[error("the upload broke off before it ended")]
-    Interrupted,
-    #[error(transparent)]
-    InvalidField(#[from] FieldError),
-    #[error("no media with this id")]
-    NotFound,
-    /// A claim on behalf of a user for media they neither uploaded nor
-    /// find in the library.
-    #[error("this media was uploaded by someone else and is not a library asset")]
-    NotYours,
-    #[error("the media is in use by {}", .0.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))]
-    InUse(Vec<MediaRef>),
-    #[error(transparent)]
-    Render(#[from] super::variants::RenderFailure),
-    #[error("storage failed")]
-    Store(#[from] StoreError),
-    #[error("metadata storage failed")]
-    Repo(#[from] RepoError),
-}
-
-impl MediaError {
-    /// The database (or the store behind it) is away: nothing about the
-    /// request is wrong, and it may be retried shortly.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Repo(RepoError::Database(e)) => avenue_shared::db::is_unavailable(e),
-            Self::Store(StoreError::Backend(e)) => {
-                avenue_shared::db::unavailable_in_chain(e.as_ref())
-            }
-            Self::Render(failure) => failure.kind == super::variants::FailureKind::Unavailable,
-            _ => false,
-        }
-    }
-}
+use crate::store::{BackendKind, ByteRange, ByteStream, StorageKey, Store, StoredCopy, Stores};
 
 /// What an upload did: stored new bytes, or found the same bytes already there.
 pub struct UploadOutcome {

@@ -3,13 +3,14 @@
 //! renderer. Concurrent requests for one variant share one render (moka
 //! runs one initialiser per key and hands its result to every waiter).
 
+use super::error::{FailureKind, MediaError, RenderFailure};
 use super::lanes::{LaneKind, LaneSettings, RenderLanes};
-use super::library::{MediaError, MediaLibrary};
+use super::library::MediaLibrary;
 use super::repo::{MediaRecord, RepoError, VariantDoc};
-use crate::media::format::ImageFormat;
 use crate::process::cost::{estimate_ms, HEAVY_MS};
+use crate::process::format::ImageFormat;
 use crate::process::geometry::plan_chain;
-use crate::process::pipeline::{render, ProcessError, RenderJob};
+use crate::process::pipeline::{render, RenderJob};
 use crate::process::transformation::Transformation;
 use crate::store::StorageKey;
 use bytes::{Bytes, BytesMut};
@@ -27,70 +28,6 @@ const ORIGINALS_SHARE: u64 = 4;
 /// Bumped whenever the renderer's output for the same request changes, so
 /// old persisted variants and ETags are not served for new pixels.
 const PIPELINE_VERSION: &str = "p2";
-
-/// Why a variant could not be made; cloneable so every waiter of a shared
-/// render gets it.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct RenderFailure {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The original cannot be decoded (truncated, corrupt).
-    Unreadable,
-    TooManyPixels,
-    /// A format we cannot produce or read yet.
-    Unsupported,
-    /// The transformation is invalid for this image (for example too large).
-    BadTransformation,
-    /// Too many renders waiting: try again after this many seconds.
-    Busy {
-        retry_after_secs: u64,
-    },
-    /// The database (or the store behind it) is away: try again shortly.
-    Unavailable,
-    /// Our fault: logged where it happened.
-    Internal,
-}
-
-impl RenderFailure {
-    fn internal(context: &str, err: impl Into<anyhow::Error>) -> Self {
-        let err = err.into();
-        if err.chain().any(avenue_shared::db::unavailable_in_chain) {
-            tracing::warn!(error = ?err, "{context}: the database is unavailable");
-            return Self {
-                kind: FailureKind::Unavailable,
-                message: "the database is unavailable; try again shortly".into(),
-            };
-        }
-        tracing::error!(error = ?err, "{context}");
-        Self {
-            kind: FailureKind::Internal,
-            message: "rendering failed".into(),
-        }
-    }
-}
-
-impl From<ProcessError> for RenderFailure {
-    fn from(err: ProcessError) -> Self {
-        let kind = match &err {
-            ProcessError::Unreadable(_) => FailureKind::Unreadable,
-            ProcessError::TooManyPixels { .. } => FailureKind::TooManyPixels,
-            ProcessError::Unsupported(_) | ProcessError::ImpossibleShape(_) => {
-                FailureKind::Unsupported
-            }
-            ProcessError::Transform(_) => FailureKind::BadTransformation,
-            ProcessError::Encode(_) => return Self::internal("encoding a variant", err),
-        };
-        Self {
-            kind,
-            message: err.to_string(),
-        }
-    }
-}
 
 /// A rendered variant, ready to send.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //! proportions matter.
 
 use super::geometry::Plan;
-use crate::media::format::ImageFormat;
+use crate::process::format::ImageFormat;
 
 /// Renders estimated above this many milliseconds take the heavy lane.
 pub const HEAVY_MS: f64 = 150.0;

@@ -2,6 +2,7 @@
 //! signatures and rendering. Knows nothing of HTTP or storage.
 
 pub mod cost;
+pub mod format;
 pub mod geometry;
 pub mod pipeline;
 pub mod presets;

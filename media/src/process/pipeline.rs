@@ -15,7 +15,7 @@ use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, Ima
 
 use super::geometry::{extreme_shape, plan_chain, Plan, Rect};
 use super::transformation::{Rgba, TransformError, Transformation};
-use crate::media::format::ImageFormat;
+use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
 /// the pixel limit, checked before decoding.
