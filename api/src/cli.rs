@@ -4,6 +4,8 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
 
+use avenue_shared::Role;
+
 use crate::config::Settings;
 use crate::startup::{build_state, Application};
 
@@ -51,12 +53,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown).await
         }
         Command::RewriteMediaRefs { mappings, apply } => {
-            let mapping = crate::legacy::Mapping::load(&mappings)?;
+            let mapping = crate::maintenance::legacy::Mapping::load(&mappings)?;
             let state = build_state(settings).await?;
             let progress = avenue_shared::progress::for_terminal("rewrite-media-refs", "records");
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let report = crate::legacy::rewrite(
+            let report = crate::maintenance::legacy::rewrite(
                 &state.db,
                 &state.media,
                 &mapping,
@@ -93,10 +95,17 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 }
             };
             let state = build_state(settings).await?;
-            let admin = crate::users::routes::create_admin(&state, &email, &name, password)
-                .await
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
-            println!("created admin {} ({})", admin.email, admin.id);
+            let admin = crate::users::accounts::create(
+                &state.users,
+                &state.hasher,
+                &email,
+                &name,
+                password,
+                Role::Admin,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!("created admin {} ({})", admin.email, admin.id.to_hex());
             Ok(())
         }
     }

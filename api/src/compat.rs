@@ -16,15 +16,31 @@ use utoipa::ToSchema;
 
 use avenue_shared::{MediaClientError, MediaId, Role, UploadOptions};
 
+use crate::config::Limits;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
-use crate::http::AppState;
-use crate::shop::products::PRODUCTS;
+use crate::shop::catalog::PRODUCTS;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Uploaded {
     id: String,
     url: String,
+}
+
+/// The old back end's endpoints. Uploads are forwarded whole, so they get
+/// the media limit, not the JSON one.
+pub fn router(limits: &Limits) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(upload))
+                .layer(upload_limit(limits.max_upload_bytes)),
+        )
+        .routes(routes!(products_status))
+        .routes(routes!(storage_status))
 }
 
 /// The body limit of `POST /api/uploads`: the media limit plus framing.

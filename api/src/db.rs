@@ -4,10 +4,54 @@
 //! `UnknownTransactionCommitResult`.
 
 use futures::future::BoxFuture;
+use futures::TryStreamExt;
+use mongodb::bson::Document;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
-use mongodb::{ClientSession, Database};
+use mongodb::{ClientSession, Collection, Database};
 
-use crate::http::error::ApiError;
+/// A database failure as the domains see it; the HTTP layer maps each to a
+/// status in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A unique index refused the write: the request's fault (`code` names
+    /// what is taken).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A transaction kept meeting concurrent writers (or the locks of a
+    /// crashed one): nothing was changed, retry shortly.
+    #[error("too many concurrent changes")]
+    Busy(#[source] anyhow::Error),
+    #[error("database failed")]
+    Mongo(#[from] mongodb::error::Error),
+    /// One of our own values did not encode: a bug, never the request's.
+    #[error("encoding a document failed")]
+    Encode(#[from] mongodb::bson::ser::Error),
+}
+
+pub use avenue_shared::db::is_duplicate_key;
+
+/// Turns MongoDB's E11000 into [`DbError::Conflict`] at the call site.
+pub trait OnDuplicate<T> {
+    /// # Errors
+    /// [`DbError::Conflict`] for a duplicate key, [`DbError::Mongo`] for
+    /// any other database failure.
+    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, DbError>;
+}
+
+impl<T> OnDuplicate<T> for Result<T, mongodb::error::Error> {
+    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, DbError> {
+        self.map_err(|err| {
+            if is_duplicate_key(&err) {
+                DbError::Conflict {
+                    code,
+                    message: message.to_owned(),
+                }
+            } else {
+                DbError::Mongo(err)
+            }
+        })
+    }
+}
 
 /// Attempts before a contended transaction gives up (then 503 `busy` with
 /// Retry-After; in practice a handful of concurrent buyers settle in two
@@ -17,40 +61,38 @@ use crate::http::error::ApiError;
 const MAX_ATTEMPTS: u32 = 50;
 
 /// Failure inside a transaction body: the database's (maybe retryable) or
-/// the request's (final).
+/// the request's own refusal `E` (final).
 #[derive(Debug)]
-pub enum TxError {
+pub enum TxError<E> {
     Db(mongodb::error::Error),
-    Api(ApiError),
+    Abort(E),
     /// The body saw data change under it; run it again.
     Retry,
 }
 
-impl From<mongodb::error::Error> for TxError {
+impl<E> From<mongodb::error::Error> for TxError<E> {
     fn from(err: mongodb::error::Error) -> Self {
         Self::Db(err)
-    }
-}
-
-impl From<ApiError> for TxError {
-    fn from(err: ApiError) -> Self {
-        Self::Api(err)
     }
 }
 
 /// Runs `body` in a transaction until it commits or fails for good.
 ///
 /// # Errors
-/// The body's [`ApiError`], or a database failure that is not transient.
-pub async fn transaction<T, F>(db: &Database, mut body: F) -> Result<T, ApiError>
+/// The body's refusal, [`DbError::Busy`] when contention outlasts the
+/// attempts, or a database failure that is not transient.
+pub async fn transaction<T, E, F>(db: &Database, mut body: F) -> Result<T, E>
 where
-    F: for<'s> FnMut(&'s mut ClientSession) -> BoxFuture<'s, Result<T, TxError>>,
+    E: From<DbError>,
+    F: for<'s> FnMut(&'s mut ClientSession) -> BoxFuture<'s, Result<T, TxError<E>>>,
 {
-    let mut session = db.client().start_session().await?;
+    let mongo = |err: mongodb::error::Error| E::from(DbError::Mongo(err));
+    let busy = |err: anyhow::Error| E::from(DbError::Busy(err));
+    let mut session = db.client().start_session().await.map_err(mongo)?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        session.start_transaction().await?;
+        session.start_transaction().await.map_err(mongo)?;
         match body(&mut session).await {
             Ok(value) => loop {
                 match session.commit_transaction().await {
@@ -63,9 +105,9 @@ where
                         break;
                     }
                     Err(err) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
-                        return Err(ApiError::Busy(err.into()));
+                        return Err(busy(err.into()));
                     }
-                    Err(err) => return Err(err.into()),
+                    Err(err) => return Err(mongo(err)),
                 }
             },
             Err(TxError::Db(err))
@@ -75,13 +117,13 @@ where
             }
             Err(TxError::Db(err)) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
                 let _ = session.abort_transaction().await;
-                return Err(ApiError::Busy(err.into()));
+                return Err(busy(err.into()));
             }
             Err(TxError::Db(err)) => {
                 let _ = session.abort_transaction().await;
-                return Err(err.into());
+                return Err(mongo(err));
             }
-            Err(TxError::Api(err)) => {
+            Err(TxError::Abort(err)) => {
                 let _ = session.abort_transaction().await;
                 return Err(err);
             }
@@ -90,7 +132,7 @@ where
             }
             Err(TxError::Retry) => {
                 let _ = session.abort_transaction().await;
-                return Err(ApiError::Busy(anyhow::anyhow!(
+                return Err(busy(anyhow::anyhow!(
                     "the data kept changing under the transaction"
                 )));
             }
@@ -105,14 +147,104 @@ where
 
 /// A write error inside a transaction: a duplicate key is the request's
 /// fault (409 `code`), anything else stays the database's (and may retry).
-pub fn duplicate_or_retry(
+pub fn duplicate_or_retry<E: From<DbError>>(
     err: mongodb::error::Error,
     code: &'static str,
     message: &str,
-) -> TxError {
-    if crate::http::error::is_duplicate_key(&err) {
-        TxError::Api(ApiError::conflict(code, message))
+) -> TxError<E> {
+    if is_duplicate_key(&err) {
+        TxError::Abort(E::from(DbError::Conflict {
+            code,
+            message: message.to_owned(),
+        }))
     } else {
         TxError::Db(err)
+    }
+}
+
+/// A page of a listing from a query's `page` (from 1) and `limit` (1 to
+/// 100, default 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub skip: u64,
+    pub limit: i64,
+}
+
+impl Page {
+    pub fn of(page: Option<u32>, limit: Option<u32>) -> Self {
+        let limit = limit.unwrap_or(20).clamp(1, 100);
+        let page = page.unwrap_or(1).max(1);
+        Self {
+            skip: u64::from(page - 1) * u64::from(limit),
+            limit: i64::from(limit),
+        }
+    }
+}
+
+/// One page of the documents matching `filter`, in `sort` order (which
+/// should end with `_id`, so pages never shuffle).
+///
+/// # Errors
+/// When the database fails or a document does not deserialize.
+pub async fn find_page<T>(
+    collection: &Collection<T>,
+    filter: Document,
+    sort: Document,
+    page: Page,
+) -> Result<Vec<T>, mongodb::error::Error>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    collection
+        .find(filter)
+        .sort(sort)
+        .skip(page.skip)
+        .limit(page.limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Up to `limit` documents matching `filter`, newest by `at_field` first
+/// (ties by `_id`, so pages never shuffle).
+///
+/// # Errors
+/// When the database fails or a document does not deserialize.
+pub async fn newest_first<T>(
+    collection: &Collection<T>,
+    filter: Document,
+    at_field: &str,
+    limit: i64,
+) -> Result<Vec<T>, mongodb::error::Error>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    let mut sort = Document::new();
+    sort.insert(at_field, -1);
+    sort.insert("_id", -1);
+    find_page(collection, filter, sort, Page { skip: 0, limit }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+
+    #[test]
+    fn pages_are_bounded() {
+        assert_eq!(
+            Page::of(Some(3), Some(10)),
+            Page {
+                skip: 20,
+                limit: 10
+            }
+        );
+        assert_eq!(
+            Page::of(Some(0), Some(1000)),
+            Page {
+                skip: 0,
+                limit: 100
+            }
+        );
+        assert_eq!(Page::of(None, None), Page { skip: 0, limit: 20 });
     }
 }

@@ -4,31 +4,46 @@
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Deserializer};
 
-use crate::http::error::ApiError;
+/// A request field that broke a rule (`price` negative, `sizes[1]` empty):
+/// the HTTP layer answers 422 naming it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A path named a record that cannot exist (or does not): answered 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no such {0}")]
+pub struct NoSuch(pub &'static str);
 
 /// Trimmed text of 1 to `max` characters.
 ///
 /// # Errors
 /// 422 naming `field`.
-pub fn text(raw: &str, field: &str, max: usize) -> Result<String, ApiError> {
+pub fn text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
+        return Err(FieldError::new(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, format!("at most {max} characters")));
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err(ApiError::invalid(
-            field,
-            "control characters are not allowed",
-        ));
+        return Err(FieldError::new(field, "control characters are not allowed"));
     }
     Ok(value.to_owned())
 }
@@ -37,7 +52,7 @@ pub fn text(raw: &str, field: &str, max: usize) -> Result<String, ApiError> {
 ///
 /// # Errors
 /// 422 naming `field`.
-pub fn optional_text(raw: &str, field: &str, max: usize) -> Result<String, ApiError> {
+pub fn optional_text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
     if raw.trim().is_empty() {
         Ok(String::new())
     } else {
@@ -49,7 +64,7 @@ pub fn optional_text(raw: &str, field: &str, max: usize) -> Result<String, ApiEr
 ///
 /// # Errors
 /// 422 naming `field`.
-pub fn slug(raw: &str, field: &str) -> Result<String, ApiError> {
+pub fn slug(raw: &str, field: &str) -> Result<String, FieldError> {
     let ok = !raw.is_empty()
         && raw.len() <= 100
         && raw
@@ -61,7 +76,7 @@ pub fn slug(raw: &str, field: &str) -> Result<String, ApiError> {
     if ok {
         Ok(raw.to_owned())
     } else {
-        Err(ApiError::invalid(
+        Err(FieldError::new(
             field,
             "a slug is 1 to 100 lower-case letters, digits and single dashes",
         ))
@@ -101,9 +116,9 @@ pub fn slugify(name: &str) -> String {
 ///
 /// # Errors
 /// 422 naming `field[i]`.
-pub fn labels(raw: &[String], field: &str) -> Result<Vec<String>, ApiError> {
+pub fn labels(raw: &[String], field: &str) -> Result<Vec<String>, FieldError> {
     if raw.len() > 30 {
-        return Err(ApiError::invalid(field, "at most 30 entries"));
+        return Err(FieldError::new(field, "at most 30 entries"));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, item) in raw.iter().enumerate() {
@@ -119,8 +134,8 @@ pub fn labels(raw: &[String], field: &str) -> Result<Vec<String>, ApiError> {
 ///
 /// # Errors
 /// 404 for `what`.
-pub fn object_id(raw: &str, what: &'static str) -> Result<ObjectId, ApiError> {
-    ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound(what))
+pub fn object_id(raw: &str, what: &'static str) -> Result<ObjectId, NoSuch> {
+    ObjectId::parse_str(raw).map_err(|_| NoSuch(what))
 }
 
 /// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).
@@ -133,13 +148,6 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// Page and size from a query: page from 1, size 1 to 100 (default 20).
-pub fn paging(page: Option<u32>, limit: Option<u32>) -> (u64, i64) {
-    let limit = limit.unwrap_or(20).clamp(1, 100);
-    let page = page.unwrap_or(1).max(1);
-    (u64::from(page - 1) * u64::from(limit), i64::from(limit))
 }
 
 #[cfg(test)]
@@ -158,8 +166,6 @@ mod tests {
         let sizes = labels(&["S".into(), "M".into(), "S".into()], "sizes").expect("valid");
         assert_eq!(sizes, vec!["S", "M"]);
         let err = labels(&["S".into(), " ".into()], "sizes").expect_err("empty");
-        assert!(matches!(err, ApiError::Invalid { ref field, .. } if field == "sizes[1]"));
-        assert_eq!(paging(Some(3), Some(10)), (20, 10));
-        assert_eq!(paging(Some(0), Some(1000)), (0, 100));
+        assert_eq!(err.field, "sizes[1]");
     }
 }

@@ -14,8 +14,9 @@ use tower::Layer;
 use avenue_shared::{JwtKeys, MediaClient};
 
 use crate::config::Settings;
-use crate::http::{self, AppState};
 use crate::media::MediaGateway;
+use crate::routes;
+use crate::state::AppState;
 use crate::system::audit::AuditLog;
 use crate::system::email::{LogOnlySender, Outbox};
 use crate::users::{Hasher, LoginLimiter, UserRepo};
@@ -57,13 +58,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .ensure_indexes()
         .await
         .context("email_logs indexes")?;
-    shop::products::ensure_indexes(&db)
+    shop::catalog::ensure_indexes(&db)
         .await
         .context("shop_products indexes")?;
     shop::coupons::ensure_indexes(&db)
         .await
         .context("shop_coupons indexes")?;
-    shop::orders::ensure_indexes(&db)
+    shop::order_docs::ensure_indexes(&db)
         .await
         .context("orders indexes")?;
     studio::reservations::ensure_indexes(&db)
@@ -75,7 +76,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     ugc::profiles::ensure_indexes(&db)
         .await
         .context("ugc profile indexes")?;
-    ugc::campaigns::ensure_indexes(&db)
+    ugc::campaign_docs::ensure_indexes(&db)
         .await
         .context("ugc_campaigns indexes")?;
     ugc::applications::ensure_indexes(&db)
@@ -149,7 +150,7 @@ impl Application {
         limits.drain_bytes = limits
             .drain_bytes
             .max(self.state.config.limits.max_upload_bytes as u64);
-        let router = http::router(self.state);
+        let router = routes::router(self.state);
         let served = avenue_shared::serve::serve(
             self.listener,
             limits,
@@ -178,7 +179,7 @@ async fn expire_forever(db: Database, every: Duration) {
     let mut ticker = tokio::time::interval(every.max(Duration::from_millis(50)));
     loop {
         ticker.tick().await;
-        if let Err(err) = shop::orders::expire_unpaid(&db).await {
+        if let Err(err) = shop::transitions::expire_unpaid(&db).await {
             tracing::warn!(error = %err, "unpaid-order expiry failed; retrying later");
         }
     }

@@ -1,28 +1,17 @@
 //! Who is calling: the bearer token's claims, checked once per request.
 //! Handlers ask for [`CurrentUser`] (any signed-in user) or [`Admin`].
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use mongodb::bson::oid::ObjectId;
 
-use avenue_shared::Role;
+use avenue_shared::{JwtKeys, Role};
 
 use super::error::ApiError;
-use super::AppState;
-
-/// A signed-in user, from a valid access token.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub id: ObjectId,
-    pub role: Role,
-}
+pub use crate::users::model::CurrentUser;
 
 impl CurrentUser {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
     /// # Errors
     /// 403 unless the user has one of `roles` (admins always pass).
     pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ApiError> {
@@ -36,10 +25,14 @@ impl CurrentUser {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    JwtKeys: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -51,7 +44,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             .ok_or_else(|| {
                 ApiError::Unauthenticated("expected `Authorization: Bearer <token>`".into())
             })?;
-        let claims = state.keys.verify(token.trim())?;
+        let claims = JwtKeys::from_ref(state).verify(token.trim())?;
         // Service tokens speak for a service, not a user: nothing here is theirs.
         let id = ObjectId::parse_str(&claims.sub)
             .map_err(|_| ApiError::Unauthenticated("the token does not name a user".into()))?;
@@ -66,10 +59,14 @@ impl FromRequestParts<AppState> for CurrentUser {
 #[derive(Debug, Clone)]
 pub struct Admin(pub CurrentUser);
 
-impl FromRequestParts<AppState> for Admin {
+impl<S> FromRequestParts<S> for Admin
+where
+    JwtKeys: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
         if user.is_admin() {
             Ok(Self(user))
@@ -84,10 +81,14 @@ impl FromRequestParts<AppState> for Admin {
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-impl FromRequestParts<AppState> for MaybeUser {
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    JwtKeys: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         if parts.headers.contains_key(AUTHORIZATION) {
             CurrentUser::from_request_parts(parts, state)
                 .await

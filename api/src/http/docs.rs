@@ -8,11 +8,12 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::AppState;
-
 const DOCS_PAGE: &str = avenue_shared::docs::PAGE;
 
-pub fn router(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
+pub fn router<S>(openapi: Arc<utoipa::openapi::OpenApi>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route(
             "/api/openapi.json",

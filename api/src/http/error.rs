@@ -8,6 +8,11 @@ use axum::Json;
 
 use avenue_shared::{AuthError, ErrorBody, MediaClientError};
 
+use crate::db::{DbError, TxError};
+use crate::fields::{FieldError, NoSuch};
+use crate::media::GatewayError;
+use crate::users::accounts::AccountError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -108,27 +113,64 @@ impl From<AuthError> for ApiError {
     }
 }
 
-/// Turns MongoDB's E11000 into a 409 at the call site.
-pub trait OnDuplicate<T> {
-    /// # Errors
-    /// [`ApiError::Conflict`] for a duplicate key, [`ApiError::Internal`]
-    /// for any other database failure.
-    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, ApiError>;
-}
-
-impl<T> OnDuplicate<T> for Result<T, mongodb::error::Error> {
-    fn on_duplicate(self, code: &'static str, message: &str) -> Result<T, ApiError> {
-        self.map_err(|err| {
-            if is_duplicate_key(&err) {
-                ApiError::conflict(code, message)
-            } else {
-                err.into()
-            }
-        })
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Conflict { code, message } => Self::Conflict { code, message },
+            DbError::Busy(cause) => Self::Busy(cause),
+            DbError::Mongo(err) => err.into(),
+            DbError::Encode(err) => Self::Internal(err.into()),
+        }
     }
 }
 
-pub use avenue_shared::db::is_duplicate_key;
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Field(field) => field.into(),
+            AccountError::Db(db) => db.into(),
+            AccountError::Hash(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(err: FieldError) -> Self {
+        Self::Invalid {
+            field: err.field,
+            message: err.message,
+        }
+    }
+}
+
+impl From<NoSuch> for ApiError {
+    fn from(err: NoSuch) -> Self {
+        Self::NotFound(err.0)
+    }
+}
+
+impl From<GatewayError> for ApiError {
+    fn from(err: GatewayError) -> Self {
+        match err {
+            GatewayError::Refused(field) => Self::from(field),
+            GatewayError::Unavailable(cause) => Self::MediaUnavailable(cause),
+            GatewayError::Failed(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// A refusal inside a transaction body is final: the body aborts with it.
+macro_rules! aborts_transaction {
+    ($($refusal:ty),*) => {$(
+        impl From<$refusal> for TxError<ApiError> {
+            fn from(err: $refusal) -> Self {
+                TxError::Abort(err.into())
+            }
+        }
+    )*};
+}
+
+aborts_transaction!(ApiError, DbError, FieldError, NoSuch, GatewayError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use mongodb::bson::doc;
+use mongodb::Database;
 use serde_json::{json, Value};
-
-use super::AppState;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -18,8 +17,8 @@ async fn healthz() -> Json<Value> {
 }
 
 /// Ready when MongoDB answers a ping.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let ping = state.db.run_command(doc! { "ping": 1 });
+async fn readyz(State(db): State<Database>) -> (StatusCode, Json<Value>) {
+    let ping = db.run_command(doc! { "ping": 1 });
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(_)) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(Err(err)) => {
@@ -36,7 +35,11 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    Database: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

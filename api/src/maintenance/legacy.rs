@@ -21,7 +21,7 @@ use avenue_shared::progress::Progress;
 use avenue_shared::{MediaId, MediaRef};
 
 use crate::media::{FieldMedia, MediaGateway};
-use crate::shop::products::PRODUCTS;
+use crate::shop::catalog::PRODUCTS;
 use crate::system::pages::PAGES;
 use crate::system::settings::SETTINGS;
 
@@ -487,7 +487,7 @@ pub async fn rewrite(
             }
             let target = db.collection::<Document>(plan.collection);
             let written = media
-                .save_with(&plan.reference, &[], &plan.claims, async {
+                .save_with::<_, anyhow::Error, _>(&plan.reference, &[], &plan.claims, async {
                     target
                         .update_one(doc! { "_id": plan.id.clone() }, plan.update.clone())
                         .await?;

@@ -9,8 +9,21 @@ use std::collections::BTreeSet;
 
 use avenue_shared::{Claims, JwtKeys, MediaClient, MediaClientError, MediaId, MediaRef, Role};
 
-use crate::http::auth::CurrentUser;
-use crate::http::error::ApiError;
+use crate::fields::FieldError;
+use crate::users::model::CurrentUser;
+
+/// Why media refused or could not be asked; the HTTP layer maps each to a
+/// status in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// An id in a request field is unknown or not the caller's to use.
+    #[error(transparent)]
+    Refused(#[from] FieldError),
+    #[error("the media service is unavailable")]
+    Unavailable(#[source] MediaClientError),
+    #[error("media call failed")]
+    Failed(#[source] anyhow::Error),
+}
 
 /// The media service, reached with a service token minted per call.
 #[derive(Clone)]
@@ -56,7 +69,7 @@ impl MediaGateway {
     ///
     /// # Errors
     /// When the token cannot be signed (never with valid keys).
-    pub fn client(&self) -> Result<MediaClient, ApiError> {
+    pub fn client(&self) -> Result<MediaClient, GatewayError> {
         self.client_as("avenue-api")
     }
 
@@ -65,10 +78,11 @@ impl MediaGateway {
     ///
     /// # Errors
     /// When the token cannot be signed (never with valid keys).
-    pub fn client_as(&self, subject: &str) -> Result<MediaClient, ApiError> {
+    pub fn client_as(&self, subject: &str) -> Result<MediaClient, GatewayError> {
         let token = self
             .keys
-            .sign(&Claims::new(subject, Role::Service, SERVICE_TOKEN_TTL_SECS))?;
+            .sign(&Claims::new(subject, Role::Service, SERVICE_TOKEN_TTL_SECS))
+            .map_err(|err| GatewayError::Failed(err.into()))?;
         Ok(self.client.clone().with_token(token))
     }
 
@@ -76,14 +90,14 @@ impl MediaGateway {
     /// nothing: on the first refusal the claims taken here are released.
     ///
     /// # Errors
-    /// [`ApiError::Invalid`] naming the field of an unknown id,
-    /// [`ApiError::MediaUnavailable`] when media cannot be reached.
+    /// [`GatewayError::Refused`] naming the field of an unknown id,
+    /// [`GatewayError::Unavailable`] when media cannot be reached.
     pub async fn claim_new(
         &self,
         reference: &MediaRef,
         held: &BTreeSet<MediaId>,
         wanted: &[FieldMedia],
-    ) -> Result<Vec<MediaId>, ApiError> {
+    ) -> Result<Vec<MediaId>, GatewayError> {
         let client = self.client()?;
         let mut taken: Vec<MediaId> = Vec::new();
         for item in wanted {
@@ -127,15 +141,16 @@ impl MediaGateway {
     ///
     /// # Errors
     /// The claim's refusal (422, 503) with nothing written, or `write`'s.
-    pub async fn save_with<T, F>(
+    pub async fn save_with<T, E, F>(
         &self,
         reference: &MediaRef,
         held: &[MediaId],
         wanted: &[FieldMedia],
         write: F,
-    ) -> Result<T, ApiError>
+    ) -> Result<T, E>
     where
-        F: std::future::Future<Output = Result<T, ApiError>>,
+        E: From<GatewayError>,
+        F: std::future::Future<Output = Result<T, E>>,
     {
         let held_set: BTreeSet<MediaId> = held.iter().cloned().collect();
         let claimed = self.claim_new(reference, &held_set, wanted).await?;
@@ -158,24 +173,26 @@ impl MediaGateway {
     }
 }
 
-fn refusal(err: MediaClientError, item: &FieldMedia) -> ApiError {
+fn refusal(err: MediaClientError, item: &FieldMedia) -> GatewayError {
     if err.is_not_found() {
-        ApiError::invalid(
+        FieldError::new(
             item.field.clone(),
             format!("no media with id {} (upload it first)", item.id),
         )
+        .into()
     } else if matches!(&err, MediaClientError::Status { status: 403, .. }) {
-        ApiError::invalid(
+        FieldError::new(
             item.field.clone(),
             format!(
                 "media {} is neither your upload nor a library asset; upload your own image",
                 item.id
             ),
         )
+        .into()
     } else if err.is_unavailable() {
-        ApiError::MediaUnavailable(err)
+        GatewayError::Unavailable(err)
     } else {
-        ApiError::Internal(anyhow::Error::new(err).context("media refused a claim"))
+        GatewayError::Failed(anyhow::Error::new(err).context("media refused a claim"))
     }
 }
 

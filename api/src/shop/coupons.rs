@@ -16,11 +16,21 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::money::Money;
+use crate::db::OnDuplicate;
 use crate::fields::double_option;
 use crate::http::auth::{Admin, CurrentUser};
-use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
+        .routes(routes!(check))
+}
 
 pub const COUPONS: &str = "shop_coupons";
 
@@ -436,7 +446,7 @@ pub async fn redeem(
     raw_code: &str,
     user: &ObjectId,
     subtotal: Money,
-) -> Result<(String, Money), crate::db::TxError> {
+) -> Result<(String, Money), crate::db::TxError<ApiError>> {
     let coupons = collection(db);
     let coupon = coupons
         .find_one(doc! { "code": raw_code.trim().to_uppercase() })

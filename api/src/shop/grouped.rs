@@ -13,9 +13,15 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::products::{self, ProductDoc};
+use super::catalog::{self, ProductDoc};
 use crate::http::error::ApiError;
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
 
 pub const GROUPED: &str = "shop_products_grouped";
 
@@ -106,7 +112,7 @@ pub async fn regroup<'a>(db: &Database, models: impl IntoIterator<Item = Option<
 }
 
 async fn regroup_one(db: &Database, model: &str) -> Result<(), mongodb::error::Error> {
-    let members: Vec<ProductDoc> = products::collection(db)
+    let members: Vec<ProductDoc> = catalog::collection(db)
         .find(doc! { "model": model, "status": "published" })
         .sort(doc! { "price": 1, "_id": 1 })
         .await?
@@ -131,7 +137,7 @@ async fn regroup_one(db: &Database, model: &str) -> Result<(), mongodb::error::E
 /// # Errors
 /// When the database fails.
 pub async fn regroup_all(db: &Database) -> Result<(), mongodb::error::Error> {
-    let models: Vec<String> = products::collection(db)
+    let models: Vec<String> = catalog::collection(db)
         .distinct("model", doc! { "model": { "$type": "string" } })
         .await?
         .into_iter()

@@ -2,7 +2,7 @@
 //! (PYG), whose minor unit is the guaraní itself (ISO 4217 exponent 0), so
 //! an amount is a whole number of guaraníes; integers keep sums exact.
 
-use crate::http::error::ApiError;
+use crate::fields::FieldError;
 
 pub const CURRENCY: &str = "PYG";
 /// Larger amounts are a typo, not a price (10^12 PYG is about 130 million USD).
@@ -15,22 +15,22 @@ pub struct Money(i64);
 impl Money {
     /// # Errors
     /// 422 naming `field` when negative or absurdly large.
-    pub fn parse(amount: i64, field: &str) -> Result<Self, ApiError> {
+    pub fn parse(amount: i64, field: &str) -> Result<Self, FieldError> {
         if amount < 0 {
-            return Err(ApiError::invalid(field, "an amount cannot be negative"));
+            return Err(FieldError::new(field, "an amount cannot be negative"));
         }
         if amount > MAX_AMOUNT {
-            return Err(ApiError::invalid(field, "the amount is implausibly large"));
+            return Err(FieldError::new(field, "the amount is implausibly large"));
         }
         Ok(Self(amount))
     }
 
     /// # Errors
     /// 422 naming `field` unless `currency` is the shop's.
-    pub fn check_currency(currency: Option<&str>, field: &str) -> Result<(), ApiError> {
+    pub fn check_currency(currency: Option<&str>, field: &str) -> Result<(), FieldError> {
         match currency {
             None | Some(CURRENCY) => Ok(()),
-            Some(other) => Err(ApiError::invalid(
+            Some(other) => Err(FieldError::new(
                 field,
                 format!("the shop sells in {CURRENCY}, not {other}"),
             )),

@@ -6,185 +6,43 @@
 //! order nobody pays is cancelled when its `expires_at` passes (setting
 //! `shop.unpaid_order_minutes`), so a cart cannot hold stock for ever.
 
-use std::collections::BTreeSet;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::{FutureExt, TryStreamExt};
+use futures::FutureExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::Database;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::catalog::{self, ProductStatus};
+use super::coupons;
 use super::money::{Money, CURRENCY};
-use super::products::{self, ProductStatus};
-use super::{coupons, grouped};
+use super::order_docs::{
+    collection, OrderDoc, OrderLine, OrderStatus, OrderView, Shipping, StatusChange, ORDERS,
+};
+use super::transitions::{change_status, regroup_models, Actor};
 use crate::db::{transaction, TxError};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::system::email::NewEmail;
 use crate::system::settings::Values;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const ORDERS: &str = "orders";
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, place))
+        .routes(routes!(show))
+        .routes(routes!(set_status))
+        .routes(routes!(cancel))
+}
+
 const MAX_LINES: usize = 50;
 const MAX_QUANTITY: i64 = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OrderStatus {
-    Pending,
-    Paid,
-    Shipped,
-    Delivered,
-    Cancelled,
-}
-
-impl OrderStatus {
-    fn may_become(self, next: Self) -> bool {
-        use OrderStatus::{Cancelled, Delivered, Paid, Pending, Shipped};
-        matches!(
-            (self, next),
-            (Pending, Paid)
-                | (Pending, Cancelled)
-                | (Paid, Shipped)
-                | (Paid, Cancelled)
-                | (Shipped, Delivered)
-        )
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Shipped => "shipped",
-            Self::Delivered => "delivered",
-            Self::Cancelled => "cancelled",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderLine {
-    #[schema(value_type = String)]
-    pub product_id: ObjectId,
-    pub name: String,
-    pub sku: String,
-    pub size: Option<String>,
-    pub color: Option<String>,
-    /// Integer PYG, as priced when ordered.
-    pub unit_price: i64,
-    pub quantity: i64,
-    pub line_total: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct StatusChange {
-    pub status: OrderStatus,
-    #[schema(value_type = String)]
-    pub at: DateTime,
-    /// Who made the change; absent when the system did (an unpaid order expiring).
-    #[schema(value_type = Option<String>)]
-    #[serde(default)]
-    pub by: Option<ObjectId>,
-    /// Why, when the system made the change (`payment-timeout`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Shipping {
-    name: String,
-    address: String,
-    phone: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderDoc {
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub user_id: ObjectId,
-    pub lines: Vec<OrderLine>,
-    pub subtotal: i64,
-    pub discount: i64,
-    pub total: i64,
-    pub currency: String,
-    pub coupon_code: Option<String>,
-    pub status: OrderStatus,
-    pub history: Vec<StatusChange>,
-    pub shipping: Option<Shipping>,
-    /// When a still pending order is cancelled and its stock given back;
-    /// absent on orders written before expiry existed (they never expire).
-    #[serde(default)]
-    pub expires_at: Option<DateTime>,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-}
-
-fn collection(db: &Database) -> Collection<OrderDoc> {
-    db.collection(ORDERS)
-}
-
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    for keys in [
-        doc! { "user_id": 1, "created_at": -1, "_id": -1 },
-        doc! { "status": 1, "created_at": -1, "_id": -1 },
-        doc! { "status": 1, "expires_at": 1 },
-    ] {
-        collection(db)
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderView {
-    id: String,
-    user_id: String,
-    lines: Vec<OrderLine>,
-    subtotal: i64,
-    discount: i64,
-    total: i64,
-    currency: String,
-    total_display: String,
-    coupon_code: Option<String>,
-    status: OrderStatus,
-    history: Vec<StatusChange>,
-    shipping: Option<Shipping>,
-    /// While pending: when the order is cancelled unless paid (RFC 3339).
-    expires_at: Option<String>,
-    created_at: String,
-}
-
-impl From<&OrderDoc> for OrderView {
-    fn from(o: &OrderDoc) -> Self {
-        Self {
-            id: o.id.to_hex(),
-            user_id: o.user_id.to_hex(),
-            lines: o.lines.clone(),
-            subtotal: o.subtotal,
-            discount: o.discount,
-            total: o.total,
-            currency: o.currency.clone(),
-            total_display: Money::from_stored(o.total).display(),
-            coupon_code: o.coupon_code.clone(),
-            status: o.status,
-            history: o.history.clone(),
-            shipping: o.shipping.clone(),
-            expires_at: o
-                .expires_at
-                .filter(|_| o.status == OrderStatus::Pending)
-                .and_then(|at| at.try_to_rfc3339_string().ok()),
-            created_at: o.created_at.try_to_rfc3339_string().unwrap_or_default(),
-        }
-    }
-}
 
 /// A cart line; the price is the server's, never the client's.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -367,7 +225,7 @@ pub async fn place(
             (db.clone(), outbox.clone(), cart.clone(), coupon.clone(), shipping.clone());
         let (user_id, email) = (user.id, buyer.email.clone());
         async move {
-            let products = products::collection(&db);
+            let products = catalog::collection(&db);
             let mut lines = Vec::with_capacity(cart.len());
             let mut subtotal = Money::default();
             for want in &cart {
@@ -389,7 +247,7 @@ pub async fn place(
                     .session(&mut *session)
                     .await?;
                 if taken.matched_count == 0 {
-                    return Err(TxError::Api(ApiError::conflict(
+                    return Err(TxError::Abort(ApiError::conflict(
                         "out-of-stock",
                         format!("{}: only {} of '{}' left", want.field, product.stock.max(0), product.name),
                     )));
@@ -451,24 +309,6 @@ pub async fn place(
     Ok((StatusCode::CREATED, Json(OrderView::from(&order))))
 }
 
-async fn regroup_models(db: &Database, order: &OrderDoc) {
-    let ids: Vec<ObjectId> = order.lines.iter().map(|l| l.product_id).collect();
-    let models: BTreeSet<String> = match products::collection(db)
-        .distinct("model", doc! { "_id": { "$in": &ids } })
-        .await
-    {
-        Ok(values) => values
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        Err(err) => {
-            tracing::error!(error = %err, "could not find the models an order touched");
-            return;
-        }
-    };
-    grouped::regroup(db, models.iter().map(|m| Some(m.as_str()))).await;
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct OrderQuery {
     status: Option<OrderStatus>,
@@ -503,17 +343,15 @@ pub async fn list(
     if let Some(status) = query.status {
         filter.insert("status", status.as_str());
     }
-    let (skip, limit) = fields::paging(query.page, query.limit);
     let orders = collection(&state.db);
     let total = orders.count_documents(filter.clone()).await?;
-    let docs: Vec<OrderDoc> = orders
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let docs: Vec<OrderDoc> = crate::db::find_page(
+        &orders,
+        filter,
+        doc! { "created_at": -1, "_id": -1 },
+        crate::db::Page::of(query.page, query.limit),
+    )
+    .await?;
     Ok(Json(OrderPage {
         items: docs.iter().map(OrderView::from).collect(),
         total,
@@ -561,19 +399,34 @@ pub async fn set_status(
 ) -> Result<Json<OrderView>, ApiError> {
     let before = find_visible(&state.db, &admin, &id).await?;
     let after = change_status(&state.db, &before, request.status, Actor::User(admin.id)).await?;
-    state
-        .audit
-        .record(
-            &admin,
-            "order.status",
-            ORDERS,
-            &before.id.to_hex(),
-            Some(&OrderView::from(&before)),
-            Some(&OrderView::from(&after)),
-        )
-        .await;
-    regroup_models(&state.db, &after).await;
-    Ok(Json(OrderView::from(&after)))
+    Ok(changed(&state, &admin, "order.status", true, &before, &after).await)
+}
+
+/// After a status change: audits it when `audited`, regroups the models
+/// whose stock moved, and answers the order as it is now.
+async fn changed(
+    state: &AppState,
+    actor: &CurrentUser,
+    action: &str,
+    audited: bool,
+    before: &OrderDoc,
+    after: &OrderDoc,
+) -> Json<OrderView> {
+    if audited {
+        state
+            .audit
+            .record(
+                actor,
+                action,
+                ORDERS,
+                &before.id.to_hex(),
+                Some(&OrderView::from(before)),
+                Some(&OrderView::from(after)),
+            )
+            .await;
+    }
+    regroup_models(&state.db, after).await;
+    Json(OrderView::from(after))
 }
 
 /// Cancels one's own pending order; the stock and coupon use come back.
@@ -599,126 +452,6 @@ pub async fn cancel(
         Actor::User(user.id),
     )
     .await?;
-    if user.is_admin() && before.user_id != user.id {
-        state
-            .audit
-            .record(
-                &user,
-                "order.cancel",
-                ORDERS,
-                &before.id.to_hex(),
-                Some(&OrderView::from(&before)),
-                Some(&OrderView::from(&after)),
-            )
-            .await;
-    }
-    regroup_models(&state.db, &after).await;
-    Ok(Json(OrderView::from(&after)))
-}
-
-/// Who moves an order along.
-#[derive(Debug, Clone, Copy)]
-enum Actor {
-    User(ObjectId),
-    /// The expiry pass: the order was not paid in time.
-    PaymentTimeout,
-}
-
-/// Cancels pending orders whose `expires_at` has passed, giving their stock
-/// and coupon uses back; answers how many it cancelled. Safe to run from
-/// several instances at once: each cancellation is conditional on the
-/// order still being pending, so a payment that lands first wins.
-///
-/// # Errors
-/// When the database fails while listing; a failure on one order is
-/// logged and left for the next pass.
-pub async fn expire_unpaid(db: &Database) -> Result<u64, ApiError> {
-    let due: Vec<OrderDoc> = collection(db)
-        .find(doc! { "status": "pending", "expires_at": { "$lte": DateTime::now() } })
-        .limit(200)
-        .await?
-        .try_collect()
-        .await?;
-    let mut cancelled = 0;
-    for order in &due {
-        match change_status(db, order, OrderStatus::Cancelled, Actor::PaymentTimeout).await {
-            Ok(after) => {
-                cancelled += 1;
-                tracing::info!(order = %order.id, "unpaid order expired; stock given back");
-                regroup_models(db, &after).await;
-            }
-            Err(ApiError::Conflict { .. }) => {} // paid or cancelled meanwhile
-            Err(err) => {
-                tracing::warn!(order = %order.id, error = %err, "unpaid order not expired; next pass retries")
-            }
-        }
-    }
-    Ok(cancelled)
-}
-
-/// The transition, conditional on the status read, with stock and coupon
-/// given back on cancellation, all in one transaction.
-async fn change_status(
-    db: &Database,
-    order: &OrderDoc,
-    next: OrderStatus,
-    actor: Actor,
-) -> Result<OrderDoc, ApiError> {
-    if !order.status.may_become(next) {
-        return Err(ApiError::conflict(
-            "invalid-transition",
-            format!(
-                "an order {} cannot become {}",
-                order.status.as_str(),
-                next.as_str()
-            ),
-        ));
-    }
-    let db2 = db.clone();
-    let order = order.clone();
-    transaction(db, move |session| {
-        let (db, order) = (db2.clone(), order.clone());
-        async move {
-            let change = match actor {
-                Actor::User(id) => StatusChange { status: next, at: DateTime::now(), by: Some(id), reason: None },
-                Actor::PaymentTimeout => StatusChange {
-                    status: next,
-                    at: DateTime::now(),
-                    by: None,
-                    reason: Some("payment-timeout".to_owned()),
-                },
-            };
-            let updated = collection(&db)
-                .find_one_and_update(
-                    doc! { "_id": order.id, "status": order.status.as_str() },
-                    doc! {
-                        "$set": { "status": next.as_str(), "updated_at": change.at },
-                        "$push": { "history": mongodb::bson::to_bson(&change).map_err(|e| ApiError::Internal(e.into()))? },
-                    },
-                )
-                .return_document(mongodb::options::ReturnDocument::After)
-                .session(&mut *session)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::conflict("invalid-transition", "the order changed meanwhile; reload it")
-                })?;
-            if next == OrderStatus::Cancelled {
-                for line in &order.lines {
-                    products::collection(&db)
-                        .update_one(
-                            doc! { "_id": line.product_id },
-                            doc! { "$inc": { "stock": line.quantity }, "$set": { "updated_at": DateTime::now() } },
-                        )
-                        .session(&mut *session)
-                        .await?;
-                }
-                if let Some(code) = &order.coupon_code {
-                    coupons::give_back(&db, session, code, &order.user_id).await?;
-                }
-            }
-            Ok(updated)
-        }
-        .boxed()
-    })
-    .await
+    let audited = user.is_admin() && before.user_id != user.id;
+    Ok(changed(&state, &user, "order.cancel", audited, &before, &after).await)
 }

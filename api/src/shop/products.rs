@@ -5,61 +5,33 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use avenue_shared::{MediaId, MediaRef};
 
+use super::catalog::{collection, ProductDoc, ProductStatus, ProductView, PRODUCTS};
 use super::grouped;
 use super::money::{Money, CURRENCY};
+use crate::db::is_duplicate_key;
 use crate::fields::{self, double_option};
 use crate::http::auth::{Admin, MaybeUser};
-use crate::http::error::{is_duplicate_key, ApiError};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
 use crate::media::indexed;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PRODUCTS: &str = "shop_products";
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+}
+
 const MAX_IMAGES: usize = 20;
 const MAX_STOCK: i64 = 1_000_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ProductStatus {
-    Draft,
-    Published,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProductDoc {
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub name: String,
-    pub slug: String,
-    pub sku: String,
-    #[serde(default)]
-    pub description: String,
-    /// Integer PYG.
-    pub price: i64,
-    pub currency: String,
-    pub stock: i64,
-    #[serde(default)]
-    pub sizes: Vec<String>,
-    #[serde(default)]
-    pub colors: Vec<String>,
-    /// Products of one model (the same dress in several colours) share it.
-    #[serde(default)]
-    pub model: Option<String>,
-    #[serde(default)]
-    pub image_ids: Vec<MediaId>,
-    pub status: ProductStatus,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-}
 
 impl ProductDoc {
     pub fn reference(&self) -> Result<MediaRef, ApiError> {
@@ -69,87 +41,6 @@ impl ProductDoc {
 
 pub fn reference(id: ObjectId) -> Result<MediaRef, ApiError> {
     MediaRef::of(PRODUCTS, &id.to_hex()).map_err(|e| ApiError::Internal(e.into()))
-}
-
-pub fn collection(db: &Database) -> Collection<ProductDoc> {
-    db.collection(PRODUCTS)
-}
-
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    let products = collection(db);
-    for (keys, unique) in [
-        (doc! { "slug": 1 }, true),
-        (doc! { "sku": 1 }, true),
-        (doc! { "status": 1, "created_at": -1, "_id": -1 }, false),
-        (doc! { "status": 1, "price": 1, "_id": 1 }, false),
-        (doc! { "model": 1 }, false),
-    ] {
-        products
-            .create_index(
-                IndexModel::builder()
-                    .keys(keys)
-                    .options(IndexOptions::builder().unique(unique).build())
-                    .build(),
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductView {
-    id: String,
-    name: String,
-    slug: String,
-    sku: String,
-    description: String,
-    /// Integer PYG.
-    price: i64,
-    currency: String,
-    /// `₲ 150.000`
-    price_display: String,
-    stock: i64,
-    sizes: Vec<String>,
-    colors: Vec<String>,
-    model: Option<String>,
-    #[schema(value_type = Vec<String>)]
-    image_ids: Vec<MediaId>,
-    /// Delivery URLs of the images, in order.
-    image_urls: Vec<String>,
-    status: ProductStatus,
-    created_at: String,
-    updated_at: String,
-}
-
-impl ProductView {
-    pub fn of(doc: &ProductDoc, media_base: &url::Url) -> Self {
-        let base = media_base.as_str().trim_end_matches('/');
-        Self {
-            id: doc.id.to_hex(),
-            name: doc.name.clone(),
-            slug: doc.slug.clone(),
-            sku: doc.sku.clone(),
-            description: doc.description.clone(),
-            price: doc.price,
-            currency: doc.currency.clone(),
-            price_display: Money::from_stored(doc.price).display(),
-            stock: doc.stock,
-            sizes: doc.sizes.clone(),
-            colors: doc.colors.clone(),
-            model: doc.model.clone(),
-            image_ids: doc.image_ids.clone(),
-            image_urls: doc
-                .image_ids
-                .iter()
-                .map(|id| format!("{base}/image/upload/t_product/{id}.jpg"))
-                .collect(),
-            status: doc.status,
-            created_at: doc.created_at.try_to_rfc3339_string().unwrap_or_default(),
-            updated_at: doc.updated_at.try_to_rfc3339_string().unwrap_or_default(),
-        }
-    }
 }
 
 /// A new product. Prices are integer PYG.
@@ -238,9 +129,10 @@ fn images(ids: Vec<MediaId>) -> Result<Vec<MediaId>, ApiError> {
 }
 
 fn model(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    raw.filter(|m| !m.trim().is_empty())
+    Ok(raw
+        .filter(|m| !m.trim().is_empty())
         .map(|m| fields::text(m, "model", 100))
-        .transpose()
+        .transpose()?)
 }
 
 /// Applies every rule to a full product.
@@ -345,7 +237,7 @@ pub async fn create(
     let products = collection(&state.db);
     state
         .media
-        .save_with(
+        .save_with::<_, ApiError, _>(
             &reference,
             &[],
             &indexed("image_ids", &product.image_ids),
@@ -399,7 +291,7 @@ pub async fn update(
     let reference = after.reference()?;
     state
         .media
-        .save_with(
+        .save_with::<_, ApiError, _>(
             &reference,
             &before.image_ids,
             &indexed("image_ids", &after.image_ids),
@@ -583,17 +475,10 @@ pub async fn list(
         ProductSort::PriceDesc => doc! { "price": -1, "_id": -1 },
         ProductSort::Name => doc! { "name": 1, "_id": 1 },
     };
-    let (skip, limit) = fields::paging(query.page, query.limit);
     let products = collection(&state.db);
     let total = products.count_documents(filter.clone()).await?;
-    let docs: Vec<ProductDoc> = products
-        .find(filter)
-        .sort(sort)
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let page = crate::db::Page::of(query.page, query.limit);
+    let docs: Vec<ProductDoc> = crate::db::find_page(&products, filter, sort, page).await?;
     Ok(Json(ProductPage {
         items: docs
             .iter()
@@ -601,7 +486,7 @@ pub async fn list(
             .collect(),
         total,
         page: query.page.unwrap_or(1).max(1),
-        limit,
+        limit: page.limit,
     }))
 }
 

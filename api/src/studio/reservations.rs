@@ -23,14 +23,25 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::db::OnDuplicate;
 use crate::db::{duplicate_or_retry, transaction};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
-use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::system::email::NewEmail;
 use crate::system::settings::Values;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, book))
+        .routes(routes!(cancel))
+        .routes(routes!(availability))
+        .routes(routes!(calendar))
+}
 
 pub const RESERVATIONS: &str = "reservations";
 /// One document per customer, written by each of their bookings so that
@@ -313,7 +324,8 @@ async fn insert_within_limit(
             .insert_one(reservation)
             .await
             .map(drop)
-            .on_duplicate("slot-taken", "part of this time is already booked");
+            .on_duplicate("slot-taken", "part of this time is already booked")
+            .map_err(ApiError::from);
     };
     let db2 = db.clone();
     transaction(db, move |session| {
@@ -380,15 +392,13 @@ pub async fn list(
             mongodb::bson::to_bson(&status).map_err(anyhow::Error::from)?,
         );
     }
-    let (skip, limit) = fields::paging(query.page, query.limit);
-    let docs: Vec<ReservationDoc> = collection(&state.db)
-        .find(filter)
-        .sort(doc! { "start": -1, "_id": -1 })
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let docs: Vec<ReservationDoc> = crate::db::find_page(
+        &collection(&state.db),
+        filter,
+        doc! { "start": -1, "_id": -1 },
+        crate::db::Page::of(query.page, query.limit),
+    )
+    .await?;
     Ok(Json(
         docs.iter()
             .map(|r| ReservationView::of(r, studio.offset))

@@ -1,18 +1,11 @@
 //! `audit_logs`: every admin write records who did what to which record,
 //! with the record before and after.
 
-use axum::extract::State;
-use axum::Json;
-use futures::TryStreamExt;
-use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::{Collection, Database};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
 
-use crate::http::auth::{Admin, CurrentUser};
-use crate::http::error::ApiError;
-use crate::http::extract::ApiQuery;
-use crate::http::AppState;
+use crate::users::model::CurrentUser;
 
 pub const AUDIT_LOGS: &str = "audit_logs";
 
@@ -70,86 +63,23 @@ impl AuditLog {
     }
 }
 
+impl AuditLog {
+    /// Newest entries matching `filter` first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn recent(
+        &self,
+        filter: Document,
+        limit: i64,
+    ) -> Result<Vec<Document>, mongodb::error::Error> {
+        crate::db::newest_first(&self.logs, filter, "at", limit).await
+    }
+}
+
 fn role_name(user: &CurrentUser) -> String {
     serde_json::to_value(&user.role)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "other".to_owned())
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct AuditQuery {
-    collection: Option<String>,
-    record_id: Option<String>,
-    /// At most 200; default 50.
-    limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditEntry {
-    at: String,
-    actor: String,
-    actor_role: String,
-    action: String,
-    collection: String,
-    record_id: String,
-    #[schema(value_type = Object)]
-    before: serde_json::Value,
-    #[schema(value_type = Object)]
-    after: serde_json::Value,
-}
-
-/// Newest entries first.
-#[utoipa::path(get, path = "/api/admin/audit-logs", tag = "system",
-    params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 403, description = "not an admin")),
-    security(("bearer" = [])))]
-pub async fn list_audit(
-    State(state): State<AppState>,
-    _admin: Admin,
-    ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    let mut filter = Document::new();
-    if let Some(collection) = query.collection {
-        filter.insert("collection", collection);
-    }
-    if let Some(record_id) = query.record_id {
-        filter.insert("record_id", record_id);
-    }
-    let docs: Vec<Document> = state
-        .audit
-        .logs
-        .find(filter)
-        .sort(doc! { "at": -1, "_id": -1 })
-        .limit(i64::from(query.limit.unwrap_or(50).clamp(1, 200)))
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(
-        docs.into_iter()
-            .map(|d| AuditEntry {
-                at: d
-                    .get_datetime("at")
-                    .ok()
-                    .and_then(|t| t.try_to_rfc3339_string().ok())
-                    .unwrap_or_default(),
-                actor: d
-                    .get_object_id("actor")
-                    .map(ObjectId::to_hex)
-                    .unwrap_or_default(),
-                actor_role: d.get_str("actor_role").unwrap_or_default().to_owned(),
-                action: d.get_str("action").unwrap_or_default().to_owned(),
-                collection: d.get_str("collection").unwrap_or_default().to_owned(),
-                record_id: d.get_str("record_id").unwrap_or_default().to_owned(),
-                before: d
-                    .get("before")
-                    .map(|b| b.clone().into_relaxed_extjson())
-                    .unwrap_or_default(),
-                after: d
-                    .get("after")
-                    .map(|a| a.clone().into_relaxed_extjson())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-    ))
 }

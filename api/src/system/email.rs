@@ -8,18 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::State;
-use axum::Json;
-use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use crate::http::auth::Admin;
-use crate::http::error::ApiError;
-use crate::http::extract::ApiQuery;
-use crate::http::AppState;
 
 pub const EMAIL_LOGS: &str = "email_logs";
 /// Sends tried before an entry is marked `failed`.
@@ -90,6 +81,18 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Newest emails matching `filter` first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn recent(
+        &self,
+        filter: mongodb::bson::Document,
+        limit: i64,
+    ) -> Result<Vec<EmailDoc>, mongodb::error::Error> {
+        crate::db::newest_first(&self.emails, filter, "created_at", limit).await
+    }
+
     pub fn new(db: &Database, sender: Arc<dyn EmailSender>) -> Self {
         Self {
             emails: db.collection(EMAIL_LOGS),
@@ -207,74 +210,4 @@ impl Outbox {
                 .await?;
         }
     }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct EmailQuery {
-    /// `pending`, `sending`, `sent` or `failed`.
-    status: Option<String>,
-    /// For example `orders:65f0...`.
-    related: Option<String>,
-    limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EmailView {
-    id: String,
-    to: String,
-    template: String,
-    subject: String,
-    body: String,
-    status: String,
-    attempts: i32,
-    related: String,
-    created_at: String,
-    sent_at: Option<String>,
-    sender: Option<String>,
-}
-
-/// Newest first.
-#[utoipa::path(get, path = "/api/admin/email-logs", tag = "system",
-    params(EmailQuery),
-    responses((status = 200, body = [EmailView]), (status = 403, description = "not an admin")),
-    security(("bearer" = [])))]
-pub async fn list_emails(
-    State(state): State<AppState>,
-    _admin: Admin,
-    ApiQuery(query): ApiQuery<EmailQuery>,
-) -> Result<Json<Vec<EmailView>>, ApiError> {
-    let mut filter = mongodb::bson::Document::new();
-    if let Some(status) = query.status {
-        filter.insert("status", status);
-    }
-    if let Some(related) = query.related {
-        filter.insert("related", related);
-    }
-    let docs: Vec<EmailDoc> = state
-        .outbox
-        .emails
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(i64::from(query.limit.unwrap_or(50).clamp(1, 200)))
-        .await?
-        .try_collect()
-        .await?;
-    let time = |t: DateTime| t.try_to_rfc3339_string().unwrap_or_default();
-    Ok(Json(
-        docs.into_iter()
-            .map(|d| EmailView {
-                id: d.id.to_hex(),
-                to: d.to,
-                template: d.template,
-                subject: d.subject,
-                body: d.body,
-                status: d.status,
-                attempts: d.attempts,
-                related: d.related,
-                created_at: time(d.created_at),
-                sent_at: d.sent_at.map(time),
-                sender: d.sender,
-            })
-            .collect(),
-    ))
 }

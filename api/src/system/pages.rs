@@ -18,160 +18,29 @@ use utoipa::{IntoParams, ToSchema};
 
 use avenue_shared::{MediaId, MediaRef};
 
+use super::blocks::{check_blocks, media_in, Block};
+use crate::db::OnDuplicate;
 use crate::fields;
 use crate::http::auth::{Admin, MaybeUser};
-use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
 use crate::media::FieldMedia;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, save, remove))
+        .routes(routes!(publish))
+        .routes(routes!(unpublish))
+        .routes(routes!(versions))
+}
 
 pub const PAGES: &str = "page_content";
 /// Versions kept per page.
 const HISTORY: usize = 20;
-const MAX_BLOCKS: usize = 200;
-
-/// One block of a page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Block {
-    Heading {
-        text: String,
-        level: Option<u8>,
-    },
-    Text {
-        text: String,
-    },
-    Image {
-        #[schema(value_type = String)]
-        media_id: MediaId,
-        alt: Option<String>,
-        caption: Option<String>,
-    },
-    Gallery {
-        #[schema(value_type = Vec<String>)]
-        media_ids: Vec<MediaId>,
-    },
-    Hero {
-        title: String,
-        subtitle: Option<String>,
-        #[schema(value_type = Option<String>)]
-        media_id: Option<MediaId>,
-        link: Option<String>,
-    },
-    Button {
-        label: String,
-        href: String,
-    },
-}
-
-fn link(raw: &str, field: &str) -> Result<String, ApiError> {
-    let value = raw.trim();
-    let ok = value.starts_with('/')
-        || url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-    if ok && value.len() <= 2000 {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::invalid(
-            field,
-            "a path starting with / or an http(s) URL",
-        ))
-    }
-}
-
-fn check_blocks(blocks: Vec<Block>) -> Result<Vec<Block>, ApiError> {
-    if blocks.len() > MAX_BLOCKS {
-        return Err(ApiError::invalid(
-            "blocks",
-            format!("at most {MAX_BLOCKS} blocks"),
-        ));
-    }
-    blocks
-        .into_iter()
-        .enumerate()
-        .map(|(i, block)| {
-            let f = |name: &str| format!("blocks[{i}].{name}");
-            let opt = |v: Option<String>, name: &str, max| {
-                v.filter(|t| !t.trim().is_empty())
-                    .map(|t| fields::text(&t, &f(name), max))
-                    .transpose()
-            };
-            Ok(match block {
-                Block::Heading { text, level } => {
-                    if level.is_some_and(|l| !(1..=6).contains(&l)) {
-                        return Err(ApiError::invalid(f("level"), "1 to 6"));
-                    }
-                    Block::Heading {
-                        text: fields::text(&text, &f("text"), 300)?,
-                        level,
-                    }
-                }
-                Block::Text { text } => Block::Text {
-                    text: fields::text(&text, &f("text"), 20_000)?,
-                },
-                Block::Image {
-                    media_id,
-                    alt,
-                    caption,
-                } => Block::Image {
-                    media_id,
-                    alt: opt(alt, "alt", 300)?,
-                    caption: opt(caption, "caption", 500)?,
-                },
-                Block::Gallery { media_ids } => {
-                    if media_ids.is_empty() || media_ids.len() > 50 {
-                        return Err(ApiError::invalid(f("media_ids"), "1 to 50 images"));
-                    }
-                    Block::Gallery { media_ids }
-                }
-                Block::Hero {
-                    title,
-                    subtitle,
-                    media_id,
-                    link: target,
-                } => Block::Hero {
-                    title: fields::text(&title, &f("title"), 200)?,
-                    subtitle: opt(subtitle, "subtitle", 500)?,
-                    media_id,
-                    link: target.map(|l| link(&l, &f("link"))).transpose()?,
-                },
-                Block::Button { label, href } => Block::Button {
-                    label: fields::text(&label, &f("label"), 100)?,
-                    href: link(&href, &f("href"))?,
-                },
-            })
-        })
-        .collect()
-}
-
-/// Media shown by `blocks`, each with the field it sits in.
-fn media_in(blocks: &[Block], prefix: &str) -> Vec<FieldMedia> {
-    let mut out = Vec::new();
-    for (i, block) in blocks.iter().enumerate() {
-        let field = |name: &str| format!("{prefix}[{i}].{name}");
-        match block {
-            Block::Image { media_id, .. }
-            | Block::Hero {
-                media_id: Some(media_id),
-                ..
-            } => {
-                out.push(FieldMedia {
-                    field: field("media_id"),
-                    id: media_id.clone(),
-                });
-            }
-            Block::Gallery { media_ids } => {
-                for (j, id) in media_ids.iter().enumerate() {
-                    out.push(FieldMedia {
-                        field: field(&format!("media_ids[{j}]")),
-                        id: id.clone(),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -331,7 +200,7 @@ async fn store(state: &AppState, before: &PageDoc, after: &PageDoc) -> Result<()
     let pages = collection(&state.db);
     state
         .media
-        .save_with(
+        .save_with::<_, ApiError, _>(
             &after.reference()?,
             &before.media_ids(),
             &after.all_media(),
@@ -389,7 +258,7 @@ pub async fn create(
     let pages = collection(&state.db);
     state
         .media
-        .save_with(&page.reference()?, &[], &page.all_media(), async {
+        .save_with::<_, ApiError, _>(&page.reference()?, &[], &page.all_media(), async {
             pages
                 .insert_one(&page)
                 .await

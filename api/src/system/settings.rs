@@ -17,9 +17,18 @@ use avenue_shared::{MediaId, MediaRef};
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::http::AppState;
 use crate::media::FieldMedia;
+use crate::state::AppState;
 use crate::users::model::Email;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(put))
+        .routes(routes!(public))
+}
 
 pub const SETTINGS: &str = "admin_settings";
 
@@ -180,17 +189,17 @@ fn parse_value(definition: &Definition, value: &Value) -> Result<Value, ApiError
             .map(Value::from)
             .ok_or_else(|| bad("true or false".into())),
         Kind::Text { max } => match value.as_str() {
-            Some(text) => crate::fields::text(text, "value", max).map(Value::from),
+            Some(text) => Ok(crate::fields::text(text, "value", max).map(Value::from)?),
             None => Err(bad("a string".into())),
         },
         Kind::Email => match value.as_str() {
-            Some(text) => Email::parse(text, "value").map(|e| Value::from(e.as_str())),
+            Some(text) => Ok(Email::parse(text, "value").map(|e| Value::from(e.as_str()))?),
             None => Err(bad("an email address".into())),
         },
         Kind::Money => match value.as_i64() {
-            Some(n) => {
-                crate::shop::money::Money::parse(n, "value").map(|m| Value::from(m.amount()))
-            }
+            Some(n) => Ok(
+                crate::shop::money::Money::parse(n, "value").map(|m| Value::from(m.amount()))?
+            ),
             None => Err(bad("an integer amount of PYG".into())),
         },
         Kind::Media => match value {
@@ -339,7 +348,7 @@ pub async fn put(
     let settings = state.db.collection::<Document>(SETTINGS);
     state
         .media
-        .save_with(&reference, &held, &wanted, async {
+        .save_with::<_, ApiError, _>(&reference, &held, &wanted, async {
             settings
                 .update_one(
                     doc! { "_id": definition.key },

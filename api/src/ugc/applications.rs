@@ -6,21 +6,35 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::{FutureExt, TryStreamExt};
-use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use futures::FutureExt;
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::campaigns::{self, CampaignDoc, CampaignStatus, CAMPAIGNS};
-use super::common::{self, Notice};
+use super::campaign_docs::{self as campaigns, CampaignDoc, CampaignStatus, CAMPAIGNS};
+use super::common;
+use super::notifications::{self, Notice};
+use super::profiles::{self, CreatorDoc};
+use crate::db::OnDuplicate;
 use crate::db::{transaction, TxError};
 use crate::fields;
 use crate::http::auth::CurrentUser;
-use crate::http::error::{ApiError, OnDuplicate};
+use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(apply))
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(accept))
+        .routes(routes!(reject))
+}
 
 pub const APPLICATIONS: &str = "ugc_applications";
 
@@ -113,7 +127,7 @@ pub async fn apply(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<ApplicationInput>,
 ) -> Result<(StatusCode, Json<ApplicationView>), ApiError> {
-    let creator = common::my_creator(&state.db, &user).await?;
+    let creator = profiles::mine::<CreatorDoc>(&state.db, &user).await?;
     let id = fields::object_id(&id, "campaign")?;
     let campaign = campaigns::collection(&state.db)
         .find_one(doc! { "_id": id })
@@ -161,7 +175,7 @@ pub async fn apply(
             "already-applied",
             "you have applied to this campaign already",
         )?;
-    common::notify(
+    notifications::notify(
         &state.db,
         Notice {
             user: campaign.brand_user_id,
@@ -208,16 +222,7 @@ pub async fn list(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<ApplicationQuery>,
 ) -> Result<Json<Vec<ApplicationView>>, ApiError> {
-    let mut filter = Document::new();
-    match user.role {
-        avenue_shared::Role::Admin => {}
-        avenue_shared::Role::Brand => {
-            filter.insert("brand_user_id", user.id);
-        }
-        _ => {
-            filter.insert("creator_user_id", user.id);
-        }
-    }
+    let mut filter = common::listing_for(&user, doc! { "creator_user_id": user.id });
     if let Some(campaign) = query.campaign_id {
         filter.insert("campaign_id", fields::object_id(&campaign, "campaign")?);
     }
@@ -227,15 +232,13 @@ pub async fn list(
             mongodb::bson::to_bson(&status).map_err(anyhow::Error::from)?,
         );
     }
-    let (skip, limit) = fields::paging(query.page, query.limit);
-    let docs: Vec<ApplicationDoc> = collection(&state.db)
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let docs: Vec<ApplicationDoc> = crate::db::find_page(
+        &collection(&state.db),
+        filter,
+        doc! { "created_at": -1, "_id": -1 },
+        crate::db::Page::of(query.page, query.limit),
+    )
+    .await?;
     Ok(Json(docs.iter().map(ApplicationView::from).collect()))
 }
 
@@ -293,7 +296,7 @@ pub async fn accept(
                 .session(&mut *session)
                 .await?;
             if took.matched_count == 0 {
-                return Err(TxError::Api(ApiError::conflict(
+                return Err(TxError::Abort(ApiError::conflict(
                     "campaign-full",
                     format!(
                         "all {} places are taken, or the campaign is closed",
@@ -312,7 +315,7 @@ pub async fn accept(
                 .ok_or_else(|| {
                     ApiError::conflict("already-decided", "this application is already decided")
                 })?;
-            common::notify_in(
+            notifications::notify_in(
                 &db,
                 session,
                 Notice {
@@ -351,7 +354,7 @@ pub async fn reject(
         .ok_or_else(|| {
             ApiError::conflict("already-decided", "this application is already decided")
         })?;
-    common::notify(
+    notifications::notify(
         &state.db,
         Notice {
             user: application.creator_user_id,

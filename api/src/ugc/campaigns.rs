@@ -6,138 +6,38 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::{FutureExt, TryStreamExt};
+use futures::FutureExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::{Collection, Database, IndexModel};
-use serde::{Deserialize, Serialize};
+use mongodb::Database;
+use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{self, Level, Notice};
-use super::profiles::{brands, BrandDoc, SubscriptionStatus};
+use super::applications::APPLICATIONS;
+use super::campaign_docs::{
+    collection, CampaignDoc, CampaignStatus, CampaignView, DeliverableType, Requirements, CAMPAIGNS,
+};
+use super::common;
+use super::notifications::{self, Notice};
+use super::profiles::{self, brands, BrandDoc, SubscriptionStatus};
 use crate::db::{transaction, TxError};
 use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
 use crate::shop::money::Money;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const CAMPAIGNS: &str = "ugc_campaigns";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CampaignStatus {
-    Draft,
-    Published,
-    Paused,
-    Closed,
-}
-
-impl CampaignStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Paused => "paused",
-            Self::Closed => "closed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliverableType {
-    Post,
-    Reel,
-    Story,
-    Video,
-    Photo,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct Requirements {
-    pub min_level: Option<Level>,
-    /// A creator needs at least one of these (none: anyone).
-    #[serde(default)]
-    pub niches: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CampaignDoc {
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    pub brand_id: ObjectId,
-    pub brand_user_id: ObjectId,
-    pub title: String,
-    pub description: String,
-    /// Integer PYG.
-    pub budget: i64,
-    pub deliverable_types: Vec<DeliverableType>,
-    pub deadline: DateTime,
-    pub requirements: Requirements,
-    /// Creators the brand will accept.
-    pub slots: i64,
-    pub accepted: i64,
-    pub status: CampaignStatus,
-    /// Whether publishing has used one of the package's campaigns.
-    pub counted: bool,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
-}
-
-pub fn collection(db: &Database) -> Collection<CampaignDoc> {
-    db.collection(CAMPAIGNS)
-}
-
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    for keys in [
-        doc! { "status": 1, "created_at": -1, "_id": -1 },
-        doc! { "brand_user_id": 1, "created_at": -1 },
-    ] {
-        collection(db)
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CampaignView {
-    id: String,
-    brand_id: String,
-    title: String,
-    description: String,
-    budget: i64,
-    budget_display: String,
-    deliverable_types: Vec<DeliverableType>,
-    deadline: String,
-    requirements: Requirements,
-    slots: i64,
-    accepted: i64,
-    status: CampaignStatus,
-}
-
-impl From<&CampaignDoc> for CampaignView {
-    fn from(c: &CampaignDoc) -> Self {
-        Self {
-            id: c.id.to_hex(),
-            brand_id: c.brand_id.to_hex(),
-            title: c.title.clone(),
-            description: c.description.clone(),
-            budget: c.budget,
-            budget_display: Money::from_stored(c.budget).display(),
-            deliverable_types: c.deliverable_types.clone(),
-            deadline: c.deadline.try_to_rfc3339_string().unwrap_or_default(),
-            requirements: c.requirements.clone(),
-            slots: c.slots,
-            accepted: c.accepted,
-            status: c.status,
-        }
-    }
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(publish))
+        .routes(routes!(pause))
+        .routes(routes!(close))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -217,7 +117,7 @@ pub async fn create(
     user: CurrentUser,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
-    let brand = common::my_brand(&state.db, &user).await?;
+    let brand = profiles::mine::<BrandDoc>(&state.db, &user).await?;
     let Terms {
         title,
         description,
@@ -381,7 +281,7 @@ pub async fn publish(
                     ApiError::conflict("no-package", "subscribe to a package to publish campaigns")
                 })?;
             if subscription.status != SubscriptionStatus::Active {
-                return Err(TxError::Api(ApiError::conflict(
+                return Err(TxError::Abort(ApiError::conflict(
                     "payment-pending",
                     format!(
                         "the {} package is not paid yet; campaigns publish once it is activated",
@@ -390,7 +290,7 @@ pub async fn publish(
                 )));
             }
             if subscription.used >= subscription.quota {
-                return Err(TxError::Api(ApiError::conflict(
+                return Err(TxError::Abort(ApiError::conflict(
                     "quota-exceeded",
                     format!(
                         "the {} package allows {} campaigns",
@@ -428,6 +328,21 @@ pub async fn publish(
     Ok(Json(CampaignView::from(&published)))
 }
 
+/// The caller's campaign `id` moved from one of `from` to `to`.
+///
+/// # Errors
+/// 404/403 as [`managed`], 409 when the campaign is in no state of `from`.
+async fn move_managed(
+    db: &Database,
+    user: &CurrentUser,
+    id: &str,
+    from: &[CampaignStatus],
+    to: CampaignStatus,
+) -> Result<CampaignDoc, ApiError> {
+    let campaign = managed(db, user, id).await?;
+    transition(db, &campaign, from, to).await
+}
+
 /// Pauses a published campaign: hidden from creators, applications stop.
 #[utoipa::path(post, path = "/api/ugc/campaigns/{id}/pause", tag = "ugc",
     responses((status = 200, body = CampaignView), (status = 409, description = "not published")),
@@ -437,10 +352,10 @@ pub async fn pause(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let campaign = managed(&state.db, &user, &id).await?;
-    let paused = transition(
+    let paused = move_managed(
         &state.db,
-        &campaign,
+        &user,
+        &id,
         &[CampaignStatus::Published],
         CampaignStatus::Paused,
     )
@@ -457,17 +372,18 @@ pub async fn close(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let campaign = managed(&state.db, &user, &id).await?;
-    let closed = transition(
+    let closed = move_managed(
         &state.db,
-        &campaign,
+        &user,
+        &id,
         &[CampaignStatus::Published, CampaignStatus::Paused],
         CampaignStatus::Closed,
     )
     .await?;
+    let campaign = &closed;
     let accepted: Vec<ObjectId> = state
         .db
-        .collection::<Document>(super::applications::APPLICATIONS)
+        .collection::<Document>(APPLICATIONS)
         .distinct(
             "creator_user_id",
             doc! { "campaign_id": campaign.id, "status": "accepted" },
@@ -477,7 +393,7 @@ pub async fn close(
         .filter_map(|v| v.as_object_id())
         .collect();
     for creator in accepted {
-        common::notify(
+        notifications::notify(
             &state.db,
             Notice {
                 user: creator,
@@ -511,16 +427,7 @@ pub async fn list(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<CampaignQuery>,
 ) -> Result<Json<Vec<CampaignView>>, ApiError> {
-    let mut filter = Document::new();
-    match user.role {
-        avenue_shared::Role::Admin => {}
-        avenue_shared::Role::Brand => {
-            filter.insert("brand_user_id", user.id);
-        }
-        _ => {
-            filter.insert("status", "published");
-        }
-    }
+    let mut filter = common::listing_for(&user, doc! { "status": "published" });
     if let Some(status) = query
         .status
         .filter(|_| user.is_admin() || user.role == avenue_shared::Role::Brand)
@@ -539,15 +446,13 @@ pub async fn list(
     if let Some(min) = query.min_budget {
         filter.insert("budget", doc! { "$gte": min });
     }
-    let (skip, limit) = fields::paging(query.page, query.limit);
-    let docs: Vec<CampaignDoc> = collection(&state.db)
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let docs: Vec<CampaignDoc> = crate::db::find_page(
+        &collection(&state.db),
+        filter,
+        doc! { "created_at": -1, "_id": -1 },
+        crate::db::Page::of(query.page, query.limit),
+    )
+    .await?;
     Ok(Json(docs.iter().map(CampaignView::from).collect()))
 }
 

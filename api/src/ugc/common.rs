@@ -1,17 +1,14 @@
 //! What the UGC modules share: link and image parsing, creator levels,
-//! profile look-ups and notifications.
+//! whose records a listing shows.
 
-use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::{ClientSession, Database};
+use mongodb::bson::{doc, Document};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use avenue_shared::MediaId;
 
-use super::notifications::{NotificationDoc, NOTIFICATIONS};
-use super::profiles::{BrandDoc, CreatorDoc, BRANDS, CREATORS};
-use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
+use crate::users::model::CurrentUser;
 
 /// An external http(s) link, checked for shape only: the server never
 /// fetches it (no SSRF, no tracking pixels in our logs).
@@ -108,80 +105,13 @@ pub fn niches(raw: &[String], field: &str) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
-/// The caller's creator profile.
-///
-/// # Errors
-/// 403 for other roles, 409 `profile-missing` when there is none yet.
-pub async fn my_creator(db: &Database, user: &CurrentUser) -> Result<CreatorDoc, ApiError> {
-    if user.role != avenue_shared::Role::Creator {
-        return Err(ApiError::forbidden("this is for creators"));
-    }
-    db.collection::<CreatorDoc>(CREATORS)
-        .find_one(doc! { "user_id": user.id })
-        .await?
-        .ok_or_else(|| ApiError::conflict("profile-missing", "create your creator profile first"))
-}
-
-/// The caller's brand profile.
-///
-/// # Errors
-/// 403 for other roles, 409 `profile-missing` when there is none yet.
-pub async fn my_brand(db: &Database, user: &CurrentUser) -> Result<BrandDoc, ApiError> {
-    if user.role != avenue_shared::Role::Brand {
-        return Err(ApiError::forbidden("this is for brands"));
-    }
-    db.collection::<BrandDoc>(BRANDS)
-        .find_one(doc! { "user_id": user.id })
-        .await?
-        .ok_or_else(|| ApiError::conflict("profile-missing", "create your brand profile first"))
-}
-
-/// Something that happened, for `user` to read.
-pub struct Notice {
-    pub user: ObjectId,
-    pub kind: &'static str,
-    pub message: String,
-    /// `collection:id` of what it is about.
-    pub related: String,
-}
-
-fn notification(notice: Notice) -> NotificationDoc {
-    NotificationDoc {
-        id: ObjectId::new(),
-        user_id: notice.user,
-        kind: notice.kind.to_owned(),
-        message: notice.message,
-        related: notice.related,
-        read: false,
-        created_at: DateTime::now(),
-    }
-}
-
-/// Records `notice` inside the transaction of the change it reports.
-///
-/// # Errors
-/// Database failures (the transaction retries or fails as a whole).
-pub async fn notify_in(
-    db: &Database,
-    session: &mut ClientSession,
-    notice: Notice,
-) -> Result<(), mongodb::error::Error> {
-    db.collection::<NotificationDoc>(NOTIFICATIONS)
-        .insert_one(notification(notice))
-        .session(session)
-        .await?;
-    Ok(())
-}
-
-/// Records `notice` after a single-document change; a failure is logged
-/// (the change itself stands).
-pub async fn notify(db: &Database, notice: Notice) {
-    if let Err(err) = db
-        .collection::<NotificationDoc>(NOTIFICATIONS)
-        .insert_one(notification(notice))
-        .await
-    {
-        tracing::error!(error = %err, "notification lost");
+/// Whose records a listing shows: an admin's all, a brand's its own
+/// (`brand_user_id`), anyone else's `others`.
+pub fn listing_for(user: &CurrentUser, others: Document) -> Document {
+    match user.role {
+        avenue_shared::Role::Admin => Document::new(),
+        avenue_shared::Role::Brand => doc! { "brand_user_id": user.id },
+        _ => others,
     }
 }
 

@@ -1,9 +1,6 @@
-//! `ugc_deliverables`, `ugc_metrics` and `ugc_ratings`: an accepted
-//! creator submits post links; the brand approves or asks for changes
-//! (every revision kept); the creator reports numbers (every report kept,
-//! the brand sees per-campaign totals from an aggregation); after
-//! approval, each side may rate the other once, and the rated profile's
-//! sum and count move in the same transaction as the rating. A creator
+//! `ugc_deliverables`: an accepted creator submits post links; the brand
+//! approves or asks for changes (every revision kept). The numbers a post
+//! makes live in `metrics`, the ratings after approval in `ratings`. A creator
 //! submits only while the campaign runs (published or paused, not closed)
 //! and at most one deliverable per type the campaign asks for; both are
 //! conditions of writes in the submission's transaction.
@@ -19,14 +16,27 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{self, ApplicationStatus};
-use super::campaigns;
-use super::common::{self, http_url, Notice};
-use crate::db::{duplicate_or_retry, transaction, TxError};
+use super::campaign_docs as campaigns;
+use super::common::http_url;
+use super::notifications::{self, Notice};
+use crate::db::{transaction, TxError};
 use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(approve))
+        .routes(routes!(request_changes))
+        .routes(routes!(resubmit))
+}
 
 pub const DELIVERABLES: &str = "ugc_deliverables";
 pub const METRICS: &str = "ugc_metrics";
@@ -68,7 +78,7 @@ pub struct DeliverableDoc {
     pub updated_at: DateTime,
 }
 
-fn collection(db: &Database) -> Collection<DeliverableDoc> {
+pub(super) fn collection(db: &Database) -> Collection<DeliverableDoc> {
     db.collection(DELIVERABLES)
 }
 
@@ -216,7 +226,7 @@ pub async fn submit(
                 .session(&mut *session)
                 .await?;
             if open.matched_count == 0 {
-                return Err(TxError::Api(ApiError::conflict(
+                return Err(TxError::Abort(ApiError::conflict(
                     "campaign-closed",
                     "this campaign no longer takes deliverables",
                 )));
@@ -230,7 +240,7 @@ pub async fn submit(
                 .session(&mut *session)
                 .await?;
             if counted.matched_count == 0 {
-                return Err(TxError::Api(ApiError::conflict(
+                return Err(TxError::Abort(ApiError::conflict(
                     "deliverables-complete",
                     format!("the campaign asks for {asked} deliverables and all were submitted; resubmit one instead"),
                 )));
@@ -241,7 +251,7 @@ pub async fn submit(
         .boxed()
     })
     .await?;
-    common::notify(
+    notifications::notify(
         &state.db,
         Notice {
             user: deliverable.brand_user_id,
@@ -260,7 +270,11 @@ pub async fn submit(
     ))
 }
 
-async fn visible(db: &Database, user: &CurrentUser, id: &str) -> Result<DeliverableDoc, ApiError> {
+pub(super) async fn visible(
+    db: &Database,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<DeliverableDoc, ApiError> {
     let id = fields::object_id(id, "deliverable")?;
     collection(db)
         .find_one(doc! { "_id": id })
@@ -333,7 +347,7 @@ async fn step(
             "Your deliverable was approved.",
         ),
     };
-    common::notify(
+    notifications::notify(
         &state.db,
         Notice {
             user: recipient,
@@ -470,302 +484,4 @@ pub async fn show(
     Ok(Json(DeliverableView::from(
         &visible(&state.db, &user, &id).await?,
     )))
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsReport {
-    views: i64,
-    likes: i64,
-    comments: i64,
-    shares: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MetricsView {
-    views: i64,
-    likes: i64,
-    comments: i64,
-    shares: i64,
-    reported_at: String,
-}
-
-/// Reports the numbers of a deliverable's post (its creator); every report
-/// is kept.
-#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/metrics", tag = "ugc", request_body = MetricsReport,
-    responses((status = 201, body = MetricsView), (status = 422, description = "negative or absurd numbers")),
-    security(("bearer" = [])))]
-pub async fn report_metrics(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-    ApiJson(report): ApiJson<MetricsReport>,
-) -> Result<(StatusCode, Json<MetricsView>), ApiError> {
-    let deliverable = visible(&state.db, &user, &id).await?;
-    if deliverable.creator_user_id != user.id {
-        return Err(ApiError::forbidden("only the creator reports metrics"));
-    }
-    for (field, value) in [
-        ("views", report.views),
-        ("likes", report.likes),
-        ("comments", report.comments),
-        ("shares", report.shares),
-    ] {
-        if !(0..=100_000_000_000).contains(&value) {
-            return Err(ApiError::invalid(field, "a whole number from 0"));
-        }
-    }
-    let now = DateTime::now();
-    state
-        .db
-        .collection::<Document>(METRICS)
-        .insert_one(doc! {
-            "deliverable_id": deliverable.id, "campaign_id": deliverable.campaign_id,
-            "creator_user_id": user.id, "views": report.views, "likes": report.likes,
-            "comments": report.comments, "shares": report.shares, "reported_at": now,
-        })
-        .await?;
-    common::notify(
-        &state.db,
-        Notice {
-            user: deliverable.brand_user_id,
-            kind: "metrics-reported",
-            message: format!(
-                "New numbers: {} views, {} likes.",
-                report.views, report.likes
-            ),
-            related: format!("{DELIVERABLES}:{}", deliverable.id.to_hex()),
-        },
-    )
-    .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(MetricsView {
-            views: report.views,
-            likes: report.likes,
-            comments: report.comments,
-            shares: report.shares,
-            reported_at: now.try_to_rfc3339_string().unwrap_or_default(),
-        }),
-    ))
-}
-
-fn number(d: &Document, key: &str) -> i64 {
-    match d.get(key) {
-        Some(Bson::Int32(n)) => i64::from(*n),
-        Some(Bson::Int64(n)) => *n,
-        Some(Bson::Double(n)) => *n as i64,
-        _ => 0,
-    }
-}
-
-/// Every report of one deliverable, newest first (its parties).
-#[utoipa::path(get, path = "/api/ugc/deliverables/{id}/metrics", tag = "ugc",
-    responses((status = 200, body = [MetricsView])), security(("bearer" = [])))]
-pub async fn metrics_history(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<MetricsView>>, ApiError> {
-    let deliverable = visible(&state.db, &user, &id).await?;
-    let docs: Vec<Document> = state
-        .db
-        .collection::<Document>(METRICS)
-        .find(doc! { "deliverable_id": deliverable.id })
-        .sort(doc! { "reported_at": -1, "_id": -1 })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(
-        docs.iter()
-            .map(|d| MetricsView {
-                views: number(d, "views"),
-                likes: number(d, "likes"),
-                comments: number(d, "comments"),
-                shares: number(d, "shares"),
-                reported_at: d
-                    .get_datetime("reported_at")
-                    .ok()
-                    .and_then(|t| t.try_to_rfc3339_string().ok())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CampaignMetrics {
-    campaign_id: String,
-    /// Deliverables with at least one report.
-    deliverables: i64,
-    views: i64,
-    likes: i64,
-    comments: i64,
-    shares: i64,
-    /// (likes + comments + shares) / views, when there are views.
-    engagement_rate: Option<f64>,
-}
-
-/// Totals for a campaign: the latest report of each deliverable, summed
-/// (its brand and admins).
-#[utoipa::path(get, path = "/api/ugc/campaigns/{id}/metrics", tag = "ugc",
-    responses((status = 200, body = CampaignMetrics), (status = 404, description = "no such campaign of yours")),
-    security(("bearer" = [])))]
-pub async fn campaign_metrics(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-) -> Result<Json<CampaignMetrics>, ApiError> {
-    let id = fields::object_id(&id, "campaign")?;
-    let campaign = campaigns::collection(&state.db)
-        .find_one(doc! { "_id": id })
-        .await?
-        .filter(|c| user.is_admin() || c.brand_user_id == user.id)
-        .ok_or(ApiError::NotFound("campaign"))?;
-    let rows: Vec<Document> = state
-        .db
-        .collection::<Document>(METRICS)
-        .aggregate([
-            doc! { "$match": { "campaign_id": campaign.id } },
-            doc! { "$sort": { "reported_at": -1, "_id": -1 } },
-            doc! { "$group": {
-                "_id": "$deliverable_id",
-                "views": { "$first": "$views" }, "likes": { "$first": "$likes" },
-                "comments": { "$first": "$comments" }, "shares": { "$first": "$shares" },
-            } },
-            doc! { "$group": {
-                "_id": Bson::Null,
-                "deliverables": { "$sum": 1 },
-                "views": { "$sum": "$views" }, "likes": { "$sum": "$likes" },
-                "comments": { "$sum": "$comments" }, "shares": { "$sum": "$shares" },
-            } },
-        ])
-        .await?
-        .try_collect()
-        .await?;
-    let totals = rows.into_iter().next().unwrap_or_default();
-    let views = number(&totals, "views");
-    let interactions =
-        number(&totals, "likes") + number(&totals, "comments") + number(&totals, "shares");
-    Ok(Json(CampaignMetrics {
-        campaign_id: campaign.id.to_hex(),
-        deliverables: number(&totals, "deliverables"),
-        views,
-        likes: number(&totals, "likes"),
-        comments: number(&totals, "comments"),
-        shares: number(&totals, "shares"),
-        engagement_rate: (views > 0)
-            .then(|| (interactions as f64 / views as f64 * 10_000.0).round() / 10_000.0),
-    }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RatingInput {
-    /// 1 to 5.
-    stars: i64,
-    review: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RatingView {
-    deliverable_id: String,
-    /// `creator` or `brand`: who was rated.
-    rated: String,
-    stars: i64,
-    review: String,
-}
-
-/// Rates the other side of an approved deliverable, once: the brand rates
-/// the creator, the creator the brand.
-#[utoipa::path(post, path = "/api/ugc/deliverables/{id}/ratings", tag = "ugc", request_body = RatingInput,
-    responses((status = 201, body = RatingView), (status = 409, description = "already rated, or not approved yet"),
-        (status = 422, description = "stars out of range")),
-    security(("bearer" = [])))]
-pub async fn rate(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<RatingInput>,
-) -> Result<(StatusCode, Json<RatingView>), ApiError> {
-    let deliverable = visible(&state.db, &user, &id).await?;
-    if !(1..=5).contains(&input.stars) {
-        return Err(ApiError::invalid("stars", "1 to 5"));
-    }
-    let review = fields::optional_text(input.review.as_deref().unwrap_or(""), "review", 1000)?;
-    if deliverable.status != DeliverableStatus::Approved {
-        return Err(ApiError::conflict(
-            "not-approved",
-            "ratings follow an approved deliverable",
-        ));
-    }
-    let (rated, rated_user, profiles) = if user.id == deliverable.brand_user_id {
-        (
-            "creator",
-            deliverable.creator_user_id,
-            super::profiles::CREATORS,
-        )
-    } else if user.id == deliverable.creator_user_id {
-        ("brand", deliverable.brand_user_id, super::profiles::BRANDS)
-    } else {
-        return Err(ApiError::forbidden(
-            "only the brand and the creator rate each other",
-        ));
-    };
-    let db = state.db.clone();
-    let stars = input.stars;
-    transaction(&state.db, |session| {
-        let (db, deliverable, review) = (db.clone(), deliverable.clone(), review.clone());
-        async move {
-            db.collection::<Document>(RATINGS)
-                .insert_one(doc! {
-                    "deliverable_id": deliverable.id, "campaign_id": deliverable.campaign_id,
-                    "from_user": user.id, "to_user": rated_user, "rated": rated,
-                    "stars": stars, "review": &review, "created_at": DateTime::now(),
-                })
-                .session(&mut *session)
-                .await
-                .map_err(|e| {
-                    duplicate_or_retry(
-                        e,
-                        "already-rated",
-                        "you have rated this deliverable already",
-                    )
-                })?;
-            let moved = db
-                .collection::<Document>(profiles)
-                .update_one(
-                    doc! { "user_id": rated_user },
-                    doc! { "$inc": { "rating_sum": stars, "rating_count": 1 } },
-                )
-                .session(&mut *session)
-                .await?;
-            if moved.matched_count == 0 {
-                return Err(TxError::Api(ApiError::NotFound("profile")));
-            }
-            common::notify_in(
-                &db,
-                session,
-                Notice {
-                    user: rated_user,
-                    kind: "rating-received",
-                    message: format!("You were rated {stars} of 5."),
-                    related: format!("{DELIVERABLES}:{}", deliverable.id.to_hex()),
-                },
-            )
-            .await?;
-            Ok(())
-        }
-        .boxed()
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RatingView {
-            deliverable_id: deliverable.id.to_hex(),
-            rated: rated.to_owned(),
-            stars,
-            review,
-        }),
-    ))
 }

@@ -7,9 +7,25 @@
 //! by design: checked as http(s) URLs, never fetched by the server.
 
 pub mod applications;
+pub mod campaign_docs;
 pub mod campaigns;
 pub mod common;
 pub mod deliverables;
+pub mod metrics;
 pub mod notifications;
 pub mod packages;
 pub mod profiles;
+pub mod ratings;
+
+/// Every route of this domain, with its part of the OpenAPI document.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .merge(profiles::router())
+        .merge(packages::router())
+        .merge(campaigns::router())
+        .merge(applications::router())
+        .merge(deliverables::router())
+        .merge(metrics::router())
+        .merge(ratings::router())
+        .merge(notifications::router())
+}

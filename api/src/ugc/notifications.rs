@@ -5,9 +5,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{ClientSession, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,7 +14,16 @@ use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_all_read))
+}
 
 pub const NOTIFICATIONS: &str = "ugc_notifications";
 
@@ -84,15 +92,13 @@ pub async fn list(
     if query.unread_only == Some(true) {
         filter.insert("read", false);
     }
-    let (skip, limit) = fields::paging(query.page, query.limit);
-    let docs: Vec<NotificationDoc> = notifications
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(skip)
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await?;
+    let docs: Vec<NotificationDoc> = crate::db::find_page(
+        &notifications,
+        filter,
+        doc! { "created_at": -1, "_id": -1 },
+        crate::db::Page::of(query.page, query.limit),
+    )
+    .await?;
     let unread = notifications
         .count_documents(doc! { "user_id": user.id, "read": false })
         .await?;
@@ -148,4 +154,53 @@ pub async fn mark_all_read(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Something that happened, for `user` to read.
+pub struct Notice {
+    pub user: ObjectId,
+    pub kind: &'static str,
+    pub message: String,
+    /// `collection:id` of what it is about.
+    pub related: String,
+}
+
+fn notification(notice: Notice) -> NotificationDoc {
+    NotificationDoc {
+        id: ObjectId::new(),
+        user_id: notice.user,
+        kind: notice.kind.to_owned(),
+        message: notice.message,
+        related: notice.related,
+        read: false,
+        created_at: DateTime::now(),
+    }
+}
+
+/// Records `notice` inside the transaction of the change it reports.
+///
+/// # Errors
+/// Database failures (the transaction retries or fails as a whole).
+pub async fn notify_in(
+    db: &Database,
+    session: &mut ClientSession,
+    notice: Notice,
+) -> Result<(), mongodb::error::Error> {
+    db.collection::<NotificationDoc>(NOTIFICATIONS)
+        .insert_one(notification(notice))
+        .session(session)
+        .await?;
+    Ok(())
+}
+
+/// Records `notice` after a single-document change; a failure is logged
+/// (the change itself stands).
+pub async fn notify(db: &Database, notice: Notice) {
+    if let Err(err) = db
+        .collection::<NotificationDoc>(NOTIFICATIONS)
+        .insert_one(notification(notice))
+        .await
+    {
+        tracing::error!(error = %err, "notification lost");
+    }
 }

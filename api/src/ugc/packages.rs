@@ -14,14 +14,24 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common;
+use super::profiles::{self, BrandDoc};
 use super::profiles::{brands, BrandView, Subscription, SubscriptionStatus};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::http::AppState;
 use crate::shop::money::Money;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update))
+        .routes(routes!(subscribe))
+        .routes(routes!(activate))
+}
 
 pub const PACKAGES: &str = "ugc_packages";
 
@@ -216,7 +226,7 @@ pub async fn subscribe(
     user: CurrentUser,
     ApiJson(request): ApiJson<SubscribeRequest>,
 ) -> Result<(StatusCode, Json<BrandView>), ApiError> {
-    let brand = common::my_brand(&state.db, &user).await?;
+    let brand = profiles::mine::<BrandDoc>(&state.db, &user).await?;
     let package_id = mongodb::bson::oid::ObjectId::parse_str(&request.package_id)
         .map_err(|_| ApiError::invalid("package_id", "not a package id"))?;
     let package = collection(&state.db)

@@ -15,7 +15,7 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
 
 use crate::config::AuthSettings;
-use crate::http::error::is_duplicate_key;
+use crate::db::is_duplicate_key;
 
 const COLLECTION: &str = "login_attempts";
 /// Concurrent first attempts on one key race to create its counter; the

@@ -1,6 +1,7 @@
 //! Users, roles and sessions: registration, login with rate limits,
 //! refresh-token rotation, password changes, and the admin's user list.
 
+pub mod accounts;
 pub mod limiter;
 pub mod model;
 pub mod password;
@@ -10,3 +11,8 @@ pub mod routes;
 pub use limiter::LoginLimiter;
 pub use password::Hasher;
 pub use repo::UserRepo;
+
+/// Every route of this domain, with its part of the OpenAPI document.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().merge(routes::router())
+}

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use avenue_shared::Role;
 
-use crate::http::error::ApiError;
+use crate::fields::FieldError;
 
 /// An email address, trimmed and lower-cased: uniqueness is
 /// case-insensitive because the stored form is.
@@ -17,9 +17,9 @@ pub struct Email(String);
 impl Email {
     /// # Errors
     /// 422 naming `field` unless the text looks like `local@domain.tld`.
-    pub fn parse(raw: &str, field: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
         let email = raw.trim().to_lowercase();
-        let bad = |why: &str| ApiError::invalid(field, why.to_owned());
+        let bad = |why: &str| FieldError::new(field, why.to_owned());
         if email.len() > 254 {
             return Err(bad("an email address is at most 254 characters"));
         }
@@ -55,13 +55,10 @@ pub struct NewPassword(String);
 impl NewPassword {
     /// # Errors
     /// 422 naming `field`.
-    pub fn parse(raw: String, field: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: String, field: &str) -> Result<Self, FieldError> {
         let chars = raw.chars().count();
         if !(8..=128).contains(&chars) || raw.trim().is_empty() {
-            return Err(ApiError::invalid(
-                field,
-                "a password has 8 to 128 characters",
-            ));
+            return Err(FieldError::new(field, "a password has 8 to 128 characters"));
         }
         Ok(Self(raw))
     }
@@ -72,10 +69,10 @@ impl NewPassword {
 }
 
 /// A display name: 1 to 100 characters after trimming.
-pub fn parse_name(raw: &str, field: &str) -> Result<String, ApiError> {
+pub fn parse_name(raw: &str, field: &str) -> Result<String, FieldError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid(field, "a name has 1 to 100 characters"));
+        return Err(FieldError::new(field, "a name has 1 to 100 characters"));
     }
     Ok(name.to_owned())
 }
@@ -121,5 +118,19 @@ impl From<&UserDoc> for UserView {
             role: user.role.clone(),
             created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
         }
+    }
+}
+
+/// A signed-in user, from a valid access token (the HTTP kit's extractors
+/// make it; services take it to know who acts).
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: ObjectId,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
     }
 }

@@ -8,7 +8,7 @@ use mongodb::{Collection, Database, IndexModel};
 use avenue_shared::Role;
 
 use super::model::{Email, RefreshDoc, UserDoc};
-use crate::http::error::{ApiError, OnDuplicate};
+use crate::db::{DbError, OnDuplicate};
 
 pub const USERS: &str = "users";
 /// Sessions kept per user; the oldest go first.
@@ -42,7 +42,7 @@ impl UserRepo {
 
     /// # Errors
     /// 409 `email-taken` when the address is registered (in any case).
-    pub async fn insert(&self, user: &UserDoc) -> Result<(), ApiError> {
+    pub async fn insert(&self, user: &UserDoc) -> Result<(), DbError> {
         self.users
             .insert_one(user)
             .await
@@ -52,7 +52,7 @@ impl UserRepo {
 
     /// # Errors
     /// When the database fails.
-    pub async fn by_email(&self, email: &Email) -> Result<Option<UserDoc>, ApiError> {
+    pub async fn by_email(&self, email: &Email) -> Result<Option<UserDoc>, DbError> {
         Ok(self
             .users
             .find_one(doc! { "email": email.as_str() })
@@ -61,19 +61,16 @@ impl UserRepo {
 
     /// # Errors
     /// When the database fails.
-    pub async fn by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, ApiError> {
+    pub async fn by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, DbError> {
         Ok(self.users.find_one(doc! { "_id": id }).await?)
     }
 
     /// # Errors
     /// When the database fails.
-    pub async fn list(&self, role: Option<&Role>, limit: i64) -> Result<Vec<UserDoc>, ApiError> {
+    pub async fn list(&self, role: Option<&Role>, limit: i64) -> Result<Vec<UserDoc>, DbError> {
         let mut filter = doc! {};
         if let Some(role) = role {
-            filter.insert(
-                "role",
-                mongodb::bson::to_bson(role).map_err(anyhow::Error::from)?,
-            );
+            filter.insert("role", mongodb::bson::to_bson(role)?);
         }
         Ok(self
             .users
@@ -89,7 +86,7 @@ impl UserRepo {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn add_session(&self, id: ObjectId, session: RefreshDoc) -> Result<(), ApiError> {
+    pub async fn add_session(&self, id: ObjectId, session: RefreshDoc) -> Result<(), DbError> {
         self.users
             .update_one(
                 doc! { "_id": id },
@@ -100,7 +97,7 @@ impl UserRepo {
             .update_one(
                 doc! { "_id": id },
                 doc! { "$push": { "refresh_tokens": {
-                    "$each": [ mongodb::bson::to_bson(&session).map_err(anyhow::Error::from)? ],
+                    "$each": [ mongodb::bson::to_bson(&session)? ],
                     "$slice": -(MAX_SESSIONS as i64),
                 } } },
             )
@@ -113,7 +110,7 @@ impl UserRepo {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn take_session(&self, id: ObjectId, hash: &str) -> Result<bool, ApiError> {
+    pub async fn take_session(&self, id: ObjectId, hash: &str) -> Result<bool, DbError> {
         let taken = self
             .users
             .update_one(
@@ -129,7 +126,7 @@ impl UserRepo {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn set_password(&self, id: ObjectId, hash: &str) -> Result<(), ApiError> {
+    pub async fn set_password(&self, id: ObjectId, hash: &str) -> Result<(), DbError> {
         self.users
             .update_one(
                 doc! { "_id": id },
@@ -145,13 +142,13 @@ impl UserRepo {
 
     /// # Errors
     /// When the database fails.
-    pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, ApiError> {
+    pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {
         Ok(self
             .users
             .find_one_and_update(
                 doc! { "_id": id },
                 doc! { "$set": {
-                    "role": mongodb::bson::to_bson(role).map_err(anyhow::Error::from)?,
+                    "role": mongodb::bson::to_bson(role)?,
                     "updated_at": DateTime::now(),
                 } },
             )

@@ -12,12 +12,26 @@ use utoipa::{IntoParams, ToSchema};
 
 use avenue_shared::{Claims, Role};
 
+use super::accounts;
 use super::limiter::Reservation;
-use super::model::{parse_name, Email, NewPassword, RefreshDoc, UserDoc, UserView};
+use super::model::{Email, NewPassword, RefreshDoc, UserDoc, UserView};
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery, ClientAddress};
-use crate::http::AppState;
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_users))
+        .routes(routes!(set_role))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -132,22 +146,16 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
-    let email = Email::parse(&request.email, "email")?;
-    let password = NewPassword::parse(request.password, "password")?;
-    let name = parse_name(&request.name, "name")?;
     let role = self_service_role(request.role.as_deref())?;
-    let now = DateTime::now();
-    let user = UserDoc {
-        id: ObjectId::new(),
-        email: email.as_str().to_owned(),
-        name,
+    let user = accounts::create(
+        &state.users,
+        &state.hasher,
+        &request.email,
+        &request.name,
+        request.password,
         role,
-        password_hash: state.hasher.hash(password.expose()).await?,
-        refresh_tokens: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    state.users.insert(&user).await?;
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(open_session(&state, &user).await?),
@@ -334,32 +342,4 @@ pub async fn set_role(
         )
         .await;
     Ok(Json(after))
-}
-
-/// Creates the first admin (CLI `create-admin`), or reports that the email
-/// is taken.
-///
-/// # Errors
-/// 409 when the email exists; 422 for a bad email or password.
-pub async fn create_admin(
-    state: &AppState,
-    email: &str,
-    name: &str,
-    password: String,
-) -> Result<UserView, ApiError> {
-    let email = Email::parse(email, "email")?;
-    let password = NewPassword::parse(password, "password")?;
-    let now = DateTime::now();
-    let user = UserDoc {
-        id: ObjectId::new(),
-        email: email.as_str().to_owned(),
-        name: parse_name(name, "name")?,
-        role: Role::Admin,
-        password_hash: state.hasher.hash(password.expose()).await?,
-        refresh_tokens: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    };
-    state.users.insert(&user).await?;
-    Ok(UserView::from(&user))
 }

@@ -1,0 +1,129 @@
+//! `shop_products` as stored and as shown: the document, its indexes and
+//! its view. Handlers (`products`), the grouped view and orders all read it.
+
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use avenue_shared::MediaId;
+
+use super::money::Money;
+
+pub const PRODUCTS: &str = "shop_products";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProductStatus {
+    Draft,
+    Published,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub slug: String,
+    pub sku: String,
+    #[serde(default)]
+    pub description: String,
+    /// Integer PYG.
+    pub price: i64,
+    pub currency: String,
+    pub stock: i64,
+    #[serde(default)]
+    pub sizes: Vec<String>,
+    #[serde(default)]
+    pub colors: Vec<String>,
+    /// Products of one model (the same dress in several colours) share it.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub image_ids: Vec<MediaId>,
+    pub status: ProductStatus,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+pub fn collection(db: &Database) -> Collection<ProductDoc> {
+    db.collection(PRODUCTS)
+}
+
+/// # Errors
+/// When the database refuses.
+pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
+    let products = collection(db);
+    for (keys, unique) in [
+        (doc! { "slug": 1 }, true),
+        (doc! { "sku": 1 }, true),
+        (doc! { "status": 1, "created_at": -1, "_id": -1 }, false),
+        (doc! { "status": 1, "price": 1, "_id": 1 }, false),
+        (doc! { "model": 1 }, false),
+    ] {
+        products
+            .create_index(
+                IndexModel::builder()
+                    .keys(keys)
+                    .options(IndexOptions::builder().unique(unique).build())
+                    .build(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    id: String,
+    name: String,
+    slug: String,
+    sku: String,
+    description: String,
+    /// Integer PYG.
+    price: i64,
+    currency: String,
+    /// `₲ 150.000`
+    price_display: String,
+    stock: i64,
+    sizes: Vec<String>,
+    colors: Vec<String>,
+    model: Option<String>,
+    #[schema(value_type = Vec<String>)]
+    image_ids: Vec<MediaId>,
+    /// Delivery URLs of the images, in order.
+    image_urls: Vec<String>,
+    status: ProductStatus,
+    created_at: String,
+    updated_at: String,
+}
+
+impl ProductView {
+    pub fn of(doc: &ProductDoc, media_base: &url::Url) -> Self {
+        let base = media_base.as_str().trim_end_matches('/');
+        Self {
+            id: doc.id.to_hex(),
+            name: doc.name.clone(),
+            slug: doc.slug.clone(),
+            sku: doc.sku.clone(),
+            description: doc.description.clone(),
+            price: doc.price,
+            currency: doc.currency.clone(),
+            price_display: Money::from_stored(doc.price).display(),
+            stock: doc.stock,
+            sizes: doc.sizes.clone(),
+            colors: doc.colors.clone(),
+            model: doc.model.clone(),
+            image_ids: doc.image_ids.clone(),
+            image_urls: doc
+                .image_ids
+                .iter()
+                .map(|id| format!("{base}/image/upload/t_product/{id}.jpg"))
+                .collect(),
+            status: doc.status,
+            created_at: doc.created_at.try_to_rfc3339_string().unwrap_or_default(),
+            updated_at: doc.updated_at.try_to_rfc3339_string().unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What every handler may reach: the database, settings, keys and the
+//! services built once at start-up. The HTTP kit reaches its parts through
+//! `FromRef`, so it never names this type.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use mongodb::Database;
+
+use avenue_shared::JwtKeys;
+
+use crate::config::Settings;
+use crate::media::MediaGateway;
+use crate::system::audit::AuditLog;
+use crate::system::email::Outbox;
+use crate::users::limiter::LoginLimiter;
+use crate::users::password::Hasher;
+use crate::users::repo::UserRepo;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub config: Arc<Settings>,
+    pub keys: JwtKeys,
+    pub media: MediaGateway,
+    pub users: UserRepo,
+    pub hasher: Hasher,
+    pub limiter: LoginLimiter,
+    pub audit: AuditLog,
+    pub outbox: Outbox,
+}
+
+impl FromRef<AppState> for avenue_shared::net::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.trusted_proxies.clone()
+    }
+}
+
+impl AppState {
+    /// Base of delivery URLs written into answers.
+    pub fn media_public_url(&self) -> &url::Url {
+        &self.config.media_public_url
+    }
+}
+
+impl FromRef<AppState> for JwtKeys {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
+    }
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
