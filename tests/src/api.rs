@@ -16,6 +16,30 @@ pub struct Stack {
     pub media_link: CuttableProxy,
 }
 
+/// One typed request, not sent yet.
+pub struct Call {
+    request: RequestBuilder,
+    label: String,
+}
+
+impl Call {
+    /// Sends it and answers the response, whatever its status.
+    pub async fn send(self) -> Response {
+        self.request.send().await.expect("api answers")
+    }
+
+    /// Sends it, asserts the status and answers the JSON (`Null` when the
+    /// body is empty).
+    pub async fn expect(self, status: u16) -> Value {
+        let label = self.label.clone();
+        let response = self.send().await;
+        let got = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        assert_eq!(got, status, "{label}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
 /// A signed-in user.
 #[derive(Debug, Clone)]
 pub struct TestUser {
@@ -138,6 +162,25 @@ impl ApiApp {
             request = request.json(&body);
         }
         request.send().await.expect("api answers")
+    }
+
+    /// A request of the typed helpers (`place_order`, ...): sent as is, or
+    /// checked against the status a test expects.
+    pub fn json_call(
+        &self,
+        method: Method,
+        path: &str,
+        user: Option<&TestUser>,
+        body: Option<Value>,
+    ) -> Call {
+        let mut request = self.request(method.clone(), path, user.map(|u| u.token.as_str()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Call {
+            request,
+            label: format!("{method} {path}"),
+        }
     }
 
     /// Like [`ApiApp::call`], asserting the status and answering the JSON.

@@ -13,6 +13,7 @@ pub mod cloudinary_fake;
 pub mod fixtures;
 pub mod proxy;
 pub mod raw;
+pub mod shop;
 
 use std::sync::Once;
 

@@ -22,13 +22,8 @@ async fn split_lines_are_held_to_the_quantity_cap_once_merged() {
         .map(|_| json!({ "product_id": product, "quantity": 100, "size": "M" }))
         .collect();
     let refused = api
-        .expect(
-            422,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(json!({ "lines": lines })),
-        )
+        .place_order(&buyer, json!({ "lines": lines }))
+        .expect(422)
         .await;
     assert_eq!(refused["field"], "lines[1].quantity", "{refused}");
     assert_eq!(stack.stock_of(&product).await, 10_000, "nothing taken");
@@ -36,16 +31,14 @@ async fn split_lines_are_held_to_the_quantity_cap_once_merged() {
 
     // Two lines that together stay within the cap are one line of their sum.
     let order = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(json!({ "lines": [
+        .place_order(
+            &buyer,
+            json!({ "lines": [
             { "product_id": product, "quantity": 60, "size": "M" },
             { "product_id": product, "quantity": 40, "size": "M" },
-        ] })),
+        ] }),
         )
+        .expect(201)
         .await;
     assert_eq!(order["lines"].as_array().map(Vec::len), Some(1));
     assert_eq!(order["lines"][0]["quantity"], 100);
@@ -85,13 +78,11 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
     let api = &stack.api;
     let admin = api.admin().await;
     let product = stack.published(&admin, "HOLD-1", 100_000, 5).await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/shop/coupons",
-        Some(&admin.token),
-        Some(json!({ "code": "UNICO", "kind": "percent", "value": 10, "max_uses": 1 })),
+    api.create_coupon(
+        &admin,
+        json!({ "code": "UNICO", "kind": "percent", "value": 10, "max_uses": 1 }),
     )
+    .expect(201)
     .await;
     api.expect(
         200,
@@ -104,14 +95,12 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
 
     let hoarder = api.user("customer").await;
     let held = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&hoarder.token),
-            Some(json!({
-            "lines": [{ "product_id": product, "quantity": 5, "size": "M" }], "coupon": "UNICO" })),
+        .place_order(
+            &hoarder,
+            json!({
+            "lines": [{ "product_id": product, "quantity": 5, "size": "M" }], "coupon": "UNICO" }),
         )
+        .expect(201)
         .await;
     let held_id = held["id"].as_str().expect("id").to_owned();
     let expires = time::OffsetDateTime::parse(
@@ -132,24 +121,17 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
     let restocked = stack.published(&admin, "HOLD-2", 100_000, 3).await;
     let payer = api.user("customer").await;
     let paid = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&payer.token),
-            Some(json!({
-            "lines": [{ "product_id": restocked, "quantity": 2, "size": "M" }] })),
+        .place_order(
+            &payer,
+            json!({
+            "lines": [{ "product_id": restocked, "quantity": 2, "size": "M" }] }),
         )
+        .expect(201)
         .await;
     let paid_id = paid["id"].as_str().expect("id").to_owned();
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/shop/orders/{paid_id}/status"),
-        Some(&admin.token),
-        Some(json!({ "status": "paid" })),
-    )
-    .await;
+    api.set_order_status(&admin, &paid_id, json!({ "status": "paid" }))
+        .expect(200)
+        .await;
 
     overdue(&stack, &held_id).await;
     overdue(&stack, &paid_id).await;
@@ -182,14 +164,12 @@ async fn unpaid_orders_expire_and_give_their_stock_and_coupon_back() {
     // The coupon's only use came back with it: another buyer can use it.
     let other = api.user("customer").await;
     let reused = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&other.token),
-            Some(json!({
-            "lines": [{ "product_id": product, "quantity": 1, "size": "M" }], "coupon": "UNICO" })),
+        .place_order(
+            &other,
+            json!({
+            "lines": [{ "product_id": product, "quantity": 1, "size": "M" }], "coupon": "UNICO" }),
         )
+        .expect(201)
         .await;
     assert_eq!(reused["coupon_code"], "UNICO");
 
@@ -217,14 +197,12 @@ async fn orders_can_be_switched_off() {
     .await;
     let buyer = api.user("customer").await;
     let refused = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(json!({
-            "lines": [{ "product_id": product, "quantity": 1, "size": "M" }] })),
+        .place_order(
+            &buyer,
+            json!({
+            "lines": [{ "product_id": product, "quantity": 1, "size": "M" }] }),
         )
+        .expect(409)
         .await;
     assert_eq!(refused["code"], "orders-closed");
     assert_eq!(stack.stock_of(&product).await, 5);

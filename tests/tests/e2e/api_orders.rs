@@ -28,14 +28,11 @@ async fn the_last_item_is_sold_exactly_once() {
     for _ in 0..8 {
         buyers.push(api.user("customer").await);
     }
-    let attempts = join_all(buyers.iter().map(|b| {
-        api.call(
-            Method::POST,
-            "/api/shop/orders",
-            Some(&b.token),
-            Some(order(&product, 1, None)),
-        )
-    }))
+    let attempts = join_all(
+        buyers
+            .iter()
+            .map(|b| api.place_order(b, order(&product, 1, None)).send()),
+    )
     .await;
     let statuses: Vec<u16> = attempts.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(
@@ -72,8 +69,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
 
     // The client cannot name a price.
     let priced = api
-        .expect(422, Method::POST, "/api/shop/orders", Some(&buyer.token),
-            Some(json!({ "lines": [{ "product_id": product, "quantity": 1, "size": "M", "unit_price": 1 }] })))
+        .place_order(&buyer, json!({ "lines": [{ "product_id": product, "quantity": 1, "size": "M", "unit_price": 1 }] })).expect(422)
         .await;
     assert_eq!(priced["code"], "invalid-field");
     for (body, field) in [
@@ -95,25 +91,12 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
             "lines[0].product_id",
         ),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::POST,
-                "/api/shop/orders",
-                Some(&buyer.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.place_order(&buyer, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
     let too_many = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 6, None)),
-        )
+        .place_order(&buyer, order(&product, 6, None))
+        .expect(409)
         .await;
     assert_eq!(too_many["code"], "out-of-stock");
     assert_eq!(
@@ -124,13 +107,8 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     assert_eq!(stack.stock_of(&product).await, 5);
 
     let placed = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 2, None)),
-        )
+        .place_order(&buyer, order(&product, 2, None))
+        .expect(201)
         .await;
     assert_eq!(placed["subtotal"], 300000);
     assert_eq!(placed["total"], 300000);
@@ -139,30 +117,9 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     let id = placed["id"].as_str().expect("id").to_owned();
 
     // Only the buyer and admins see it.
-    api.expect(
-        200,
-        Method::GET,
-        &format!("/api/shop/orders/{id}"),
-        Some(&buyer.token),
-        None,
-    )
-    .await;
-    api.expect(
-        404,
-        Method::GET,
-        &format!("/api/shop/orders/{id}"),
-        Some(&stranger.token),
-        None,
-    )
-    .await;
-    api.expect(
-        200,
-        Method::GET,
-        &format!("/api/shop/orders/{id}"),
-        Some(&admin.token),
-        None,
-    )
-    .await;
+    api.order(&buyer, &id).expect(200).await;
+    api.order(&stranger, &id).expect(404).await;
+    api.order(&admin, &id).expect(200).await;
     let theirs = api
         .expect(
             200,
@@ -183,22 +140,10 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
         )
         .await;
     assert_eq!(all["total"], 1);
-    api.expect(
-        404,
-        Method::POST,
-        &format!("/api/shop/orders/{id}/cancel"),
-        Some(&stranger.token),
-        None,
-    )
-    .await;
-    api.expect(
-        403,
-        Method::POST,
-        &format!("/api/shop/orders/{id}/status"),
-        Some(&buyer.token),
-        Some(json!({ "status": "paid" })),
-    )
-    .await;
+    api.cancel_order(&stranger, &id).expect(404).await;
+    api.set_order_status(&buyer, &id, json!({ "status": "paid" }))
+        .expect(403)
+        .await;
 
     // pending -> paid -> shipped; shipped cannot be cancelled; delivered.
     let status_path = format!("/api/shop/orders/{id}/status");
@@ -213,15 +158,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     };
     status("shipped", 409).await;
     status("paid", 200).await;
-    let buyer_cancel = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/shop/orders/{id}/cancel"),
-            Some(&buyer.token),
-            None,
-        )
-        .await;
+    let buyer_cancel = api.cancel_order(&buyer, &id).expect(409).await;
     assert_eq!(buyer_cancel["code"], "invalid-transition");
     status("shipped", 200).await;
     status("cancelled", 409).await;
@@ -236,35 +173,15 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
 
     // A cancelled order gives its stock back.
     let second = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 3, None)),
-        )
+        .place_order(&buyer, order(&product, 3, None))
+        .expect(201)
         .await;
     assert_eq!(stack.stock_of(&product).await, 0);
     let second_id = second["id"].as_str().expect("id");
-    let cancelled = api
-        .expect(
-            200,
-            Method::POST,
-            &format!("/api/shop/orders/{second_id}/cancel"),
-            Some(&buyer.token),
-            None,
-        )
-        .await;
+    let cancelled = api.cancel_order(&buyer, second_id).expect(200).await;
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(stack.stock_of(&product).await, 3);
-    api.expect(
-        409,
-        Method::POST,
-        &format!("/api/shop/orders/{second_id}/cancel"),
-        Some(&buyer.token),
-        None,
-    )
-    .await;
+    api.cancel_order(&buyer, second_id).expect(409).await;
 
     // Each order queued its confirmation, and the dispatcher sent it (log only).
     let emails = await_sent(&stack, &admin, 2).await;
@@ -310,27 +227,17 @@ async fn coupons_apply_their_rules_and_limits() {
     let api = &stack.api;
     let admin = api.admin().await;
     let product = stack.published(&admin, "COAT-1", 100000, 100).await;
-    let coupon = |body: Value| {
-        api.expect(
-            201,
-            Method::POST,
-            "/api/shop/coupons",
-            Some(&admin.token),
-            Some(body),
-        )
-    };
+    let coupon = |body: Value| api.create_coupon(&admin, body).expect(201);
     coupon(json!({ "code": "diez", "kind": "percent", "value": 10, "max_uses": 3, "max_uses_per_user": 1 })).await;
     coupon(json!({ "code": "FIJO", "kind": "fixed", "value": 30000, "min_order": 200000 })).await;
     coupon(json!({ "code": "VIEJO", "kind": "percent", "value": 50, "valid_until": "2020-01-01T00:00:00Z" })).await;
     coupon(json!({ "code": "FUTURO", "kind": "percent", "value": 50, "valid_from": "2999-01-01T00:00:00Z" })).await;
     let dup = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/shop/coupons",
-            Some(&admin.token),
-            Some(json!({ "code": "DIEZ", "kind": "fixed", "value": 1 })),
+        .create_coupon(
+            &admin,
+            json!({ "code": "DIEZ", "kind": "fixed", "value": 1 }),
         )
+        .expect(409)
         .await;
     assert_eq!(dup["code"], "code-taken");
     for (body, field) in [
@@ -352,15 +259,7 @@ async fn coupons_apply_their_rules_and_limits() {
         ),
         (json!({ "code": "!", "kind": "fixed", "value": 5 }), "code"),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::POST,
-                "/api/shop/coupons",
-                Some(&admin.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.create_coupon(&admin, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
 
@@ -393,13 +292,8 @@ async fn coupons_apply_their_rules_and_limits() {
         assert_eq!(refused["code"], reason);
     }
     let fixed = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 2, Some("fijo"))),
-        )
+        .place_order(&buyer, order(&product, 2, Some("fijo")))
+        .expect(201)
         .await;
     assert_eq!(fixed["discount"], 30000);
     assert_eq!(fixed["total"], 170000);
@@ -407,24 +301,14 @@ async fn coupons_apply_their_rules_and_limits() {
     // Once per user: a second use by the same buyer is refused, and the
     // refused order takes no stock.
     let first = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 1, Some("DIEZ"))),
-        )
+        .place_order(&buyer, order(&product, 1, Some("DIEZ")))
+        .expect(201)
         .await;
     assert_eq!(first["total"], 90000);
     let before = stack.stock_of(&product).await;
     let again = api
-        .expect(
-            422,
-            Method::POST,
-            "/api/shop/orders",
-            Some(&buyer.token),
-            Some(order(&product, 1, Some("DIEZ"))),
-        )
+        .place_order(&buyer, order(&product, 1, Some("DIEZ")))
+        .expect(422)
         .await;
     assert_eq!(again["code"], "coupon-used-by-you");
     assert_eq!(
@@ -438,14 +322,11 @@ async fn coupons_apply_their_rules_and_limits() {
     for _ in 0..6 {
         racers.push(api.user("customer").await);
     }
-    let results = join_all(racers.iter().map(|r| {
-        api.call(
-            Method::POST,
-            "/api/shop/orders",
-            Some(&r.token),
-            Some(order(&product, 1, Some("DIEZ"))),
-        )
-    }))
+    let results = join_all(
+        racers
+            .iter()
+            .map(|r| api.place_order(r, order(&product, 1, Some("DIEZ"))).send()),
+    )
     .await;
     let won = results.iter().filter(|r| r.status() == 201).count();
     assert_eq!(
@@ -476,14 +357,7 @@ async fn coupons_apply_their_rules_and_limits() {
 
     // Cancelling gives the use back.
     let first_id = first["id"].as_str().expect("id");
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/shop/orders/{first_id}/cancel"),
-        Some(&buyer.token),
-        None,
-    )
-    .await;
+    api.cancel_order(&buyer, first_id).expect(200).await;
     let coupons = api
         .expect(
             200,
@@ -500,13 +374,8 @@ async fn coupons_apply_their_rules_and_limits() {
         .find(|c| c["code"] == "DIEZ")
         .expect("DIEZ");
     assert_eq!(diez["uses"], 2);
-    api.expect(
-        201,
-        Method::POST,
-        "/api/shop/orders",
-        Some(&buyer.token),
-        Some(order(&product, 1, Some("DIEZ"))),
-    )
-    .await;
+    api.place_order(&buyer, order(&product, 1, Some("DIEZ")))
+        .expect(201)
+        .await;
     stack.stop().await;
 }

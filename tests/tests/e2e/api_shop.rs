@@ -58,13 +58,8 @@ async fn products_claim_their_images_and_release_what_they_drop() {
 
     // Reordered and one swapped: the dropped one is released.
     let updated = api
-        .expect(
-            200,
-            Method::PATCH,
-            &format!("/api/shop/products/{id}"),
-            Some(&admin.token),
-            Some(json!({ "image_ids": [c, a] })),
-        )
+        .update_product(&admin, &id, json!({ "image_ids": [c, a] }))
+        .expect(200)
         .await;
     assert_eq!(updated["image_ids"], json!([c, a]));
     assert!(stack.refs_of(&b).await.is_empty());
@@ -73,81 +68,48 @@ async fn products_claim_their_images_and_release_what_they_drop() {
     // An unknown id is a 422 naming it; nothing changes.
     let unknown = "0123456789abcdef0123456789abcdef";
     let refused = api
-        .expect(
-            422,
-            Method::PATCH,
-            &format!("/api/shop/products/{id}"),
-            Some(&admin.token),
-            Some(json!({ "image_ids": [c, b, unknown], "price": 1 })),
+        .update_product(
+            &admin,
+            &id,
+            json!({ "image_ids": [c, b, unknown], "price": 1 }),
         )
+        .expect(422)
         .await;
     assert_eq!(refused["field"], "image_ids[2]");
     assert!(
         stack.refs_of(&b).await.is_empty(),
         "the claim taken before the refusal was released"
     );
-    let unchanged = api
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/shop/products/{id}"),
-            None,
-            None,
-        )
-        .await;
+    let unchanged = api.product(None, &id).expect(200).await;
     assert_eq!(unchanged["price"], 150000);
     assert_eq!(unchanged["image_ids"], json!([c, a]));
     let malformed = api
-        .expect(422, Method::POST, "/api/shop/products", Some(&admin.token),
-            Some(json!({ "name": "X", "sku": "X-1", "price": 1, "stock": 1, "image_ids": ["../etc/passwd"] })))
+        .create_product(&admin, json!({ "name": "X", "sku": "X-1", "price": 1, "stock": 1, "image_ids": ["../etc/passwd"] })).expect(422)
         .await;
     assert_eq!(malformed["code"], "invalid-field");
 
     // Media down: a write that changes media fields is a 503 and changes nothing.
     stack.media_link.cut();
     let down = api
-        .expect(
-            503,
-            Method::PATCH,
-            &format!("/api/shop/products/{id}"),
-            Some(&admin.token),
-            Some(json!({ "image_ids": [b], "name": "Renamed" })),
-        )
+        .update_product(&admin, &id, json!({ "image_ids": [b], "name": "Renamed" }))
+        .expect(503)
         .await;
     assert_eq!(down["code"], "media-unavailable");
     let down_create = api
-        .call(
-            Method::POST,
-            "/api/shop/products",
-            Some(&admin.token),
-            Some(
-                json!({ "name": "Other", "sku": "O-1", "price": 5, "stock": 1, "image_ids": [b] }),
-            ),
+        .create_product(
+            &admin,
+            json!({ "name": "Other", "sku": "O-1", "price": 5, "stock": 1, "image_ids": [b] }),
         )
+        .send()
         .await;
     assert_eq!(down_create.status(), 503);
     stack.media_link.restore();
     assert_eq!(api.count("shop_products", doc! {}).await, 1);
-    let still = api
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/shop/products/{id}"),
-            None,
-            None,
-        )
-        .await;
+    let still = api.product(None, &id).expect(200).await;
     assert_eq!(still["name"], "Vestido Azul");
 
     // Deleting the product releases everything; media can then go.
-    api.expect(
-        204,
-        Method::DELETE,
-        &format!("/api/shop/products/{id}"),
-        Some(&admin.token),
-        None,
-    )
-    .await;
+    api.delete_product(&admin, &id).expect(204).await;
     assert!(stack.refs_of(&a).await.is_empty());
     assert!(stack.refs_of(&c).await.is_empty());
     let gone = stack
@@ -226,35 +188,23 @@ async fn product_rules_are_enforced() {
             "price",
         ),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::POST,
-                "/api/shop/products",
-                Some(&admin.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.create_product(&admin, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
     let sku_taken = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/shop/products",
-            Some(&admin.token),
-            Some(json!({ "name": "Other", "sku": "T-1", "price": 5, "stock": 1 })),
+        .create_product(
+            &admin,
+            json!({ "name": "Other", "sku": "T-1", "price": 5, "stock": 1 }),
         )
+        .expect(409)
         .await;
     assert_eq!(sku_taken["code"], "sku-taken");
     let slug_taken = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/shop/products",
-            Some(&admin.token),
-            Some(json!({ "name": "Top", "sku": "T-2", "price": 5, "stock": 1 })),
+        .create_product(
+            &admin,
+            json!({ "name": "Top", "sku": "T-2", "price": 5, "stock": 1 }),
         )
+        .expect(409)
         .await;
     assert_eq!(slug_taken["code"], "slug-taken");
     assert_eq!(api.count("shop_products", doc! {}).await, 1);
@@ -266,14 +216,7 @@ async fn product_rules_are_enforced() {
     )
     .await;
     let id = draft["id"].as_str().expect("id");
-    api.expect(
-        404,
-        Method::GET,
-        &format!("/api/shop/products/{id}"),
-        None,
-        None,
-    )
-    .await;
+    api.product(None, id).expect(404).await;
     api.expect(
         200,
         Method::GET,
@@ -402,26 +345,16 @@ async fn groups_by_model_follow_every_product_change() {
 
     // A price change, a move to another model, a delete: the groups follow.
     let red_id = red["id"].as_str().expect("id");
-    api.expect(
-        200,
-        Method::PATCH,
-        &format!("/api/shop/products/{red_id}"),
-        Some(&admin.token),
-        Some(json!({ "price": 70000 })),
-    )
-    .await;
+    api.update_product(&admin, red_id, json!({ "price": 70000 }))
+        .expect(200)
+        .await;
     let groups = api
         .expect(200, Method::GET, "/api/shop/products-grouped", None, None)
         .await;
     assert_eq!(groups[0]["min_price"], 70000);
-    api.expect(
-        200,
-        Method::PATCH,
-        &format!("/api/shop/products/{red_id}"),
-        Some(&admin.token),
-        Some(json!({ "model": "falda-larga" })),
-    )
-    .await;
+    api.update_product(&admin, red_id, json!({ "model": "falda-larga" }))
+        .expect(200)
+        .await;
     let groups = api
         .expect(200, Method::GET, "/api/shop/products-grouped", None, None)
         .await;
@@ -434,14 +367,7 @@ async fn groups_by_model_follow_every_product_change() {
     assert_eq!(models, vec!["falda", "falda-larga"]);
     assert_eq!(groups[0]["total_stock"], 5);
     let blue_id = blue["id"].as_str().expect("id");
-    api.expect(
-        204,
-        Method::DELETE,
-        &format!("/api/shop/products/{blue_id}"),
-        Some(&admin.token),
-        None,
-    )
-    .await;
+    api.delete_product(&admin, blue_id).expect(204).await;
     let groups = api
         .expect(200, Method::GET, "/api/shop/products-grouped", None, None)
         .await;
@@ -453,14 +379,9 @@ async fn groups_by_model_follow_every_product_change() {
         .collect();
     assert_eq!(models, vec!["falda-larga"]);
     // Unpublishing takes a product out of its group.
-    api.expect(
-        200,
-        Method::PATCH,
-        &format!("/api/shop/products/{red_id}"),
-        Some(&admin.token),
-        Some(json!({ "status": "draft" })),
-    )
-    .await;
+    api.update_product(&admin, red_id, json!({ "status": "draft" }))
+        .expect(200)
+        .await;
     let groups = api
         .expect(200, Method::GET, "/api/shop/products-grouped", None, None)
         .await;

@@ -304,15 +304,12 @@ async fn compatibility_endpoints_answer_from_the_new_truth() {
 
     // Debug: products with images, one referencing a media deleted behind its back.
     let other = stack.image(4).await;
-    api.expect(201, Method::POST, "/api/shop/products", Some(&admin.token),
-        Some(json!({ "name": "Con foto", "sku": "CF-1", "price": 1, "stock": 1, "image_ids": [id, other] }))).await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/shop/products",
-        Some(&admin.token),
-        Some(json!({ "name": "Sin foto", "sku": "SF-1", "price": 1, "stock": 1 })),
+    api.create_product(&admin, json!({ "name": "Con foto", "sku": "CF-1", "price": 1, "stock": 1, "image_ids": [id, other] })).expect(201).await;
+    api.create_product(
+        &admin,
+        json!({ "name": "Sin foto", "sku": "SF-1", "price": 1, "stock": 1 }),
     )
+    .expect(201)
     .await;
     api.db
         .collection::<mongodb::bson::Document>("shop_products")
