@@ -12,6 +12,7 @@ lint:
 	bash -c 'source scripts/common.sh && ensure_system_packages'
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/structure.py
 
 fmt:
 	cargo fmt --all
