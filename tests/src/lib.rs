@@ -14,6 +14,8 @@ pub mod fixtures;
 pub mod proxy;
 pub mod raw;
 pub mod shop;
+pub mod studio;
+pub mod ugc;
 
 use std::sync::Once;
 

@@ -225,13 +225,11 @@ async fn one_customer_cannot_book_the_whole_calendar() {
     // The horizon: 180 days by default.
     let customer = api.user("customer").await;
     let far = api
-        .expect(
-            422,
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&customer.token),
-            Some(json!({ "start": format!("{}T10:00:00-03:00", studio_day(200)), "minutes": 60 })),
+        .book(
+            &customer,
+            json!({ "start": format!("{}T10:00:00-03:00", studio_day(200)), "minutes": 60 }),
         )
+        .expect(422)
         .await;
     assert_eq!(far["field"], "start");
     assert!(
@@ -250,12 +248,11 @@ async fn one_customer_cannot_book_the_whole_calendar() {
     .await;
     let day = studio_day(5);
     let attempts = join_all((10..16).map(|hour| {
-        api.call(
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&customer.token),
-            Some(json!({ "start": format!("{day}T{hour}:00:00-03:00"), "minutes": 60 })),
+        api.book(
+            &customer,
+            json!({ "start": format!("{day}T{hour}:00:00-03:00"), "minutes": 60 }),
         )
+        .send()
     }))
     .await;
     let mut created = Vec::new();
@@ -288,27 +285,26 @@ async fn one_customer_cannot_book_the_whole_calendar() {
         None,
     )
     .await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/studio/reservations",
-        Some(&customer.token),
-        Some(json!({ "start": format!("{day}T17:00:00-03:00"), "minutes": 60 })),
+    api.book(
+        &customer,
+        json!({ "start": format!("{day}T17:00:00-03:00"), "minutes": 60 }),
     )
+    .expect(201)
     .await;
     let neighbour = api.user("customer").await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/studio/reservations",
-        Some(&neighbour.token),
-        Some(json!({ "start": format!("{day}T18:00:00-03:00"), "minutes": 60 })),
+    api.book(
+        &neighbour,
+        json!({ "start": format!("{day}T18:00:00-03:00"), "minutes": 60 }),
     )
+    .expect(201)
     .await;
     for hour in [9, 10, 11] {
-        api.expect(201, Method::POST, "/api/studio/reservations", Some(&admin.token),
-            Some(json!({ "start": format!("{}T{hour:02}:00:00-03:00", studio_day(6)), "minutes": 60 })))
-            .await;
+        api.book(
+            &admin,
+            json!({ "start": format!("{}T{hour:02}:00:00-03:00", studio_day(6)), "minutes": 60 }),
+        )
+        .expect(201)
+        .await;
     }
     stack.stop().await;
 }
@@ -316,8 +312,7 @@ async fn one_customer_cannot_book_the_whole_calendar() {
 async fn set_profile_image(stack: &Stack, creator: &TestUser, image: &str) -> reqwest::Response {
     stack
         .api
-        .call(Method::PUT, "/api/ugc/creators/me", Some(&creator.token),
-            Some(json!({ "name": "Creadora", "bio": "Moda", "niches": ["moda"], "profile_image": image })))
+        .put_my_creator(creator, json!({ "name": "Creadora", "bio": "Moda", "niches": ["moda"], "profile_image": image })).send()
         .await
 }
 
@@ -370,24 +365,11 @@ async fn only_admins_pin_media_they_did_not_upload() {
     assert_eq!(taken.status(), 422);
 
     // An admin may set any image on anyone's profile.
-    let profile = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/creators/me",
-            Some(&creator.token),
-            None,
-        )
-        .await;
+    let profile = api.my_creator(&creator).expect(200).await;
     let profile_id = profile["id"].as_str().expect("id");
-    api.expect(
-        200,
-        Method::PATCH,
-        &format!("/api/ugc/creators/{profile_id}"),
-        Some(&admin.token),
-        Some(json!({ "profile_image": admins_image })),
-    )
-    .await;
+    api.patch_creator(&admin, profile_id, json!({ "profile_image": admins_image }))
+        .expect(200)
+        .await;
     assert_eq!(stack.refs_of(&admins_image).await.len(), 1);
 
     // Customers have no image fields and cannot upload.

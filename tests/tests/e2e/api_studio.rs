@@ -30,12 +30,8 @@ async fn one_slot_one_booking_even_under_a_race() {
         photographers.push(api.user("creator").await);
     }
     let results = join_all(photographers.iter().map(|p| {
-        api.call(
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&p.token),
-            Some(json!({ "start": at(&date, 10), "minutes": 60 })),
-        )
+        api.book(p, json!({ "start": at(&date, 10), "minutes": 60 }))
+            .send()
     }))
     .await;
     let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
@@ -53,23 +49,16 @@ async fn one_slot_one_booking_even_under_a_race() {
     // Overlapping a longer booking is refused too; adjacent slots are fine.
     let other = api.user("customer").await;
     let overlap = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&other.token),
-            Some(json!({ "start": at(&date, 9), "minutes": 120 })),
-        )
+        .book(&other, json!({ "start": at(&date, 9), "minutes": 120 }))
+        .expect(409)
         .await;
     assert_eq!(overlap["code"], "slot-taken");
     let adjacent = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&other.token),
-            Some(json!({ "start": at(&date, 11), "minutes": 120, "notes": "lookbook" })),
+        .book(
+            &other,
+            json!({ "start": at(&date, 11), "minutes": 120, "notes": "lookbook" }),
         )
+        .expect(201)
         .await;
     assert_eq!(adjacent["end"], at(&date, 13));
 
@@ -94,38 +83,12 @@ async fn one_slot_one_booking_even_under_a_race() {
     // Cancelling frees the slots for someone else.
     let id = adjacent["id"].as_str().expect("id");
     let stranger = api.user("customer").await;
-    api.expect(
-        404,
-        Method::POST,
-        &format!("/api/studio/reservations/{id}/cancel"),
-        Some(&stranger.token),
-        None,
-    )
-    .await;
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/studio/reservations/{id}/cancel"),
-        Some(&other.token),
-        None,
-    )
-    .await;
-    api.expect(
-        409,
-        Method::POST,
-        &format!("/api/studio/reservations/{id}/cancel"),
-        Some(&other.token),
-        None,
-    )
-    .await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/studio/reservations",
-        Some(&stranger.token),
-        Some(json!({ "start": at(&date, 12), "minutes": 60 })),
-    )
-    .await;
+    api.cancel_booking(&stranger, id).expect(404).await;
+    api.cancel_booking(&other, id).expect(200).await;
+    api.cancel_booking(&other, id).expect(409).await;
+    api.book(&stranger, json!({ "start": at(&date, 12), "minutes": 60 }))
+        .expect(201)
+        .await;
 
     // Each sees their own; the admin's calendar shows every confirmed one.
     let mine = api
@@ -193,15 +156,7 @@ async fn bookings_follow_the_studio_rules() {
             "start",
         ),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::POST,
-                "/api/studio/reservations",
-                Some(&user.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.book(&user, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
     // Opening hours are settings: after the admin changes them, 08:00 opens.
@@ -214,24 +169,14 @@ async fn bookings_follow_the_studio_rules() {
         Some(json!({ "value": 8 })),
     )
     .await;
-    api.expect(
-        201,
-        Method::POST,
-        "/api/studio/reservations",
-        Some(&user.token),
-        Some(json!({ "start": at(&date, 8), "minutes": 60 })),
-    )
-    .await;
+    api.book(&user, json!({ "start": at(&date, 8), "minutes": 60 }))
+        .expect(201)
+        .await;
     // The same instant written in another offset is the same slot.
     let utc = format!("{date}T11:00:00Z");
     let same = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/studio/reservations",
-            Some(&admin.token),
-            Some(json!({ "start": utc, "minutes": 60 })),
-        )
+        .book(&admin, json!({ "start": utc, "minutes": 60 }))
+        .expect(409)
         .await;
     assert_eq!(same["code"], "slot-taken");
     api.expect(

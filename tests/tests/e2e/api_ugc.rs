@@ -18,8 +18,7 @@ fn deadline() -> String {
 async fn package(stack: &Stack, admin: &TestUser, quota: i64) -> String {
     let body = stack
         .api
-        .expect(201, Method::POST, "/api/ugc/packages", Some(&admin.token),
-            Some(json!({ "name": format!("Plan {quota}"), "campaign_quota": quota, "price": 990000, "duration_days": 30 })))
+        .create_package(admin, json!({ "name": format!("Plan {quota}"), "campaign_quota": quota, "price": 990000, "duration_days": 30 })).expect(201)
         .await;
     body["id"].as_str().expect("id").to_owned()
 }
@@ -29,26 +28,19 @@ async fn package(stack: &Stack, admin: &TestUser, quota: i64) -> String {
 async fn brand(stack: &Stack, package: Option<(&str, &TestUser)>) -> TestUser {
     let api = &stack.api;
     let user = api.user("brand").await;
-    api.expect(
-        201,
-        Method::PUT,
-        "/api/ugc/brands/me",
-        Some(&user.token),
-        Some(json!({
+    api.put_my_brand(
+        &user,
+        json!({
             "company": "Ñandutí Moda", "logo_url": "https://cdn.example.com/logo.png",
             "contact": { "name": "Ana", "email": "ana@example.com" },
-        })),
+        }),
     )
+    .expect(201)
     .await;
     if let Some((id, admin)) = package {
         let subscribed = api
-            .expect(
-                201,
-                Method::POST,
-                "/api/ugc/subscriptions",
-                Some(&user.token),
-                Some(json!({ "package_id": id })),
-            )
+            .subscribe(&user, json!({ "package_id": id }))
+            .expect(201)
             .await;
         activate(stack, admin, &subscribed).await;
     }
@@ -78,17 +70,15 @@ async fn creator(stack: &Stack, niches: &[&str]) -> (TestUser, String) {
     let api = &stack.api;
     let user = api.user("creator").await;
     let profile = api
-        .expect(
-            201,
-            Method::PUT,
-            "/api/ugc/creators/me",
-            Some(&user.token),
-            Some(json!({
+        .put_my_creator(
+            &user,
+            json!({
                 "name": "Creadora", "bio": "Moda y estilo", "niches": niches,
                 "handles": { "instagram": "@creadora_py" },
                 "portfolio_links": ["https://www.tiktok.com/@creadora_py"],
-            })),
+            }),
         )
+        .expect(201)
         .await;
     let id = profile["id"].as_str().expect("id").to_owned();
     (user, id)
@@ -97,17 +87,15 @@ async fn creator(stack: &Stack, niches: &[&str]) -> (TestUser, String) {
 async fn campaign(stack: &Stack, owner: &TestUser, slots: i64, requirements: Value) -> String {
     let body = stack
         .api
-        .expect(
-            201,
-            Method::POST,
-            "/api/ugc/campaigns",
-            Some(&owner.token),
-            Some(json!({
+        .create_campaign(
+            owner,
+            json!({
                 "title": "Colección verano", "description": "Reels con la nueva colección",
                 "budget": 1500000, "deliverable_types": ["reel", "story"], "deadline": deadline(),
                 "requirements": requirements, "slots": slots,
-            })),
+            }),
         )
+        .expect(201)
         .await;
     body["id"].as_str().expect("id").to_owned()
 }
@@ -126,14 +114,7 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
             Method::PATCH,
             &format!(
                 "/api/ugc/brands/{}",
-                api.expect(
-                    200,
-                    Method::GET,
-                    "/api/ugc/brands/me",
-                    Some(&brand_user.token),
-                    None
-                )
-                .await["id"]
+                api.my_brand(&brand_user).expect(200).await["id"]
                     .as_str()
                     .expect("id")
             ),
@@ -155,24 +136,9 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
         json!({ "min_level": "micro", "niches": ["moda"] }),
     )
     .await;
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{id}/publish"),
-        Some(&brand_user.token),
-        None,
-    )
-    .await;
+    api.publish_campaign(&brand_user, &id).expect(200).await;
     let second = campaign(&stack, &brand_user, 1, json!({})).await;
-    let over = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/ugc/campaigns/{second}/publish"),
-            Some(&brand_user.token),
-            None,
-        )
-        .await;
+    let over = api.publish_campaign(&brand_user, &second).expect(409).await;
     assert_eq!(over["code"], "quota-exceeded");
 
     // Creators browse published campaigns; requirements are checked.
@@ -207,14 +173,9 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
         .await;
     assert_eq!(low["code"], "requirements-not-met");
     for profile in [&ana_id, &bea_id, &caro_id] {
-        api.expect(
-            200,
-            Method::PATCH,
-            &format!("/api/ugc/creators/{profile}"),
-            Some(&admin.token),
-            Some(json!({ "level": "micro" })),
-        )
-        .await;
+        api.patch_creator(&admin, profile, json!({ "level": "micro" }))
+            .expect(200)
+            .await;
     }
     let wrong_niche = api
         .expect(
@@ -320,15 +281,7 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     .await;
     let statuses: Vec<u16> = accepts.iter().map(|r| r.status().as_u16()).collect();
     assert_status_counts(&statuses, &[(200, 2), (409, 1)]);
-    let shown = api
-        .expect(
-            200,
-            Method::GET,
-            &format!("/api/ugc/campaigns/{id}"),
-            Some(&ana.token),
-            None,
-        )
-        .await;
+    let shown = api.campaign(&ana, &id).expect(200).await;
     assert_eq!(shown["accepted"], 2);
     let winners: Vec<(&TestUser, &String)> = [&ana, &bea, &caro]
         .into_iter()
@@ -348,13 +301,12 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
 
     // Deliverables: links checked, changes requested, resubmitted, approved.
     let bad = api
-        .expect(
-            422,
-            Method::POST,
-            &format!("/api/ugc/applications/{first_application}/deliverables"),
-            Some(&first.token),
-            Some(json!({ "post_url": "javascript:alert(1)" })),
+        .submit_deliverable(
+            first,
+            first_application,
+            json!({ "post_url": "javascript:alert(1)" }),
         )
+        .expect(422)
         .await;
     assert_eq!(bad["field"], "post_url");
     let loser = [&ana, &bea, &caro]
@@ -363,27 +315,20 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
         .find(|(_, a)| *a == loser_application)
         .map(|(u, _)| u)
         .expect("loser user");
-    api.expect(
-        409,
-        Method::POST,
-        &format!("/api/ugc/applications/{loser_application}/deliverables"),
-        Some(&loser.token),
-        Some(json!({ "post_url": "https://www.instagram.com/p/abc/" })),
+    api.submit_deliverable(
+        loser,
+        loser_application,
+        json!({ "post_url": "https://www.instagram.com/p/abc/" }),
     )
+    .expect(409)
     .await;
     let delivered = api
-        .expect(201, Method::POST, &format!("/api/ugc/applications/{first_application}/deliverables"), Some(&first.token),
-            Some(json!({ "post_url": "https://www.instagram.com/reel/first/", "file_url": "https://drive.example.com/raw.mp4" })))
+        .submit_deliverable(first, first_application, json!({ "post_url": "https://www.instagram.com/reel/first/", "file_url": "https://drive.example.com/raw.mp4" })).expect(201)
         .await;
     let deliverable = delivered["id"].as_str().expect("id").to_owned();
-    api.expect(
-        403,
-        Method::POST,
-        &format!("/api/ugc/deliverables/{deliverable}/approve"),
-        Some(&first.token),
-        None,
-    )
-    .await;
+    api.approve_deliverable(first, &deliverable)
+        .expect(403)
+        .await;
     api.expect(
         200,
         Method::POST,
@@ -393,13 +338,8 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     )
     .await;
     let early = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/ugc/deliverables/{deliverable}/approve"),
-            Some(&brand_user.token),
-            None,
-        )
+        .approve_deliverable(&brand_user, &deliverable)
+        .expect(409)
         .await;
     assert_eq!(early["code"], "invalid-transition");
     api.expect(
@@ -411,13 +351,8 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     )
     .await;
     let approved = api
-        .expect(
-            200,
-            Method::POST,
-            &format!("/api/ugc/deliverables/{deliverable}/approve"),
-            Some(&brand_user.token),
-            None,
-        )
+        .approve_deliverable(&brand_user, &deliverable)
+        .expect(200)
         .await;
     let steps: Vec<&str> = approved["history"]
         .as_array()
@@ -471,13 +406,12 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     )
     .await;
     let other = api
-        .expect(
-            201,
-            Method::POST,
-            &format!("/api/ugc/applications/{second_application}/deliverables"),
-            Some(&second_creator.token),
-            Some(json!({ "post_url": "https://www.tiktok.com/@x/video/1" })),
+        .submit_deliverable(
+            second_creator,
+            second_application,
+            json!({ "post_url": "https://www.tiktok.com/@x/video/1" }),
         )
+        .expect(201)
         .await;
     let other_id = other["id"].as_str().expect("id").to_owned();
     api.expect(
@@ -535,26 +469,10 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     let unapproved = rate(brand_user.token.clone(), other_id.clone(), 3, 409).await;
     assert_eq!(unapproved["code"], "not-approved");
     rate(brand_user.token.clone(), deliverable.clone(), 6, 422).await;
-    let rated = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/creators/me",
-            Some(&first.token),
-            None,
-        )
-        .await;
+    let rated = api.my_creator(first).expect(200).await;
     assert_eq!(rated["rating_average"], 5.0);
     assert_eq!(rated["rating_count"], 1);
-    let brand_now = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/brands/me",
-            Some(&brand_user.token),
-            None,
-        )
-        .await;
+    let brand_now = api.my_brand(&brand_user).expect(200).await;
     assert_eq!(brand_now["rating_average"], 4.0);
 
     // Notifications: every step told the other side.
@@ -659,14 +577,7 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     assert_eq!(cleared["unread"], 0);
 
     // Closing the campaign tells the accepted creators.
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{id}/close"),
-        Some(&brand_user.token),
-        None,
-    )
-    .await;
+    api.close_campaign(&brand_user, &id).expect(200).await;
     let closed = api
         .expect(
             200,
@@ -692,21 +603,14 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
     let api = &stack.api;
     let admin = api.admin().await;
     let customer = api.user("customer").await;
-    api.expect(
-        403,
-        Method::PUT,
-        "/api/ugc/creators/me",
-        Some(&customer.token),
-        Some(json!({ "name": "X" })),
+    api.put_my_creator(&customer, json!({ "name": "X" }))
+        .expect(403)
+        .await;
+    api.put_my_brand(
+        &customer,
+        json!({ "company": "X", "contact": { "name": "X", "email": "x@example.com" } }),
     )
-    .await;
-    api.expect(
-        403,
-        Method::PUT,
-        "/api/ugc/brands/me",
-        Some(&customer.token),
-        Some(json!({ "company": "X", "contact": { "name": "X", "email": "x@example.com" } })),
-    )
+    .expect(403)
     .await;
     let (creator_user, creator_id) = creator(&stack, &["moda"]).await;
     for (body, field) in [
@@ -727,104 +631,45 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
             "niches",
         ),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::PUT,
-                "/api/ugc/creators/me",
-                Some(&creator_user.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.put_my_creator(&creator_user, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
     // Updating the own profile answers 200 and keeps one profile.
-    api.expect(
-        200,
-        Method::PUT,
-        "/api/ugc/creators/me",
-        Some(&creator_user.token),
-        Some(json!({ "name": "Nueva" })),
-    )
-    .await;
+    api.put_my_creator(&creator_user, json!({ "name": "Nueva" }))
+        .expect(200)
+        .await;
     assert_eq!(api.count("ugc_creators", mongodb::bson::doc! {}).await, 1);
     let level = api
-        .expect(
-            403,
-            Method::PATCH,
-            &format!("/api/ugc/creators/{creator_id}"),
-            Some(&creator_user.token),
-            Some(json!({ "level": "macro" })),
-        )
+        .patch_creator(&creator_user, &creator_id, json!({ "level": "macro" }))
+        .expect(403)
         .await;
     assert_eq!(level["code"], "forbidden");
     let (other_creator, _) = creator(&stack, &["moda"]).await;
-    api.expect(
-        403,
-        Method::PATCH,
-        &format!("/api/ugc/creators/{creator_id}"),
-        Some(&other_creator.token),
-        Some(json!({ "bio": "hacked" })),
-    )
-    .await;
+    api.patch_creator(&other_creator, &creator_id, json!({ "bio": "hacked" }))
+        .expect(403)
+        .await;
 
     // A brand without a package cannot publish; one brand cannot touch another's campaign.
     let brand_a = brand(&stack, None).await;
     let brand_b = brand(&stack, None).await;
     let draft = campaign(&stack, &brand_a, 1, json!({})).await;
-    let unpaid = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/ugc/campaigns/{draft}/publish"),
-            Some(&brand_a.token),
-            None,
-        )
-        .await;
+    let unpaid = api.publish_campaign(&brand_a, &draft).expect(409).await;
     assert_eq!(unpaid["code"], "no-package");
-    api.expect(
-        404,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{draft}/publish"),
-        Some(&brand_b.token),
-        None,
-    )
-    .await;
-    api.expect(
-        404,
-        Method::GET,
-        &format!("/api/ugc/campaigns/{draft}"),
-        Some(&creator_user.token),
-        None,
-    )
-    .await;
-    let brand_a_id = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/brands/me",
-            Some(&brand_a.token),
-            None,
-        )
-        .await["id"]
+    api.publish_campaign(&brand_b, &draft).expect(404).await;
+    api.campaign(&creator_user, &draft).expect(404).await;
+    let brand_a_id = api.my_brand(&brand_a).expect(200).await["id"]
         .as_str()
         .expect("id")
         .to_owned();
-    api.expect(
-        403,
-        Method::PATCH,
-        &format!("/api/ugc/brands/{brand_a_id}"),
-        Some(&brand_b.token),
-        Some(json!({ "company": "Mine now" })),
+    api.patch_brand(&brand_b, &brand_a_id, json!({ "company": "Mine now" }))
+        .expect(403)
+        .await;
+    api.patch_brand(
+        &admin,
+        &brand_a_id,
+        json!({ "company": "Renamed by admin" }),
     )
-    .await;
-    api.expect(
-        200,
-        Method::PATCH,
-        &format!("/api/ugc/brands/{brand_a_id}"),
-        Some(&admin.token),
-        Some(json!({ "company": "Renamed by admin" })),
-    )
+    .expect(200)
     .await;
     for (body, field) in [
         (
@@ -844,41 +689,23 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
             "slots",
         ),
     ] {
-        let refused = api
-            .expect(
-                422,
-                Method::POST,
-                "/api/ugc/campaigns",
-                Some(&brand_a.token),
-                Some(body),
-            )
-            .await;
+        let refused = api.create_campaign(&brand_a, body).expect(422).await;
         assert_eq!(refused["field"], field, "{refused}");
     }
-    let bad_type = api.expect(422, Method::POST, "/api/ugc/campaigns", Some(&brand_a.token), Some(json!({
-        "title": "T", "budget": 1, "deliverable_types": ["billboard"], "deadline": deadline(), "slots": 1 }))).await;
+    let bad_type = api.create_campaign(&brand_a, json!({
+        "title": "T", "budget": 1, "deliverable_types": ["billboard"], "deadline": deadline(), "slots": 1 })).expect(422).await;
     assert_eq!(bad_type["code"], "invalid-field");
 
     // Quota under a race: four drafts published at once on a plan of two.
     let plan = package(&stack, &admin, 2).await;
     let subscribed = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&brand_a.token),
-            Some(json!({ "package_id": plan })),
-        )
+        .subscribe(&brand_a, json!({ "package_id": plan }))
+        .expect(201)
         .await;
     activate(&stack, &admin, &subscribed).await;
     let twice = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&brand_a.token),
-            Some(json!({ "package_id": plan })),
-        )
+        .subscribe(&brand_a, json!({ "package_id": plan }))
+        .expect(409)
         .await;
     assert_eq!(twice["code"], "already-subscribed");
     let mut drafts = vec![draft];
@@ -901,15 +728,7 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
         2,
         "{statuses:?}"
     );
-    let me = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/brands/me",
-            Some(&brand_a.token),
-            None,
-        )
-        .await;
+    let me = api.my_brand(&brand_a).expect(200).await;
     assert_eq!(me["subscription"]["used"], 2);
     // Pause and resume cost nothing; a paused campaign takes no applications.
     let live = drafts
@@ -918,41 +737,14 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
         .find(|(_, s)| **s == 200)
         .map(|(d, _)| d.clone())
         .expect("published");
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{live}/pause"),
-        Some(&brand_a.token),
-        None,
-    )
-    .await;
+    api.pause_campaign(&brand_a, &live).expect(200).await;
     let closed_for_now = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/ugc/campaigns/{live}/applications"),
-            Some(&creator_user.token),
-            Some(json!({ "pitch": "hola" })),
-        )
+        .apply_to(&creator_user, &live, json!({ "pitch": "hola" }))
+        .expect(409)
         .await;
     assert_eq!(closed_for_now["code"], "campaign-not-open");
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{live}/publish"),
-        Some(&brand_a.token),
-        None,
-    )
-    .await;
-    let me = api
-        .expect(
-            200,
-            Method::GET,
-            "/api/ugc/brands/me",
-            Some(&brand_a.token),
-            None,
-        )
-        .await;
+    api.publish_campaign(&brand_a, &live).expect(200).await;
+    let me = api.my_brand(&brand_a).expect(200).await;
     assert_eq!(me["subscription"]["used"], 2);
     let packages = api
         .expect(
@@ -964,13 +756,11 @@ async fn profiles_campaigns_and_packages_follow_their_rules() {
         )
         .await;
     assert_eq!(packages.as_array().expect("list").len(), 1);
-    api.expect(
-        403,
-        Method::POST,
-        "/api/ugc/packages",
-        Some(&brand_a.token),
-        Some(json!({ "name": "Free", "campaign_quota": 99, "price": 0, "duration_days": 30 })),
+    api.create_package(
+        &brand_a,
+        json!({ "name": "Free", "campaign_quota": 99, "price": 0, "duration_days": 30 }),
     )
+    .expect(403)
     .await;
     stack.stop().await;
 }
@@ -983,36 +773,18 @@ async fn a_priced_package_counts_only_once_activated() {
     let priced = package(&stack, &admin, 3).await;
     let brand_user = brand(&stack, None).await;
     let pending = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&brand_user.token),
-            Some(json!({ "package_id": priced })),
-        )
+        .subscribe(&brand_user, json!({ "package_id": priced }))
+        .expect(201)
         .await;
     assert_eq!(pending["subscription"]["status"], "pending");
     assert_eq!(pending["subscription"]["price"], 990000);
     let draft = campaign(&stack, &brand_user, 1, json!({})).await;
-    let refused = api
-        .expect(
-            409,
-            Method::POST,
-            &format!("/api/ugc/campaigns/{draft}/publish"),
-            Some(&brand_user.token),
-            None,
-        )
-        .await;
+    let refused = api.publish_campaign(&brand_user, &draft).expect(409).await;
     assert_eq!(refused["code"], "payment-pending");
     // Waiting is not a way round it: a second request is refused too.
     let again = api
-        .expect(
-            409,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&brand_user.token),
-            Some(json!({ "package_id": priced })),
-        )
+        .subscribe(&brand_user, json!({ "package_id": priced }))
+        .expect(409)
         .await;
     assert_eq!(again["code"], "already-subscribed");
 
@@ -1028,14 +800,7 @@ async fn a_priced_package_counts_only_once_activated() {
         .expect(409, Method::POST, &path, Some(&admin.token), None)
         .await;
     assert_eq!(twice["code"], "not-pending");
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{draft}/publish"),
-        Some(&brand_user.token),
-        None,
-    )
-    .await;
+    api.publish_campaign(&brand_user, &draft).expect(200).await;
     let audit = api
         .expect(
             200,
@@ -1052,23 +817,16 @@ async fn a_priced_package_counts_only_once_activated() {
 
     // A free package is active at once.
     let free = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/ugc/packages",
-            Some(&admin.token),
-            Some(json!({ "name": "Gratis", "campaign_quota": 1, "price": 0, "duration_days": 30 })),
+        .create_package(
+            &admin,
+            json!({ "name": "Gratis", "campaign_quota": 1, "price": 0, "duration_days": 30 }),
         )
+        .expect(201)
         .await;
     let other = brand(&stack, None).await;
     let subscribed = api
-        .expect(
-            201,
-            Method::POST,
-            "/api/ugc/subscriptions",
-            Some(&other.token),
-            Some(json!({ "package_id": free["id"] })),
-        )
+        .subscribe(&other, json!({ "package_id": free["id"] }))
+        .expect(201)
         .await;
     assert_eq!(subscribed["subscription"]["status"], "active");
     stack.stop().await;
@@ -1083,34 +841,17 @@ async fn running_campaign(
 ) -> (String, Vec<String>) {
     let api = &stack.api;
     let id = campaign(stack, brand_user, 4, json!({})).await;
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{id}/publish"),
-        Some(&brand_user.token),
-        None,
-    )
-    .await;
+    api.publish_campaign(brand_user, &id).expect(200).await;
     let mut applications = Vec::new();
     for creator in creators {
         let applied = api
-            .expect(
-                201,
-                Method::POST,
-                &format!("/api/ugc/campaigns/{id}/applications"),
-                Some(&creator.token),
-                Some(json!({ "pitch": "Me encanta la marca" })),
-            )
+            .apply_to(creator, &id, json!({ "pitch": "Me encanta la marca" }))
+            .expect(201)
             .await;
         let application = applied["id"].as_str().expect("id").to_owned();
-        api.expect(
-            200,
-            Method::POST,
-            &format!("/api/ugc/applications/{application}/accept"),
-            Some(&brand_user.token),
-            None,
-        )
-        .await;
+        api.accept_application(brand_user, &application)
+            .expect(200)
+            .await;
         applications.push(application);
     }
     (id, applications)
@@ -1175,14 +916,9 @@ async fn deliverables_stop_at_what_the_campaign_asks_and_when_it_closes() {
 
     // A closed campaign takes no more.
     let (other_campaign, others) = running_campaign(&stack, &brand_user, &[&ana]).await;
-    api.expect(
-        200,
-        Method::POST,
-        &format!("/api/ugc/campaigns/{other_campaign}/close"),
-        Some(&brand_user.token),
-        None,
-    )
-    .await;
+    api.close_campaign(&brand_user, &other_campaign)
+        .expect(200)
+        .await;
     let closed = api
         .expect(
             409,
