@@ -118,27 +118,19 @@ pub async fn create(
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> Result<(StatusCode, Json<CampaignView>), ApiError> {
     let brand = profiles::mine::<BrandDoc>(&state.db, &user).await?;
-    let Terms {
-        title,
-        description,
-        budget,
-        deliverable_types,
-        deadline,
-        requirements,
-        slots,
-    } = parse_input(input)?;
+    let terms = parse_input(input)?;
     let now = DateTime::now();
     let campaign = CampaignDoc {
         id: ObjectId::new(),
         brand_id: brand.id,
         brand_user_id: user.id,
-        title,
-        description,
-        budget,
-        deliverable_types,
-        deadline,
-        requirements,
-        slots,
+        title: terms.title,
+        description: terms.description,
+        budget: terms.budget,
+        deliverable_types: terms.deliverable_types,
+        deadline: terms.deadline,
+        requirements: terms.requirements,
+        slots: terms.slots,
         accepted: 0,
         status: CampaignStatus::Draft,
         counted: false,
@@ -176,16 +168,8 @@ pub async fn update(
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> Result<Json<CampaignView>, ApiError> {
     let before = managed(&state.db, &user, &id).await?;
-    let Terms {
-        title,
-        description,
-        budget,
-        deliverable_types,
-        deadline,
-        requirements,
-        slots,
-    } = parse_input(input)?;
-    if slots < before.accepted {
+    let terms = parse_input(input)?;
+    if terms.slots < before.accepted {
         return Err(ApiError::invalid(
             "slots",
             format!("{} creators are already accepted", before.accepted),
@@ -195,11 +179,11 @@ pub async fn update(
         .find_one_and_update(
             doc! { "_id": before.id, "status": { "$in": ["draft", "paused"] } },
             doc! { "$set": {
-                "title": title, "description": description, "budget": budget,
-                "deliverable_types": mongodb::bson::to_bson(&deliverable_types).map_err(anyhow::Error::from)?,
-                "deadline": deadline,
-                "requirements": mongodb::bson::to_bson(&requirements).map_err(anyhow::Error::from)?,
-                "slots": slots, "updated_at": DateTime::now(),
+                "title": terms.title, "description": terms.description, "budget": terms.budget,
+                "deliverable_types": mongodb::bson::to_bson(&terms.deliverable_types).map_err(anyhow::Error::from)?,
+                "deadline": terms.deadline,
+                "requirements": mongodb::bson::to_bson(&terms.requirements).map_err(anyhow::Error::from)?,
+                "slots": terms.slots, "updated_at": DateTime::now(),
             } },
         )
         .return_document(mongodb::options::ReturnDocument::After)
