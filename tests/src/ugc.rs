@@ -146,4 +146,10 @@ impl ApiApp {
             None,
         )
     }
+
+    /// `POST /api/ugc/deliverables/{id}/metrics`: reports a post's numbers.
+    pub fn report_metrics(&self, user: &TestUser, id: &str, body: Value) -> Call {
+        let path = format!("/api/ugc/deliverables/{id}/metrics");
+        self.json_call(Method::POST, &path, Some(user), Some(body))
+    }
 }

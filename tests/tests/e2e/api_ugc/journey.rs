@@ -281,38 +281,34 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     // Metrics: history kept, the campaign totals use each deliverable's latest.
     let metrics = format!("/api/ugc/deliverables/{deliverable}/metrics");
     let negative = api
-        .expect(
-            422,
-            Method::POST,
-            &metrics,
-            Some(&first.token),
-            Some(json!({ "views": -1, "likes": 0, "comments": 0, "shares": 0 })),
+        .report_metrics(
+            first,
+            &deliverable,
+            json!({ "views": -1, "likes": 0, "comments": 0, "shares": 0 }),
         )
+        .expect(422)
         .await;
     assert_eq!(negative["field"], "views");
-    api.expect(
-        403,
-        Method::POST,
-        &metrics,
-        Some(&brand_user.token),
-        Some(json!({ "views": 1, "likes": 0, "comments": 0, "shares": 0 })),
+    api.report_metrics(
+        &brand_user,
+        &deliverable,
+        json!({ "views": 1, "likes": 0, "comments": 0, "shares": 0 }),
     )
+    .expect(403)
     .await;
-    api.expect(
-        201,
-        Method::POST,
-        &metrics,
-        Some(&first.token),
-        Some(json!({ "views": 1000, "likes": 100, "comments": 10, "shares": 5 })),
+    api.report_metrics(
+        first,
+        &deliverable,
+        json!({ "views": 1000, "likes": 100, "comments": 10, "shares": 5 }),
     )
+    .expect(201)
     .await;
-    api.expect(
-        201,
-        Method::POST,
-        &metrics,
-        Some(&first.token),
-        Some(json!({ "views": 2000, "likes": 150, "comments": 20, "shares": 10 })),
+    api.report_metrics(
+        first,
+        &deliverable,
+        json!({ "views": 2000, "likes": 150, "comments": 20, "shares": 10 }),
     )
+    .expect(201)
     .await;
     let other = api
         .submit_deliverable(
