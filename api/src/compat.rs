@@ -299,5 +299,9 @@ pub async fn storage_status(
             "products": legacy_products,
             "pages": legacy_pages,
         },
+        // What the data the old back end left made start-up and reads
+        // step around: indexes not created, documents skipped in lists.
+        "index_problems": state.indexes.problems,
+        "skipped_reads": crate::db::skipped_reads(),
     })))
 }

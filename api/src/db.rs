@@ -5,7 +5,7 @@
 
 use futures::future::BoxFuture;
 use futures::TryStreamExt;
-use mongodb::bson::Document;
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::{ClientSession, Collection, Database};
 
@@ -26,6 +26,13 @@ pub enum DbError {
     /// One of our own values did not encode: a bug, never the request's.
     #[error("encoding a document failed")]
     Encode(#[from] mongodb::bson::ser::Error),
+    /// A stored document neither ours nor convertible from the old back
+    /// end's shape: 422 `legacy-document` naming the problem.
+    #[error(transparent)]
+    Legacy(#[from] crate::adopt::LegacyDocument),
+    /// A path named a record that does not exist: 404.
+    #[error(transparent)]
+    NoSuch(#[from] crate::fields::NoSuch),
 }
 
 pub use avenue_shared::db::is_duplicate_key;
@@ -182,10 +189,11 @@ impl Page {
 }
 
 /// One page of the documents matching `filter`, in `sort` order (which
-/// should end with `_id`, so pages never shuffle).
+/// should end with `_id`, so pages never shuffle). A document that does
+/// not read is skipped (see [`readable`]), never the whole page lost.
 ///
 /// # Errors
-/// When the database fails or a document does not deserialize.
+/// When the database fails.
 pub async fn find_page<T>(
     collection: &Collection<T>,
     filter: Document,
@@ -195,14 +203,107 @@ pub async fn find_page<T>(
 where
     T: serde::de::DeserializeOwned + Send + Sync,
 {
-    collection
+    let stored: Vec<Document> = collection
+        .clone_with_type::<Document>()
         .find(filter)
         .sort(sort)
         .skip(page.skip)
         .limit(page.limit)
         .await?
         .try_collect()
-        .await
+        .await?;
+    let name = collection.name().to_owned();
+    Ok(readable(&name, stored, |doc| {
+        mongodb::bson::from_document(doc).map_err(|err| err.to_string())
+    }))
+}
+
+/// The documents of a listing that `read` accepts. One odd document (the
+/// old back end's, or a hand edit) never turns a list into a 500: it is
+/// skipped, logged once with its id, and counted in [`skipped_reads`].
+pub fn readable<T, E: std::fmt::Display>(
+    collection: &str,
+    stored: Vec<Document>,
+    read: impl Fn(Document) -> Result<T, E>,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(stored.len());
+    for doc in stored {
+        let id = crate::adopt::id_text(&doc);
+        match read(doc) {
+            Ok(value) => out.push(value),
+            Err(err) => skipped(collection, &id, &err.to_string()),
+        }
+    }
+    out
+}
+
+/// Ids already logged, so a document read on every request is logged
+/// once; bounded, since the log is what it saves, not correctness.
+static LOGGED: std::sync::Mutex<Option<std::collections::HashSet<String>>> =
+    std::sync::Mutex::new(None);
+static SKIPPED: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn skipped(collection: &str, id: &str, problem: &str) {
+    if let Ok(mut counts) = SKIPPED.lock() {
+        *counts.entry(collection.to_owned()).or_default() += 1;
+    }
+    let first_time = LOGGED.lock().map_or(true, |mut logged| {
+        let logged = logged.get_or_insert_with(Default::default);
+        logged.len() < 10_000 && logged.insert(format!("{collection}/{id}"))
+    });
+    if first_time {
+        tracing::warn!(%collection, %id, %problem,
+            "document skipped in a listing: not in a shape this service reads (adopt-data reports it)");
+    }
+}
+
+/// Per collection, how many documents listings skipped since start-up.
+pub fn skipped_reads() -> std::collections::BTreeMap<String, u64> {
+    SKIPPED.lock().map(|c| c.clone()).unwrap_or_default()
+}
+
+/// The record a path names: our ObjectId, or the old back end's string id
+/// (kept as `legacy_id` by `adopt-data`, or still in `id` before it ran),
+/// so links from before the cut-over keep working.
+///
+/// # Errors
+/// [`DbError::NoSuch`] for `what` when neither names a record.
+pub async fn resolve_id(
+    db: &Database,
+    collection: &str,
+    raw: &str,
+    what: &'static str,
+) -> Result<ObjectId, DbError> {
+    if let Ok(id) = ObjectId::parse_str(raw) {
+        return Ok(id);
+    }
+    let no_such = || DbError::NoSuch(crate::fields::NoSuch(what));
+    if raw.is_empty() || raw.len() > 100 {
+        return Err(no_such());
+    }
+    let found = db
+        .collection::<Document>(collection)
+        .find_one(doc! { "$or": [ { "legacy_id": raw }, { "id": raw } ] })
+        .projection(doc! { "_id": 1 })
+        .await?;
+    match found.as_ref().and_then(|d| d.get("_id")) {
+        Some(Bson::ObjectId(id)) => Ok(*id),
+        _ => Err(no_such()),
+    }
+}
+
+/// `text` as a regular expression that matches exactly it.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\^$.|?*+()[]{}".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
 }
 
 /// Up to `limit` documents matching `filter`, newest by `at_field` first

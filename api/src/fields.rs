@@ -1,7 +1,6 @@
 //! Small parsers shared by every domain: bounded text, slugs, ids, lists.
 //! Each names the field it refuses, so clients can point at it.
 
-use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Deserializer};
 
 /// A request field that broke a rule (`price` negative, `sizes[1]` empty):
@@ -128,14 +127,6 @@ pub fn labels(raw: &[String], field: &str) -> Result<Vec<String>, FieldError> {
         }
     }
     Ok(out)
-}
-
-/// A record id from a path; anything else is simply not found.
-///
-/// # Errors
-/// 404 for `what`.
-pub fn object_id(raw: &str, what: &'static str) -> Result<ObjectId, NoSuch> {
-    ObjectId::parse_str(raw).map_err(|_| NoSuch(what))
 }
 
 /// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`).

@@ -5,12 +5,14 @@
 //! type), then a module per domain (`users`, `shop`, `studio`, `system`),
 //! `media` (claims in the media service), `db` (transactions).
 
+pub mod adopt;
 pub mod cli;
 pub mod compat;
 pub mod config;
 pub mod db;
 pub mod fields;
 pub mod http;
+pub mod indexes;
 pub mod maintenance;
 pub mod media;
 pub mod routes;

@@ -14,6 +14,7 @@ use tower::Layer;
 use avenue_shared::{JwtKeys, MediaClient};
 
 use crate::config::Settings;
+use crate::indexes::{self, IndexSpec};
 use crate::media::MediaGateway;
 use crate::routes;
 use crate::state::AppState;
@@ -49,56 +50,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let users = UserRepo::new(&db);
     let audit = AuditLog::new(&db);
     let outbox = Outbox::new(&db, Arc::new(LogOnlySender));
-    users
-        .ensure_indexes()
-        .await
-        .context("creating the users indexes (is MongoDB running?)")?;
-    audit.ensure_indexes().await.context("audit_logs indexes")?;
-    outbox
-        .ensure_indexes()
-        .await
-        .context("email_logs indexes")?;
-    shop::catalog::ensure_indexes(&db)
-        .await
-        .context("shop_products indexes")?;
-    shop::coupons::ensure_indexes(&db)
-        .await
-        .context("shop_coupons indexes")?;
-    shop::order_docs::ensure_indexes(&db)
-        .await
-        .context("orders indexes")?;
-    studio::reservations::ensure_indexes(&db)
-        .await
-        .context("reservations indexes")?;
-    system::pages::ensure_indexes(&db)
-        .await
-        .context("page_content indexes")?;
-    ugc::profiles::ensure_indexes(&db)
-        .await
-        .context("ugc profile indexes")?;
-    ugc::campaign_docs::ensure_indexes(&db)
-        .await
-        .context("ugc_campaigns indexes")?;
-    ugc::applications::ensure_indexes(&db)
-        .await
-        .context("ugc_applications indexes")?;
-    ugc::deliverables::ensure_indexes(&db)
-        .await
-        .context("ugc deliverable indexes")?;
-    ugc::notifications::ensure_indexes(&db)
-        .await
-        .context("ugc_notifications indexes")?;
     let media = MediaGateway::new(
         MediaClient::new(settings.media_url.as_str()).context("MEDIA_URL")?,
         keys.clone(),
     );
     let limiter = LoginLimiter::new(&db, &settings.auth);
-    // Without its TTL index old windows are still cleared by the limiter
-    // itself; a refusal is worth a warning, not a failed start.
-    if let Err(err) = limiter.ensure_indexes().await {
-        tracing::warn!(error = %err, "login_attempts TTL index could not be created");
-    }
+    let indexes = indexes::ensure(&db, &all_indexes()).await?;
     Ok(AppState {
+        indexes,
         limiter,
         hasher: Hasher::new().await?,
         config: Arc::new(settings),
@@ -109,6 +68,29 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         audit,
         outbox,
     })
+}
+
+/// Every index the domains ask for. Over the database the old back end
+/// left, some may be refused: start-up reports them and goes on.
+fn all_indexes() -> Vec<IndexSpec> {
+    [
+        UserRepo::indexes(),
+        LoginLimiter::indexes(),
+        AuditLog::indexes(),
+        Outbox::indexes(),
+        shop::catalog::indexes(),
+        shop::coupons::indexes(),
+        shop::order_docs::indexes(),
+        studio::reservations::indexes(),
+        system::pages::indexes(),
+        ugc::profiles::indexes(),
+        ugc::packages::indexes(),
+        ugc::campaign_docs::indexes(),
+        ugc::applications::indexes(),
+        ugc::deliverables::indexes(),
+        ugc::notifications::indexes(),
+    ]
+    .concat()
 }
 
 impl Application {

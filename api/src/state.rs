@@ -10,6 +10,7 @@ use mongodb::Database;
 use avenue_shared::JwtKeys;
 
 use crate::config::Settings;
+use crate::indexes::IndexReport;
 use crate::media::MediaGateway;
 use crate::system::audit::AuditLog;
 use crate::system::email::Outbox;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     pub audit: AuditLog,
     pub outbox: Outbox,
+    /// Indexes start-up could not create over the data it found.
+    pub indexes: Arc<IndexReport>,
 }
 
 impl FromRef<AppState> for avenue_shared::net::TrustedProxies {

@@ -7,7 +7,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
 use crate::proxy::CuttableProxy;
-use crate::{fixtures, mongo_uri, spawn_api_with, spawn_media, ApiApp, MediaApp};
+use crate::{fixtures, mongo_uri, spawn_api_with, ApiApp, MediaApp};
 
 pub struct Stack {
     pub media: MediaApp,
@@ -55,7 +55,13 @@ pub async fn spawn_stack() -> Stack {
 }
 
 pub async fn spawn_stack_with(tweak: impl FnOnce(&mut avenue_api::Settings)) -> Stack {
-    let media = spawn_media().await;
+    spawn_stack_on(&crate::unique_db(), tweak).await
+}
+
+/// The stack on database `db_name`, which the test may have filled first
+/// (with documents the old back end wrote, say).
+pub async fn spawn_stack_on(db_name: &str, tweak: impl FnOnce(&mut avenue_api::Settings)) -> Stack {
+    let media = crate::spawn_media_on(db_name, |_| {}).await;
     let media_link = CuttableProxy::start(format!("127.0.0.1:{}", media.port)).await;
     let api = spawn_api_with(
         &mongo_uri(),

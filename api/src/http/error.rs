@@ -19,6 +19,10 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
     Unauthenticated(String),
+    /// The account's stored password is in a format no check exists for:
+    /// only a password reset lets it sign in.
+    #[error("this account must set a new password: request a password reset")]
+    PasswordResetRequired,
     #[error("{0}")]
     Forbidden(String),
     #[error("no such {0}")]
@@ -120,6 +124,8 @@ impl From<DbError> for ApiError {
             DbError::Busy(cause) => Self::Busy(cause),
             DbError::Mongo(err) => err.into(),
             DbError::Encode(err) => Self::Internal(err.into()),
+            DbError::NoSuch(what) => Self::NotFound(what.0),
+            DbError::Legacy(legacy) => Self::unprocessable("legacy-document", legacy.to_string()),
         }
     }
 }
@@ -178,6 +184,7 @@ impl IntoResponse for ApiError {
         let (status, code) = match &this {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::PasswordResetRequired => (StatusCode::UNAUTHORIZED, "password-reset-required"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),

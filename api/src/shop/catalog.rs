@@ -1,9 +1,9 @@
 //! `shop_products` as stored and as shown: the document, its indexes and
 //! its view. Handlers (`products`), the grouped view and orders all read it.
 
+use crate::indexes::IndexSpec;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,6 +43,9 @@ pub struct ProductDoc {
     #[serde(default)]
     pub image_ids: Vec<MediaId>,
     pub status: ProductStatus,
+    /// The old back end's string id, kept by `adopt-data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -51,27 +54,17 @@ pub fn collection(db: &Database) -> Collection<ProductDoc> {
     db.collection(PRODUCTS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    let products = collection(db);
-    for (keys, unique) in [
-        (doc! { "slug": 1 }, true),
-        (doc! { "sku": 1 }, true),
-        (doc! { "status": 1, "created_at": -1, "_id": -1 }, false),
-        (doc! { "status": 1, "price": 1, "_id": 1 }, false),
-        (doc! { "model": 1 }, false),
-    ] {
-        products
-            .create_index(
-                IndexModel::builder()
-                    .keys(keys)
-                    .options(IndexOptions::builder().unique(unique).build())
-                    .build(),
-            )
-            .await?;
-    }
-    Ok(())
+/// `slug` and `sku` unique among products that have them (the old back
+/// end's have neither until `adopt-data`).
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_where(PRODUCTS, doc! { "slug": 1 }, "string"),
+        IndexSpec::unique_where(PRODUCTS, doc! { "sku": 1 }, "string"),
+        IndexSpec::plain(PRODUCTS, doc! { "status": 1, "created_at": -1, "_id": -1 }),
+        IndexSpec::plain(PRODUCTS, doc! { "status": 1, "price": 1, "_id": 1 }),
+        IndexSpec::plain(PRODUCTS, doc! { "model": 1 }),
+        IndexSpec::legacy_id(PRODUCTS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -3,13 +3,13 @@
 //! live on the coupon and change inside the order's transaction, so two
 //! orders racing for the last use cannot both get it.
 
+use crate::indexes::IndexSpec;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{ClientSession, Collection, Database, IndexModel};
+use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -70,18 +70,11 @@ pub fn collection(db: &Database) -> Collection<CouponDoc> {
     db.collection(COUPONS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    collection(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "code": 1 })
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-        )
-        .await?;
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_where(COUPONS, doc! { "code": 1 }, "string"),
+        IndexSpec::legacy_id(COUPONS),
+    ]
 }
 
 fn code(raw: &str) -> Result<String, ApiError> {

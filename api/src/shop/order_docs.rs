@@ -1,8 +1,9 @@
 //! `orders` as stored and shown: the document, its lines, statuses and
 //! history, its indexes and its view.
 
+use crate::indexes::IndexSpec;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,19 +106,13 @@ pub fn collection(db: &Database) -> Collection<OrderDoc> {
     db.collection(ORDERS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    for keys in [
-        doc! { "user_id": 1, "created_at": -1, "_id": -1 },
-        doc! { "status": 1, "created_at": -1, "_id": -1 },
-        doc! { "status": 1, "expires_at": 1 },
-    ] {
-        collection(db)
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::plain(ORDERS, doc! { "user_id": 1, "created_at": -1, "_id": -1 }),
+        IndexSpec::plain(ORDERS, doc! { "status": 1, "created_at": -1, "_id": -1 }),
+        IndexSpec::plain(ORDERS, doc! { "status": 1, "expires_at": 1 }),
+        IndexSpec::legacy_id(ORDERS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -335,7 +335,10 @@ pub async fn list(
     let mut filter = Document::new();
     if user.is_admin() {
         if let Some(id) = &query.user_id {
-            filter.insert("user_id", fields::object_id(id, "user")?);
+            filter.insert(
+                "user_id",
+                crate::db::resolve_id(&state.db, crate::users::repo::USERS, id, "user").await?,
+            );
         }
     } else {
         filter.insert("user_id", user.id);
@@ -372,7 +375,7 @@ pub async fn show(
 }
 
 async fn find_visible(db: &Database, user: &CurrentUser, id: &str) -> Result<OrderDoc, ApiError> {
-    let id = fields::object_id(id, "order")?;
+    let id = crate::db::resolve_id(db, ORDERS, id, "order").await?;
     collection(db)
         .find_one(doc! { "_id": id })
         .await?

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use mongodb::Database;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,7 +15,8 @@ use avenue_shared::{MediaId, MediaRef};
 use super::catalog::{collection, ProductDoc, ProductStatus, ProductView, PRODUCTS};
 use super::grouped;
 use super::money::{Money, CURRENCY};
-use crate::db::is_duplicate_key;
+use crate::adopt;
+use crate::db::{is_duplicate_key, DbError};
 use crate::fields::{self, double_option};
 use crate::http::auth::{Admin, MaybeUser};
 use crate::http::error::ApiError;
@@ -32,6 +34,40 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const MAX_IMAGES: usize = 20;
 const MAX_STOCK: i64 = 1_000_000_000;
+
+/// Reads one stored product, ours or the old back end's (through its
+/// converter, so a product `adopt-data` has not reached still reads).
+///
+/// # Errors
+/// 422 `legacy-document` for a product in neither shape.
+pub async fn find_one(db: &Database, filter: Document) -> Result<Option<ProductDoc>, DbError> {
+    let stored = db.collection::<Document>(PRODUCTS).find_one(filter).await?;
+    Ok(stored
+        .map(|doc| adopt::read_as(PRODUCTS, doc, adopt::products::convert))
+        .transpose()?)
+}
+
+/// A product and the filter that matches it only as it was read (its
+/// stored `updated_at`, whatever its type), so a concurrent edit is not
+/// silently overwritten, old documents included.
+async fn find_versioned(
+    db: &Database,
+    id: ObjectId,
+) -> Result<Option<(ProductDoc, Document)>, DbError> {
+    let Some(stored) = db
+        .collection::<Document>(PRODUCTS)
+        .find_one(doc! { "_id": id })
+        .await?
+    else {
+        return Ok(None);
+    };
+    let version = match stored.get("updated_at") {
+        Some(at) => doc! { "_id": id, "updated_at": at.clone() },
+        None => doc! { "_id": id, "updated_at": { "$exists": false } },
+    };
+    let product = adopt::read_as(PRODUCTS, stored, adopt::products::convert)?;
+    Ok(Some((product, version)))
+}
 
 impl ProductDoc {
     pub fn reference(&self) -> Result<MediaRef, ApiError> {
@@ -161,6 +197,7 @@ fn parse_new(input: NewProduct) -> Result<ProductDoc, ApiError> {
         model: model(input.model.as_deref())?,
         image_ids: images(input.image_ids)?,
         status: input.status.unwrap_or(ProductStatus::Draft),
+        legacy_id: None,
         created_at: now,
         updated_at: now,
         name,
@@ -281,10 +318,9 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<ProductPatch>,
 ) -> Result<Json<ProductView>, ApiError> {
-    let id = fields::object_id(&id, "product")?;
+    let id = crate::db::resolve_id(&state.db, PRODUCTS, &id, "product").await?;
     let products = collection(&state.db);
-    let before = products
-        .find_one(doc! { "_id": id })
+    let (before, version) = find_versioned(&state.db, id)
         .await?
         .ok_or(ApiError::NotFound("product"))?;
     let after = apply_patch(before.clone(), patch)?;
@@ -296,10 +332,12 @@ pub async fn update(
             &before.image_ids,
             &indexed("image_ids", &after.image_ids),
             async {
-                // Conditional on the version read, so a concurrent edit is
-                // not silently overwritten.
+                // Conditional on the version read; `$set` of our fields
+                // only, so fields the old back end wrote stay as they were.
+                let mut fields = mongodb::bson::to_document(&after).map_err(anyhow::Error::from)?;
+                fields.remove("_id");
                 let replaced = products
-                    .replace_one(doc! { "_id": id, "updated_at": before.updated_at }, &after)
+                    .update_one(version, doc! { "$set": fields })
                     .await
                     .map_err(duplicate_message)?;
                 if replaced.matched_count == 0 {
@@ -336,12 +374,19 @@ pub async fn remove(
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = fields::object_id(&id, "product")?;
-    let products = collection(&state.db);
-    let before = products
+    let id = crate::db::resolve_id(&state.db, PRODUCTS, &id, "product").await?;
+    // Read first, so a product in neither shape answers 422 and stays.
+    find_one(&state.db, doc! { "_id": id })
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    let deleted = state
+        .db
+        .collection::<Document>(PRODUCTS)
         .find_one_and_delete(doc! { "_id": id })
         .await?
         .ok_or(ApiError::NotFound("product"))?;
+    let before = adopt::read_as::<ProductDoc>(PRODUCTS, deleted, adopt::products::convert)
+        .map_err(DbError::Legacy)?;
     state
         .media
         .release_all(&before.reference()?, &before.image_ids)
@@ -396,18 +441,6 @@ pub struct ProductPage {
     limit: i64,
 }
 
-fn escape_regex(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\^$.|?*+()[]{}".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
-}
-
 /// Search and filters with paging. Sorts always end with `_id`, so pages
 /// neither repeat nor skip products when prices or dates tie.
 #[utoipa::path(get, path = "/api/shop/products", tag = "shop", params(ProductQuery),
@@ -438,7 +471,7 @@ pub async fn list(
                 "q: at most 100 characters",
             ));
         }
-        let pattern = escape_regex(q);
+        let pattern = crate::db::regex_escape(q);
         filter.insert(
             "$or",
             vec![
@@ -500,10 +533,14 @@ pub async fn show(
 ) -> Result<Json<ProductView>, ApiError> {
     let filter = match ObjectId::parse_str(&id_or_slug) {
         Ok(id) => doc! { "_id": id },
-        Err(_) => doc! { "slug": &id_or_slug },
+        // A slug, or the old back end's id in links from before the cut-over.
+        Err(_) => doc! { "$or": [
+            { "slug": &id_or_slug },
+            { "legacy_id": &id_or_slug },
+            { "id": &id_or_slug },
+        ] },
     };
-    let product = collection(&state.db)
-        .find_one(filter)
+    let product = find_one(&state.db, filter)
         .await?
         .filter(|p| {
             p.status == ProductStatus::Published || user.as_ref().is_some_and(|u| u.is_admin())

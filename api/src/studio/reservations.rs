@@ -9,6 +9,7 @@
 //! concurrent requests of one customer are serialised by write conflicts
 //! and cannot all pass the count.
 
+use crate::indexes::IndexSpec;
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
@@ -16,8 +17,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::{FutureExt, TryStreamExt};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
@@ -79,30 +79,20 @@ fn collection(db: &Database) -> Collection<ReservationDoc> {
     db.collection(RESERVATIONS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    let reservations = collection(db);
-    reservations
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "slots": 1 })
-                .options(
-                    IndexOptions::builder()
-                        .unique(true)
-                        .partial_filter_expression(doc! { "status": "confirmed" })
-                        .name("one_booking_per_slot".to_owned())
-                        .build(),
-                )
-                .build(),
-        )
-        .await?;
-    for keys in [doc! { "start": 1 }, doc! { "user_id": 1, "start": -1 }] {
-        reservations
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
+/// One confirmed booking per slot, among bookings that list their slots
+/// (the old back end's do not).
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_filtered(
+            RESERVATIONS,
+            doc! { "slots": 1 },
+            doc! { "status": "confirmed", "slots": { "$exists": true } },
+            "one_booking_per_slot_listed".to_owned(),
+        ),
+        IndexSpec::plain(RESERVATIONS, doc! { "start": 1 }),
+        IndexSpec::plain(RESERVATIONS, doc! { "user_id": 1, "start": -1 }),
+        IndexSpec::legacy_id(RESERVATIONS),
+    ]
 }
 
 /// Opening hours and slot size, from the settings.
@@ -417,7 +407,7 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<ReservationView>, ApiError> {
     let studio = Studio::load(&state.db).await?;
-    let id = fields::object_id(&id, "reservation")?;
+    let id = crate::db::resolve_id(&state.db, RESERVATIONS, &id, "reservation").await?;
     let reservations = collection(&state.db);
     let current = reservations
         .find_one(doc! { "_id": id })

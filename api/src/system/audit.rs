@@ -1,6 +1,7 @@
 //! `audit_logs`: every admin write records who did what to which record,
 //! with the record before and after.
 
+use crate::indexes::IndexSpec;
 use mongodb::bson::{doc, Bson, DateTime, Document};
 use mongodb::{Collection, Database};
 use serde::Serialize;
@@ -21,18 +22,14 @@ impl AuditLog {
         }
     }
 
-    /// # Errors
-    /// When the database refuses.
-    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
-        for keys in [
-            doc! { "at": -1 },
-            doc! { "collection": 1, "record_id": 1, "at": -1 },
-        ] {
-            self.logs
-                .create_index(mongodb::IndexModel::builder().keys(keys).build())
-                .await?;
-        }
-        Ok(())
+    pub fn indexes() -> Vec<IndexSpec> {
+        vec![
+            IndexSpec::plain(AUDIT_LOGS, doc! { "at": -1 }),
+            IndexSpec::plain(
+                AUDIT_LOGS,
+                doc! { "collection": 1, "record_id": 1, "at": -1 },
+            ),
+        ]
     }
 
     /// Records one write. A failure here is logged loudly but does not undo

@@ -4,6 +4,7 @@
 //! [`EmailSender`] and records the outcome. The default sender only logs,
 //! so the record of what would have been sent is the product.
 
+use crate::indexes::IndexSpec;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,15 +101,11 @@ impl Outbox {
         }
     }
 
-    /// # Errors
-    /// When the database refuses.
-    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
-        for keys in [doc! { "status": 1, "updated_at": 1 }, doc! { "related": 1 }] {
-            self.emails
-                .create_index(mongodb::IndexModel::builder().keys(keys).build())
-                .await?;
-        }
-        Ok(())
+    pub fn indexes() -> Vec<IndexSpec> {
+        vec![
+            IndexSpec::plain(EMAIL_LOGS, doc! { "status": 1, "updated_at": 1 }),
+            IndexSpec::plain(EMAIL_LOGS, doc! { "related": 1 }),
+        ]
     }
 
     fn entry(email: NewEmail) -> EmailDoc {

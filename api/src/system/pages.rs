@@ -4,6 +4,7 @@
 //! claimed for the page; every version kept holds its media, so restoring
 //! one never finds a file gone.
 
+use crate::indexes::IndexSpec;
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
@@ -11,8 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -106,18 +106,11 @@ fn collection(db: &Database) -> Collection<PageDoc> {
     db.collection(PAGES)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    collection(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "slug": 1 })
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-        )
-        .await?;
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_where(PAGES, doc! { "slug": 1 }, "string"),
+        IndexSpec::legacy_id(PAGES),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,7 +180,7 @@ pub struct PageSave {
 }
 
 async fn find(db: &Database, id: &str) -> Result<PageDoc, ApiError> {
-    let id = fields::object_id(id, "page")?;
+    let id = crate::db::resolve_id(db, PAGES, id, "page").await?;
     collection(db)
         .find_one(doc! { "_id": id })
         .await?
@@ -412,7 +405,7 @@ pub async fn remove(
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = fields::object_id(&id, "page")?;
+    let id = crate::db::resolve_id(&state.db, PAGES, &id, "page").await?;
     let before = collection(&state.db)
         .find_one_and_delete(doc! { "_id": id })
         .await?

@@ -3,13 +3,13 @@
 //! campaign's slots with a conditional increment, in one transaction with
 //! the application's change, so concurrent accepts stop at the slot count.
 
+use crate::indexes::IndexSpec;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use futures::FutureExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -64,26 +64,20 @@ pub fn collection(db: &Database) -> Collection<ApplicationDoc> {
     db.collection(APPLICATIONS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    collection(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "campaign_id": 1, "creator_id": 1 })
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-        )
-        .await?;
-    for keys in [
-        doc! { "brand_user_id": 1, "created_at": -1 },
-        doc! { "creator_user_id": 1, "created_at": -1 },
-    ] {
-        collection(db)
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_where(
+            APPLICATIONS,
+            doc! { "campaign_id": 1, "creator_id": 1 },
+            "objectId",
+        ),
+        IndexSpec::plain(APPLICATIONS, doc! { "brand_user_id": 1, "created_at": -1 }),
+        IndexSpec::plain(
+            APPLICATIONS,
+            doc! { "creator_user_id": 1, "created_at": -1 },
+        ),
+        IndexSpec::legacy_id(APPLICATIONS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,7 +122,13 @@ pub async fn apply(
     ApiJson(input): ApiJson<ApplicationInput>,
 ) -> Result<(StatusCode, Json<ApplicationView>), ApiError> {
     let creator = profiles::mine::<CreatorDoc>(&state.db, &user).await?;
-    let id = fields::object_id(&id, "campaign")?;
+    let id = crate::db::resolve_id(
+        &state.db,
+        crate::ugc::campaign_docs::CAMPAIGNS,
+        &id,
+        "campaign",
+    )
+    .await?;
     let campaign = campaigns::collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?
@@ -197,7 +197,7 @@ pub async fn visible(
     user: &CurrentUser,
     id: &str,
 ) -> Result<ApplicationDoc, ApiError> {
-    let id = fields::object_id(id, "application")?;
+    let id = crate::db::resolve_id(db, APPLICATIONS, id, "application").await?;
     collection(db)
         .find_one(doc! { "_id": id })
         .await?
@@ -224,7 +224,16 @@ pub async fn list(
 ) -> Result<Json<Vec<ApplicationView>>, ApiError> {
     let mut filter = common::listing_for(&user, doc! { "creator_user_id": user.id });
     if let Some(campaign) = query.campaign_id {
-        filter.insert("campaign_id", fields::object_id(&campaign, "campaign")?);
+        filter.insert(
+            "campaign_id",
+            crate::db::resolve_id(
+                &state.db,
+                crate::ugc::campaign_docs::CAMPAIGNS,
+                &campaign,
+                "campaign",
+            )
+            .await?,
+        );
     }
     if let Some(status) = query.status {
         filter.insert(

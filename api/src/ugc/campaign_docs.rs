@@ -2,8 +2,9 @@
 //! requirements, its indexes and its view. The campaign handlers, the
 //! applications and the deliverables all read it.
 
+use crate::indexes::IndexSpec;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -77,18 +78,12 @@ pub fn collection(db: &Database) -> Collection<CampaignDoc> {
     db.collection(CAMPAIGNS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    for keys in [
-        doc! { "status": 1, "created_at": -1, "_id": -1 },
-        doc! { "brand_user_id": 1, "created_at": -1 },
-    ] {
-        collection(db)
-            .create_index(IndexModel::builder().keys(keys).build())
-            .await?;
-    }
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::plain(CAMPAIGNS, doc! { "status": 1, "created_at": -1, "_id": -1 }),
+        IndexSpec::plain(CAMPAIGNS, doc! { "brand_user_id": 1, "created_at": -1 }),
+        IndexSpec::legacy_id(CAMPAIGNS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,13 +5,13 @@
 //! and at most one deliverable per type the campaign asks for; both are
 //! conditions of writes in the submission's transaction.
 
+use crate::indexes::IndexSpec;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use futures::{FutureExt, TryStreamExt};
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -82,39 +82,20 @@ pub(super) fn collection(db: &Database) -> Collection<DeliverableDoc> {
     db.collection(DELIVERABLES)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    collection(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "campaign_id": 1, "created_at": -1 })
-                .build(),
-        )
-        .await?;
-    db.collection::<Document>(METRICS)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "deliverable_id": 1, "reported_at": -1 })
-                .build(),
-        )
-        .await?;
-    db.collection::<Document>(METRICS)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "campaign_id": 1 })
-                .build(),
-        )
-        .await?;
-    db.collection::<Document>(RATINGS)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "deliverable_id": 1, "from_user": 1 })
-                .options(IndexOptions::builder().unique(true).build())
-                .build(),
-        )
-        .await?;
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::plain(DELIVERABLES, doc! { "campaign_id": 1, "created_at": -1 }),
+        IndexSpec::plain(METRICS, doc! { "deliverable_id": 1, "reported_at": -1 }),
+        IndexSpec::plain(METRICS, doc! { "campaign_id": 1 }),
+        IndexSpec::unique_where(
+            RATINGS,
+            doc! { "deliverable_id": 1, "from_user": 1 },
+            "objectId",
+        ),
+        IndexSpec::legacy_id(DELIVERABLES),
+        IndexSpec::legacy_id(METRICS),
+        IndexSpec::legacy_id(RATINGS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -275,7 +256,7 @@ pub(super) async fn visible(
     user: &CurrentUser,
     id: &str,
 ) -> Result<DeliverableDoc, ApiError> {
-    let id = fields::object_id(id, "deliverable")?;
+    let id = crate::db::resolve_id(db, DELIVERABLES, id, "deliverable").await?;
     collection(db)
         .find_one(doc! { "_id": id })
         .await?
@@ -460,7 +441,16 @@ pub async fn list(
         );
     }
     if let Some(campaign) = query.campaign_id {
-        filter.insert("campaign_id", fields::object_id(&campaign, "campaign")?);
+        filter.insert(
+            "campaign_id",
+            crate::db::resolve_id(
+                &state.db,
+                crate::ugc::campaign_docs::CAMPAIGNS,
+                &campaign,
+                "campaign",
+            )
+            .await?,
+        );
     }
     let docs: Vec<DeliverableDoc> = collection(&state.db)
         .find(filter)

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 
 use super::campaign_docs as campaigns;
 use super::notifications::{self, Notice};
-use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
@@ -171,7 +170,13 @@ pub async fn campaign_metrics(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignMetrics>, ApiError> {
-    let id = fields::object_id(&id, "campaign")?;
+    let id = crate::db::resolve_id(
+        &state.db,
+        crate::ugc::campaign_docs::CAMPAIGNS,
+        &id,
+        "campaign",
+    )
+    .await?;
     let campaign = campaigns::collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?

@@ -2,15 +2,15 @@
 //! and deliverables; listed with an unread count, marked read one by one
 //! or all at once. Only their recipient sees them.
 
+use crate::indexes::IndexSpec;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::{ClientSession, Collection, Database, IndexModel};
+use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
@@ -43,17 +43,14 @@ fn collection(db: &Database) -> Collection<NotificationDoc> {
     db.collection(NOTIFICATIONS)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    collection(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "user_id": 1, "read": 1, "created_at": -1 })
-                .build(),
-        )
-        .await?;
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::plain(
+            NOTIFICATIONS,
+            doc! { "user_id": 1, "read": 1, "created_at": -1 },
+        ),
+        IndexSpec::legacy_id(NOTIFICATIONS),
+    ]
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,7 +124,7 @@ pub async fn mark_read(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = fields::object_id(&id, "notification")?;
+    let id = crate::db::resolve_id(&state.db, NOTIFICATIONS, &id, "notification").await?;
     let marked = collection(&state.db)
         .update_one(
             doc! { "_id": id, "user_id": user.id },

@@ -35,6 +35,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 pub const PACKAGES: &str = "ugc_packages";
 
+pub fn indexes() -> Vec<crate::indexes::IndexSpec> {
+    vec![crate::indexes::IndexSpec::legacy_id(PACKAGES)]
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageDoc {
     #[serde(rename = "_id")]
@@ -155,7 +159,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<PackagePatch>,
 ) -> Result<Json<PackageView>, ApiError> {
-    let id = fields::object_id(&id, "package")?;
+    let id = crate::db::resolve_id(&state.db, PACKAGES, &id, "package").await?;
     let before = collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?
@@ -294,7 +298,7 @@ pub async fn activate(
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<Json<BrandView>, ApiError> {
-    let id = fields::object_id(&id, "brand")?;
+    let id = crate::db::resolve_id(&state.db, crate::ugc::profiles::BRANDS, &id, "brand").await?;
     let before = brands(&state.db)
         .find_one(doc! { "_id": id })
         .await?

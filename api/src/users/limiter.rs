@@ -8,11 +8,12 @@
 //! answer 429 to the rest. A successful sign-in gives its reservation back
 //! (and clears the account's count); a failed one leaves it counted.
 
+use crate::indexes::IndexSpec;
 use std::time::Duration;
 
 use mongodb::bson::{doc, DateTime, Document};
-use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
 
 use crate::config::AuthSettings;
 use crate::db::is_duplicate_key;
@@ -57,25 +58,12 @@ impl LoginLimiter {
         }
     }
 
-    /// The TTL index that forgets windows once they are over.
-    ///
-    /// # Errors
-    /// When MongoDB refuses the index.
-    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        self.attempts
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "expires_at": 1 })
-                    .options(
-                        IndexOptions::builder()
-                            .expire_after(Duration::ZERO)
-                            .name("expires_at_ttl".to_owned())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .await
-            .map(|_| ())
+    pub fn indexes() -> Vec<IndexSpec> {
+        vec![IndexSpec::expiring(
+            COLLECTION,
+            "expires_at",
+            "expires_at_ttl",
+        )]
     }
 
     /// Reserves one attempt for `account` from `ip`, or says how long both

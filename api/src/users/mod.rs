@@ -2,6 +2,7 @@
 //! refresh-token rotation, password changes, and the admin's user list.
 
 pub mod accounts;
+pub mod legacy_hash;
 pub mod limiter;
 pub mod model;
 pub mod password;

@@ -9,6 +9,8 @@ use avenue_shared::Role;
 
 use crate::fields::FieldError;
 
+pub const USERS: &str = "users";
+
 /// An email address, trimmed and lower-cased: uniqueness is
 /// case-insensitive because the stored form is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +93,11 @@ pub struct UserDoc {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// Empty when the old back end had none: only a reset signs them in.
     pub password_hash: String,
+    /// The old back end's string id, kept by `adopt-data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_id: Option<String>,
     #[serde(default)]
     pub refresh_tokens: Vec<RefreshDoc>,
     pub created_at: DateTime,

@@ -10,6 +10,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::Argon2;
 use tokio::sync::Semaphore;
 
+use super::legacy_hash::{verify_legacy, Scheme};
+
 #[derive(Clone)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
@@ -47,22 +49,62 @@ impl Hasher {
     /// # Errors
     /// When the blocking pool fails.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> anyhow::Result<bool> {
+        Ok(matches!(
+            self.check(password, hash).await?,
+            Check::Matched { .. }
+        ))
+    }
+
+    /// Checks `password` against `hash` in whichever scheme wrote it (ours
+    /// or the old back end's). An unknown account, and a hash in a format
+    /// we cannot check, cost the same argon2 work as a wrong password.
+    ///
+    /// # Errors
+    /// When the blocking pool fails.
+    pub async fn check(&self, password: &str, hash: Option<&str>) -> anyhow::Result<Check> {
         let _permit = self.permits.acquire().await?;
         let password = password.to_owned();
-        let known = hash.is_some();
-        let hash = hash.map_or_else(|| self.decoy.as_str().to_owned(), str::to_owned);
-        let matched = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
+        let scheme = hash.and_then(Scheme::of);
+        let stored = match (hash, scheme) {
+            (Some(hash), Some(_)) => hash.to_owned(),
+            _ => self.decoy.as_str().to_owned(),
+        };
+        let matched = tokio::task::spawn_blocking(move || match scheme {
+            Some(Scheme::Argon2) | None => verify_argon2(&password, &stored),
+            Some(legacy) => verify_legacy(legacy, &password, &stored),
         })
         .await?;
-        Ok(known && matched)
+        Ok(match (hash, scheme) {
+            (None, _) => Check::Mismatch,
+            (Some(_), None) => Check::UnknownFormat,
+            (Some(_), Some(_)) if !matched => Check::Mismatch,
+            (Some(_), Some(scheme)) => Check::Matched {
+                rehash: scheme != Scheme::Argon2,
+            },
+        })
     }
+}
+
+/// The outcome of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Right password; `rehash` when it is stored in an old scheme and
+    /// should be replaced by argon2id now that we hold the password.
+    Matched { rehash: bool },
+    /// Wrong password, or no such account.
+    Mismatch,
+    /// The stored hash is in a format we cannot check: only a reset helps.
+    UnknownFormat,
+}
+
+fn verify_argon2(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {

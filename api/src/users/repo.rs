@@ -1,43 +1,51 @@
 //! `users` in MongoDB.
 
+use crate::indexes::IndexSpec;
 use futures::TryStreamExt;
-use mongodb::bson::{doc, oid::ObjectId, DateTime};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::{Collection, Database};
 
 use avenue_shared::Role;
 
 use super::model::{Email, RefreshDoc, UserDoc};
-use crate::db::{DbError, OnDuplicate};
+use crate::adopt;
+use crate::db::{regex_escape, DbError, OnDuplicate};
 
-pub const USERS: &str = "users";
+pub use super::model::USERS;
 /// Sessions kept per user; the oldest go first.
 const MAX_SESSIONS: usize = 10;
 
 #[derive(Clone)]
 pub struct UserRepo {
     users: Collection<UserDoc>,
+    /// The same collection untyped: every read goes through the converter,
+    /// so accounts the old back end wrote sign in before `adopt-data`.
+    stored: Collection<Document>,
+}
+
+/// Reads a stored user, ours or the old back end's.
+fn read(stored: Document) -> Result<UserDoc, DbError> {
+    adopt::read_as(USERS, stored, adopt::users::convert).map_err(DbError::Legacy)
 }
 
 impl UserRepo {
     pub fn new(db: &Database) -> Self {
         Self {
             users: db.collection(USERS),
+            stored: db.collection(USERS),
         }
     }
 
-    /// # Errors
-    /// When the database refuses.
-    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
-        self.users
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "email": 1 })
-                    .options(IndexOptions::builder().unique(true).build())
-                    .build(),
-            )
-            .await?;
-        Ok(())
+    async fn find_one(&self, filter: Document) -> Result<Option<UserDoc>, DbError> {
+        self.stored.find_one(filter).await?.map(read).transpose()
+    }
+
+    /// Emails unique among accounts that have one.
+    pub fn indexes() -> Vec<IndexSpec> {
+        vec![
+            IndexSpec::unique_where(USERS, doc! { "email": 1 }, "string"),
+            IndexSpec::legacy_id(USERS),
+        ]
     }
 
     /// # Errors
@@ -53,16 +61,44 @@ impl UserRepo {
     /// # Errors
     /// When the database fails.
     pub async fn by_email(&self, email: &Email) -> Result<Option<UserDoc>, DbError> {
-        Ok(self
-            .users
-            .find_one(doc! { "email": email.as_str() })
-            .await?)
+        if let Some(user) = self.find_one(doc! { "email": email.as_str() }).await? {
+            return Ok(Some(user));
+        }
+        // The old back end stored addresses as typed (`Ana@Example.com`);
+        // until `adopt-data` lower-cases them, look them up ignoring case.
+        let exact = format!("^{}$", regex_escape(email.as_str()));
+        self.find_one(doc! { "email": { "$regex": exact, "$options": "i" } })
+            .await
     }
 
     /// # Errors
     /// When the database fails.
     pub async fn by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, DbError> {
-        Ok(self.users.find_one(doc! { "_id": id }).await?)
+        self.find_one(doc! { "_id": id }).await
+    }
+
+    /// Replaces an old-scheme hash by `hash` (argon2id) after a sign-in
+    /// proved the password, and drops the old hash fields with it. Only if
+    /// the stored hash is still `old`, so a concurrent reset wins.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn upgrade_hash(&self, id: ObjectId, old: &str, hash: &str) -> Result<bool, DbError> {
+        let mut matches_old = Vec::new();
+        for field in ["password_hash", "hashed_password", "password"] {
+            matches_old.push(doc! { field: old });
+        }
+        let updated = self
+            .stored
+            .update_one(
+                doc! { "_id": id, "$or": matches_old },
+                doc! {
+                    "$set": { "password_hash": hash, "updated_at": DateTime::now() },
+                    "$unset": { "hashed_password": "", "password": "" },
+                },
+            )
+            .await?;
+        Ok(updated.modified_count == 1)
     }
 
     /// # Errors
@@ -72,14 +108,15 @@ impl UserRepo {
         if let Some(role) = role {
             filter.insert("role", mongodb::bson::to_bson(role)?);
         }
-        Ok(self
-            .users
+        let stored: Vec<Document> = self
+            .stored
             .find(filter)
             .sort(doc! { "created_at": -1, "_id": -1 })
             .limit(limit)
             .await?
             .try_collect()
-            .await?)
+            .await?;
+        Ok(crate::db::readable(USERS, stored, read))
     }
 
     /// Adds a session, dropping expired ones and the oldest beyond the cap.
@@ -143,8 +180,7 @@ impl UserRepo {
     /// # Errors
     /// When the database fails.
     pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {
-        Ok(self
-            .users
+        self.stored
             .find_one_and_update(
                 doc! { "_id": id },
                 doc! { "$set": {
@@ -153,6 +189,8 @@ impl UserRepo {
                 } },
             )
             .return_document(mongodb::options::ReturnDocument::After)
-            .await?)
+            .await?
+            .map(read)
+            .transpose()
     }
 }

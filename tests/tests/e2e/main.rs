@@ -3,6 +3,7 @@
 
 mod abuse;
 mod admin_page;
+mod adoption;
 mod api;
 mod api_orders;
 mod api_shop;

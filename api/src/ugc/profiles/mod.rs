@@ -8,10 +8,10 @@
 pub mod brands;
 pub mod creators;
 
+use crate::indexes::IndexSpec;
 use axum::http::StatusCode;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +20,6 @@ use avenue_shared::{MediaId, MediaRef, Role};
 
 use super::common::Picture;
 use crate::db::OnDuplicate;
-use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::media::FieldMedia;
@@ -67,27 +66,14 @@ pub fn collection<P: Profile>(db: &Database) -> Collection<P> {
     db.collection(P::COLLECTION)
 }
 
-/// # Errors
-/// When the database refuses.
-pub async fn ensure_indexes(db: &Database) -> Result<(), mongodb::error::Error> {
-    for name in [CREATORS, BRANDS] {
-        db.collection::<Document>(name)
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "user_id": 1 })
-                    .options(IndexOptions::builder().unique(true).build())
-                    .build(),
-            )
-            .await?;
-    }
-    creators(db)
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! { "niches": 1, "level": 1 })
-                .build(),
-        )
-        .await?;
-    Ok(())
+pub fn indexes() -> Vec<IndexSpec> {
+    vec![
+        IndexSpec::unique_where(CREATORS, doc! { "user_id": 1 }, "objectId"),
+        IndexSpec::unique_where(BRANDS, doc! { "user_id": 1 }, "objectId"),
+        IndexSpec::plain(CREATORS, doc! { "niches": 1, "level": 1 }),
+        IndexSpec::legacy_id(CREATORS),
+        IndexSpec::legacy_id(BRANDS),
+    ]
 }
 
 pub(super) fn average(sum: i64, count: i64) -> Option<f64> {
@@ -146,7 +132,7 @@ pub async fn mine<P: Profile>(db: &Database, user: &CurrentUser) -> Result<P, Ap
 /// # Errors
 /// 404 when there is no such profile.
 pub async fn by_id<P: Profile>(db: &Database, raw_id: &str) -> Result<P, ApiError> {
-    let id = fields::object_id(raw_id, P::KIND)?;
+    let id = crate::db::resolve_id(db, P::COLLECTION, raw_id, P::KIND).await?;
     collection::<P>(db)
         .find_one(doc! { "_id": id })
         .await?
