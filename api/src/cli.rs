@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use avenue_shared::Role;
@@ -28,6 +29,24 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Convert the documents the old back end wrote into ours, in place:
+    /// for each, already ours, convertible (and how) or not (and why).
+    /// A dry run unless --apply; a second run changes nothing, and a run
+    /// stopped half-way is finished by running it again.
+    AdoptData {
+        /// Convert in place; without it, only report.
+        #[arg(long)]
+        apply: bool,
+        /// TOML: `[COLLECTION.rename]` old = "ours", `[COLLECTION.values.FIELD]` old = "ours".
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
+        /// JSON lines, one per document that changes or fails.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Only this collection; repeat for several.
+        #[arg(long = "only")]
+        only: Vec<String>,
+    },
     /// Point records that name images the old way (URLs, legacy document
     /// ids) at media ids, from the mapping files of `avenue-media
     /// import-dir` and `import-collection`. A dry run unless --apply.
@@ -52,6 +71,12 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             tracing::info!(port = app.port(), %bind, "avenue-api listening");
             app.run_until_stopped(shutdown).await
         }
+        Command::AdoptData {
+            apply,
+            rules,
+            report,
+            only,
+        } => adopt_data(settings, apply, rules, report, only).await,
         Command::RewriteMediaRefs { mappings, apply } => {
             let mapping = crate::maintenance::legacy::Mapping::load(&mappings)?;
             let state = build_state(settings).await?;
@@ -109,4 +134,56 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn adopt_data(
+    settings: Settings,
+    apply: bool,
+    rules: Option<std::path::PathBuf>,
+    report: Option<std::path::PathBuf>,
+    only: Vec<String>,
+) -> anyhow::Result<()> {
+    use crate::adopt::run::{self, Options, COLLECTIONS};
+    use std::io::Write;
+
+    let rules = match rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the rules in {}", path.display()))?;
+            crate::adopt::Rules::parse(&text)
+                .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?
+        }
+        None => crate::adopt::Rules::default(),
+    };
+    for name in rules.collections().chain(only.iter().map(String::as_str)) {
+        if !COLLECTIONS.contains(&name) {
+            anyhow::bail!(
+                "'{name}' is not one of the collections: {}",
+                COLLECTIONS.join(", ")
+            );
+        }
+    }
+    let mut report: Box<dyn Write> = match &report {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating the report {}", path.display()))?,
+        )),
+        None => Box::new(std::io::sink()),
+    };
+    let state = build_state(settings).await?;
+    let progress = avenue_shared::progress::for_terminal("adopt-data", "documents");
+    let options = Options { apply, rules, only };
+    let summaries = run::run(&state.db, &options, progress.as_ref(), &mut report).await?;
+    report.flush()?;
+    if apply
+        && summaries
+            .iter()
+            .any(|s| s.collection == crate::shop::catalog::PRODUCTS && s.converted > 0)
+    {
+        crate::shop::grouped::regroup_all(&state.db)
+            .await
+            .context("rebuilding shop_products_grouped")?;
+    }
+    run::print(&summaries, apply, &mut std::io::stdout().lock())?;
+    Ok(())
 }

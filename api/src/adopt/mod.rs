@@ -9,8 +9,12 @@
 //! id as `legacy_id`, and never guess where guessing could lose meaning: an
 //! unknown status word is a refusal naming the word (map it in `--rules`).
 
+pub mod coupons;
+pub mod orders;
 pub mod products;
+pub mod refs;
 pub mod rules;
+pub mod run;
 pub mod users;
 pub mod values;
 

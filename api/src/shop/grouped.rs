@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::Json;
 use futures::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, DateTime, Document};
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -112,12 +112,16 @@ pub async fn regroup<'a>(db: &Database, models: impl IntoIterator<Item = Option<
 }
 
 async fn regroup_one(db: &Database, model: &str) -> Result<(), mongodb::error::Error> {
-    let members: Vec<ProductDoc> = catalog::collection(db)
+    let stored: Vec<Document> = db
+        .collection::<Document>(catalog::PRODUCTS)
         .find(doc! { "model": model, "status": "published" })
         .sort(doc! { "price": 1, "_id": 1 })
         .await?
         .try_collect()
         .await?;
+    let members: Vec<ProductDoc> = crate::db::readable(catalog::PRODUCTS, stored, |doc| {
+        mongodb::bson::from_document::<ProductDoc>(doc)
+    });
     match build(model, &members) {
         Some(group) => {
             collection(db)
@@ -143,8 +147,10 @@ pub async fn regroup_all(db: &Database) -> Result<(), mongodb::error::Error> {
         .into_iter()
         .filter_map(|m| m.as_str().map(str::to_owned))
         .collect();
+    // Ours are keyed by model name; groups the old back end stored under
+    // other ids are left alone (and skipped by the listing).
     collection(db)
-        .delete_many(doc! { "_id": { "$nin": &models } })
+        .delete_many(doc! { "_id": { "$type": "string", "$nin": &models } })
         .await?;
     for model in &models {
         regroup_one(db, model).await?;
@@ -156,12 +162,17 @@ pub async fn regroup_all(db: &Database) -> Result<(), mongodb::error::Error> {
 #[utoipa::path(get, path = "/api/shop/products-grouped", tag = "shop",
     responses((status = 200, body = [ProductGroup])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProductGroup>>, ApiError> {
-    let groups: Vec<ProductGroup> = collection(&state.db)
-        .find(doc! {})
+    let stored: Vec<Document> = state
+        .db
+        .collection::<Document>(GROUPED)
+        .find(doc! { "_id": { "$type": "string" } })
         .sort(doc! { "_id": 1 })
         .limit(500)
         .await?
         .try_collect()
         .await?;
+    let groups: Vec<ProductGroup> = crate::db::readable(GROUPED, stored, |doc| {
+        mongodb::bson::from_document::<ProductGroup>(doc)
+    });
     Ok(Json(groups))
 }

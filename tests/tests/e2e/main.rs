@@ -3,6 +3,7 @@
 
 mod abuse;
 mod admin_page;
+mod adopt_data;
 mod adoption;
 mod api;
 mod api_orders;
