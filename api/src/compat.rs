@@ -19,7 +19,12 @@ use avenue_shared::{MediaClientError, MediaId, Role, UploadOptions};
 use crate::config::Limits;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use crate::shop::catalog::PRODUCTS;
+
+/// Set by `avenue-media import-collection` on each old image document it
+/// imported (the media id); the two services share the name, not code.
+const IMPORTED_MARK: &str = "avenue_media_id";
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -165,28 +170,92 @@ pub struct ProductsStatus {
     /// Products still carrying old-style image fields (`images`,
     /// `image_url`, `image`) with URLs or legacy documents.
     legacy_references: u64,
+    /// Products in the old back end's shape (`adopt-data` has not
+    /// converted them).
+    not_adopted: u64,
+    /// A page of the products with old image references, to re-upload.
+    to_reupload: Vec<ReuploadItem>,
+}
+
+/// A product whose images still point at the old back end's storage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReuploadItem {
+    id: String,
+    legacy_id: Option<String>,
+    name: Option<String>,
+    /// The old URLs or document ids, as stored.
+    #[schema(value_type = Vec<Object>)]
+    references: Vec<Value>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct StatusQuery {
+    /// Page of `to_reupload`, from 1.
+    page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<u32>,
+}
+
+/// Old image fields of products (see `rewrite-media-refs`).
+const LEGACY_IMAGE_FIELDS: [&str; 3] = ["images", "image_url", "image"];
+
+fn legacy_images_filter() -> Document {
+    doc! { "$or": [
+        { "images.0": { "$exists": true } },
+        { "image_url": { "$exists": true, "$ne": null } },
+        { "image": { "$exists": true, "$ne": null } },
+    ] }
+}
+
+/// Documents that still look like the old back end's: a string `id` and
+/// no `legacy_id` (what `adopt-data` would keep it as).
+fn old_style_filter() -> Document {
+    doc! { "id": { "$type": "string" }, "legacy_id": { "$exists": false } }
+}
+
+fn reupload_item(product: &Document) -> ReuploadItem {
+    let references = LEGACY_IMAGE_FIELDS
+        .iter()
+        .filter_map(|f| product.get(*f))
+        .filter(|v| !matches!(v, mongodb::bson::Bson::Null))
+        .map(|v| v.clone().into_relaxed_extjson())
+        .collect();
+    ReuploadItem {
+        id: crate::adopt::id_text(product),
+        legacy_id: product
+            .get_str("legacy_id")
+            .or_else(|_| product.get_str("id"))
+            .ok()
+            .map(str::to_owned),
+        name: product.get_str("name").ok().map(str::to_owned),
+        references,
+    }
 }
 
 /// How the catalogue's images stand (admin).
 #[utoipa::path(get, path = "/api/shop/debug/products-status", tag = "compat",
+    params(StatusQuery),
     responses((status = 200, body = ProductsStatus), (status = 503, description = "media down")),
     security(("bearer" = [])))]
 pub async fn products_status(
     State(state): State<AppState>,
     _admin: Admin,
+    ApiQuery(query): ApiQuery<StatusQuery>,
 ) -> Result<Json<ProductsStatus>, ApiError> {
     let products = state.db.collection::<Document>(PRODUCTS);
     let total = products.count_documents(doc! {}).await?;
     let with_images = products
         .count_documents(doc! { "image_ids.0": { "$exists": true } })
         .await?;
-    let legacy_references = products
-        .count_documents(doc! { "$or": [
-            { "images.0": { "$exists": true } },
-            { "image_url": { "$exists": true, "$ne": null } },
-            { "image": { "$exists": true, "$ne": null } },
-        ] })
-        .await?;
+    let legacy_references = products.count_documents(legacy_images_filter()).await?;
+    let not_adopted = products.count_documents(old_style_filter()).await?;
+    let page = crate::db::Page::of(query.page, query.limit);
+    let to_reupload: Vec<ReuploadItem> =
+        crate::db::find_page(&products, legacy_images_filter(), doc! { "_id": 1 }, page)
+            .await?
+            .iter()
+            .map(reupload_item)
+            .collect();
     let ids: BTreeSet<MediaId> = products
         .distinct("image_ids", doc! {})
         .await?
@@ -223,6 +292,8 @@ pub async fn products_status(
         referenced_media: ids.len(),
         missing_media: missing,
         legacy_references,
+        not_adopted,
+        to_reupload,
     }))
 }
 
@@ -274,15 +345,35 @@ pub async fn storage_status(
         ] },
     )
     .await?;
-    let legacy_products = count(
-        PRODUCTS,
-        doc! { "$or": [
-            { "images.0": { "$exists": true } },
-            { "image_url": { "$exists": true, "$ne": null } },
-            { "image": { "$exists": true, "$ne": null } },
-        ] },
+    let legacy_products = count(PRODUCTS, legacy_images_filter()).await?;
+    let legacy_settings = count(
+        crate::system::settings::SETTINGS,
+        doc! { "value": { "$regex": "/uploads/" } },
     )
     .await?;
+    let mut adoption = serde_json::Map::new();
+    for collection in crate::adopt::run::COLLECTIONS {
+        adoption.insert(
+            collection.to_owned(),
+            serde_json::json!({
+                "documents": count(collection, doc! {}).await?,
+                "old_style": count(collection, old_style_filter()).await?,
+            }),
+        );
+    }
+    let mut old_images = serde_json::Map::new();
+    for collection in ["temp_images", "product_images_data"] {
+        let documents = count(collection, doc! {}).await?;
+        let imported = count(collection, doc! { IMPORTED_MARK: { "$exists": true } }).await?;
+        old_images.insert(
+            collection.to_owned(),
+            serde_json::json!({
+                "documents": documents,
+                "imported": imported,
+                "left": documents - imported,
+            }),
+        );
+    }
     let media_settings = count(
         crate::system::settings::SETTINGS,
         doc! { "_id": { "$regex": "media_id$" }, "value": { "$type": "string" } },
@@ -298,7 +389,14 @@ pub async fn storage_status(
         "legacy_references_left": {
             "products": legacy_products,
             "pages": legacy_pages,
+            "settings": legacy_settings,
         },
+        // Per collection: documents, and how many are still in the old
+        // back end's shape (`adopt-data` converts them).
+        "adoption": adoption,
+        // The stop-gap image collections: imported into media by
+        // `avenue-media import-collection`, and left to import.
+        "old_image_collections": old_images,
         // What the data the old back end left made start-up and reads
         // step around: indexes not created, documents skipped in lists.
         "index_problems": state.indexes.problems,

@@ -339,7 +339,21 @@ pub async fn import_collection(
         };
         writeln!(mapping, "{}", serde_json::to_string(&line)?)?;
         mapping.flush()?;
+        // Marked on the old document (one field added, nothing changed),
+        // so the api's storage status tells imported from left.
+        if let Some(id) = document.get("_id") {
+            source
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": { IMPORTED_MARK: record.id.to_string() } },
+                )
+                .await?;
+        }
     }
     progress.finish();
     Ok(report)
 }
+
+/// The field `import-collection` sets on each old document it imported:
+/// the media id its bytes now live under.
+pub const IMPORTED_MARK: &str = "avenue_media_id";

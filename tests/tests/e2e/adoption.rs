@@ -324,3 +324,91 @@ async fn old_user_ids_name_their_accounts() {
         .await;
     stack.stop().await;
 }
+
+/// The debug endpoints say where cut-over stands: products not adopted,
+/// old image references with a page of them to re-upload, and per
+/// collection how much is still in the old shape; `adopt-data` moves it.
+#[tokio::test]
+async fn the_debug_endpoints_tell_where_cut_over_stands() {
+    let name = unique_db();
+    let db = database(&name).await;
+    old_backend::insert(
+        &db,
+        "shop_products",
+        (0..5).map(old_backend::product).collect(),
+    )
+    .await;
+    let stack = spawn_stack_on(&name, |_| {}).await;
+    let admin = stack.api.admin().await;
+    let products_status = |page: u32| {
+        let path = format!("/api/shop/debug/products-status?page={page}&limit=2");
+        let api = &stack.api;
+        let token = admin.token.clone();
+        async move {
+            api.expect(200, Method::GET, &path, Some(&token), None)
+                .await
+        }
+    };
+    let first = products_status(1).await;
+    assert_eq!(first["not_adopted"], 5, "{first}");
+    assert_eq!(first["legacy_references"], 5);
+    let page: Vec<&Value> = first["to_reupload"]
+        .as_array()
+        .expect("page")
+        .iter()
+        .collect();
+    assert_eq!(page.len(), 2);
+    assert!(page[0]["legacy_id"].is_string());
+    assert!(
+        page[0]["references"]
+            .to_string()
+            .contains("/api/uploads/product-"),
+        "{first}"
+    );
+    assert_eq!(
+        products_status(3).await["to_reupload"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let storage = |token: String| {
+        let api = &stack.api;
+        async move {
+            api.expect(
+                200,
+                Method::GET,
+                "/api/shop/debug/storage-status",
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let before = storage(admin.token.clone()).await;
+    assert_eq!(
+        before["adoption"]["shop_products"]["old_style"], 5,
+        "{before}"
+    );
+    assert_eq!(before["adoption"]["users"]["old_style"], 0);
+
+    let options = avenue_api::adopt::run::Options {
+        apply: true,
+        ..Default::default()
+    };
+    let progress = avenue_shared::progress::for_terminal("adopt-data", "documents");
+    avenue_api::adopt::run::run(&db, &options, progress.as_ref(), &mut std::io::sink())
+        .await
+        .expect("adopt-data");
+    assert_eq!(products_status(1).await["not_adopted"], 0);
+    let after = storage(admin.token.clone()).await;
+    assert_eq!(
+        after["adoption"]["shop_products"]["old_style"], 0,
+        "{after}"
+    );
+    assert_eq!(
+        after["legacy_references_left"]["products"], 5,
+        "images wait for their mapping"
+    );
+    stack.stop().await;
+}

@@ -243,6 +243,24 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
     for bytes in [&c, &d, &e] {
         assert!(shas.contains(&sha256_hex(bytes).as_str()));
     }
+    // The operator sees which old documents are in media and which are left.
+    let operator = stack.api.admin().await;
+    let status = stack
+        .api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/debug/storage-status",
+            Some(&operator.token),
+            None,
+        )
+        .await;
+    let old_images = &status["old_image_collections"]["product_images_data"];
+    assert_eq!(
+        (old_images["imported"].as_u64(), old_images["left"].as_u64()),
+        (Some(3), Some(3)),
+        "{status}"
+    );
 
     // 3. The rewrite: a dry run changes nothing, then --apply.
     let maps = [
