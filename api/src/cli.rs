@@ -173,7 +173,9 @@ async fn adopt_data(
     let state = build_state(settings).await?;
     let progress = avenue_shared::progress::for_terminal("adopt-data", "documents");
     let options = Options { apply, rules, only };
+    let started = std::time::Instant::now();
     let summaries = run::run(&state.db, &options, progress.as_ref(), &mut report).await?;
+    let seconds = started.elapsed().as_secs_f64();
     report.flush()?;
     if apply
         && summaries
@@ -184,6 +186,13 @@ async fn adopt_data(
             .await
             .context("rebuilding shop_products_grouped")?;
     }
-    run::print(&summaries, apply, &mut std::io::stdout().lock())?;
+    let mut out = std::io::stdout().lock();
+    run::print(&summaries, apply, &mut out)?;
+    let documents: u64 = summaries.iter().map(|s| s.documents).sum();
+    writeln!(
+        out,
+        "adopt-data: {documents} document(s) examined in {seconds:.1} s ({:.0} per second)",
+        documents as f64 / seconds.max(0.001)
+    )?;
     Ok(())
 }

@@ -372,6 +372,8 @@ async fn a_killed_run_is_finished_by_the_next() {
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("refused"), "{text}");
+    // The run's own timing line, for the README's figure.
+    eprintln!("{}", text.lines().last().unwrap_or_default());
     assert_eq!(
         adopted().await.expect("count"),
         total - 1,
