@@ -2,7 +2,7 @@
 //! `discount_value` (or `type`/`amount`), `expiry_date` as an ISO string,
 //! `usage_limit` and `used_count`, `is_active`.
 
-use mongodb::bson::{Bson, DateTime, Document};
+use mongodb::bson::{Bson, Document};
 
 use super::{values, Draft, Rules, Verdict};
 use crate::shop::coupons::COUPONS;
@@ -23,11 +23,7 @@ fn first<T>(doc: &Document, fields: &[&str], read: impl Fn(&Bson) -> Option<T>) 
 /// # Verdicts
 /// Refused: no code, a kind nobody mapped, a value out of range.
 pub fn convert(stored: &Document, rules: &Rules) -> Verdict {
-    let mut draft = Draft::new(COUPONS, stored, rules);
-    match convert_into(&mut draft) {
-        Ok(()) => draft.finish(),
-        Err(why) => Verdict::Refuse(why),
-    }
+    super::convert_with(COUPONS, stored, rules, convert_into)
 }
 
 fn convert_into(draft: &mut Draft) -> Result<(), String> {
@@ -112,10 +108,6 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         );
         draft.set("active", active.unwrap_or(true), "from the old flag");
     }
-    let created = draft.date(
-        "created_at",
-        DateTime::from_millis(id.timestamp().timestamp_millis()),
-    )?;
-    draft.date("updated_at", created)?;
+    draft.timestamps(id)?;
     Ok(())
 }

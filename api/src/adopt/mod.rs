@@ -118,6 +118,16 @@ impl Draft {
         }
     }
 
+    /// `created_at` and `updated_at` as BSON dates; when missing, the
+    /// creation time from the ObjectId `id`, and the update from that.
+    /// Answers the creation time.
+    pub fn timestamps(&mut self, id: ObjectId) -> Result<DateTime, String> {
+        let minted = DateTime::from_millis(id.timestamp().timestamp_millis());
+        let created = self.date("created_at", minted)?;
+        self.date("updated_at", created)?;
+        Ok(created)
+    }
+
     pub fn finish(self) -> Verdict {
         if self.changes.is_empty() {
             Verdict::Ours
@@ -127,6 +137,21 @@ impl Draft {
                 changes: self.changes,
             }
         }
+    }
+}
+
+/// Runs a converter's `body` over `stored` (with `rules` applied first)
+/// and says what came of it: the one shape every converter shares.
+pub fn convert_with(
+    collection: &str,
+    stored: &Document,
+    rules: &Rules,
+    body: impl FnOnce(&mut Draft) -> Result<(), String>,
+) -> Verdict {
+    let mut draft = Draft::new(collection, stored, rules);
+    match body(&mut draft) {
+        Ok(()) => draft.finish(),
+        Err(why) => Verdict::Refuse(why),
     }
 }
 

@@ -3,7 +3,7 @@
 //! The buyer and every product are resolved through the reference index:
 //! an order that would lose either is refused, never adopted half-known.
 
-use mongodb::bson::{doc, Bson, DateTime, Document};
+use mongodb::bson::{doc, Bson, Document};
 
 use super::refs::RefIndex;
 use super::{values, Draft, Rules, Verdict};
@@ -27,11 +27,7 @@ fn status_word(word: &str) -> Option<&'static str> {
 /// Refused: an unknown buyer or product, a status word nobody mapped, a
 /// line without a price or quantity.
 pub fn convert(stored: &Document, rules: &Rules, refs: &RefIndex) -> Verdict {
-    let mut draft = Draft::new(ORDERS, stored, rules);
-    match convert_into(&mut draft, refs) {
-        Ok(()) => draft.finish(),
-        Err(why) => Verdict::Refuse(why),
-    }
+    super::convert_with(ORDERS, stored, rules, |draft| convert_into(draft, refs))
 }
 
 fn convert_into(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
@@ -90,11 +86,7 @@ fn convert_into(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
     };
     draft.set("status", status, "from the old status");
 
-    let created = draft.date(
-        "created_at",
-        DateTime::from_millis(id.timestamp().timestamp_millis()),
-    )?;
-    draft.date("updated_at", created)?;
+    let created = draft.timestamps(id)?;
     if !matches!(draft.doc.get("history"), Some(Bson::Array(_))) {
         if let Some(old) = draft.doc.remove("history") {
             draft.doc.insert("history_legacy", old);

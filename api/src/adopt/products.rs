@@ -6,7 +6,7 @@
 //! media ids from the import mappings, and the products status lists the
 //! products that still hold them.
 
-use mongodb::bson::{Bson, DateTime, Document};
+use mongodb::bson::{Bson, Document};
 
 use super::{values, Draft, Rules, Verdict};
 use crate::fields;
@@ -29,11 +29,7 @@ fn status_word(word: &str) -> Option<&'static str> {
 /// Refused: no usable `_id`, no name, a price that is not an amount, a
 /// currency other than guaraníes, a status word nobody mapped.
 pub fn convert(stored: &Document, rules: &Rules) -> Verdict {
-    let mut draft = Draft::new(PRODUCTS, stored, rules);
-    match convert_into(&mut draft) {
-        Ok(()) => draft.finish(),
-        Err(why) => Verdict::Refuse(why),
-    }
+    super::convert_with(PRODUCTS, stored, rules, convert_into)
 }
 
 fn convert_into(draft: &mut Draft) -> Result<(), String> {
@@ -127,11 +123,7 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
     };
     draft.set("status", status, "from the old status or active flag");
 
-    let created = draft.date(
-        "created_at",
-        DateTime::from_millis(id.timestamp().timestamp_millis()),
-    )?;
-    draft.date("updated_at", created)?;
+    draft.timestamps(id)?;
     Ok(())
 }
 

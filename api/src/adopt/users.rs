@@ -2,7 +2,7 @@
 //! `password` or `hashed_password`, `full_name`, ISO dates, roles in other
 //! words (`user`, `cliente`) or an `is_admin` flag.
 
-use mongodb::bson::{Bson, DateTime, Document};
+use mongodb::bson::{Bson, Document};
 
 use super::{values, Draft, Rules, Verdict};
 use crate::users::model::{Email, USERS};
@@ -23,11 +23,7 @@ fn role_word(word: &str) -> Option<&'static str> {
 /// # Verdicts
 /// Refused: no usable `_id` or email, a role word nobody mapped.
 pub fn convert(stored: &Document, rules: &Rules) -> Verdict {
-    let mut draft = Draft::new(USERS, stored, rules);
-    match convert_into(&mut draft) {
-        Ok(()) => draft.finish(),
-        Err(why) => Verdict::Refuse(why),
-    }
+    super::convert_with(USERS, stored, rules, convert_into)
 }
 
 fn convert_into(draft: &mut Draft) -> Result<(), String> {
@@ -96,11 +92,7 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         }
     }
 
-    let created = draft.date(
-        "created_at",
-        DateTime::from_millis(id.timestamp().timestamp_millis()),
-    )?;
-    draft.date("updated_at", created)?;
+    draft.timestamps(id)?;
     if !matches!(draft.doc.get("refresh_tokens"), Some(Bson::Array(_))) {
         draft.set("refresh_tokens", Bson::Array(Vec::new()), "no sessions yet");
     }

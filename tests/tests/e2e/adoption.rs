@@ -31,6 +31,20 @@ async fn login(stack: &Stack, email: &str, password: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// `GET /api/shop/debug/storage-status` as an admin.
+async fn storage_status(stack: &Stack, token: &str) -> Value {
+    stack
+        .api
+        .expect(
+            200,
+            Method::GET,
+            "/api/shop/debug/storage-status",
+            Some(token),
+            None,
+        )
+        .await
+}
+
 async fn stored_user(stack: &Stack, email: &str) -> Document {
     stack
         .api
@@ -72,16 +86,7 @@ async fn the_api_starts_on_the_old_back_ends_database() {
     let health = stack.api.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(health.status(), 200);
     let admin = stack.api.admin().await;
-    let status = stack
-        .api
-        .expect(
-            200,
-            Method::GET,
-            "/api/shop/debug/storage-status",
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let status = storage_status(&stack, &admin.token).await;
     let problems = status["index_problems"].as_array().expect("index problems");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0]["index"], "users(email)");
@@ -247,16 +252,7 @@ async fn old_products_read_and_old_links_resolve() {
     assert!(ids.contains(&ours.as_str()), "{list}");
     assert!(!ids.contains(&broken_id.as_str()), "{list}");
 
-    let status = stack
-        .api
-        .expect(
-            200,
-            Method::GET,
-            "/api/shop/debug/storage-status",
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let status = storage_status(&stack, &admin.token).await;
     assert!(
         status["skipped_reads"]["shop_products"]
             .as_u64()
@@ -372,20 +368,7 @@ async fn the_debug_endpoints_tell_where_cut_over_stands() {
         Some(1)
     );
 
-    let storage = |token: String| {
-        let api = &stack.api;
-        async move {
-            api.expect(
-                200,
-                Method::GET,
-                "/api/shop/debug/storage-status",
-                Some(&token),
-                None,
-            )
-            .await
-        }
-    };
-    let before = storage(admin.token.clone()).await;
+    let before = storage_status(&stack, &admin.token).await;
     assert_eq!(
         before["adoption"]["shop_products"]["old_style"], 5,
         "{before}"
@@ -401,7 +384,7 @@ async fn the_debug_endpoints_tell_where_cut_over_stands() {
         .await
         .expect("adopt-data");
     assert_eq!(products_status(1).await["not_adopted"], 0);
-    let after = storage(admin.token.clone()).await;
+    let after = storage_status(&stack, &admin.token).await;
     assert_eq!(
         after["adoption"]["shop_products"]["old_style"], 0,
         "{after}"
