@@ -91,6 +91,16 @@ impl ApiError {
 
 impl From<mongodb::error::Error> for ApiError {
     fn from(err: mongodb::error::Error) -> Self {
+        // A stored document that does not read as ours (the old back end
+        // wrote it, `adopt-data` has not converted it): the record's fault,
+        // not the service's, and the driver's words name the field.
+        if let mongodb::error::ErrorKind::BsonDeserialization(cause) = err.kind.as_ref() {
+            tracing::warn!(error = %cause, "a stored document did not read");
+            return Self::unprocessable(
+                "legacy-document",
+                format!("the stored document is not in a shape this service reads ({cause}); adopt-data lists it"),
+            );
+        }
         Self::Internal(anyhow::Error::new(err).context("database failed"))
     }
 }
