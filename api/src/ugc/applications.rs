@@ -122,13 +122,7 @@ pub async fn apply(
     ApiJson(input): ApiJson<ApplicationInput>,
 ) -> Result<(StatusCode, Json<ApplicationView>), ApiError> {
     let creator = profiles::mine::<CreatorDoc>(&state.db, &user).await?;
-    let id = crate::db::resolve_id(
-        &state.db,
-        crate::ugc::campaign_docs::CAMPAIGNS,
-        &id,
-        "campaign",
-    )
-    .await?;
+    let id = crate::ugc::campaign_docs::resolve(&state.db, &id).await?;
     let campaign = campaigns::collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?
@@ -226,13 +220,7 @@ pub async fn list(
     if let Some(campaign) = query.campaign_id {
         filter.insert(
             "campaign_id",
-            crate::db::resolve_id(
-                &state.db,
-                crate::ugc::campaign_docs::CAMPAIGNS,
-                &campaign,
-                "campaign",
-            )
-            .await?,
+            crate::ugc::campaign_docs::resolve(&state.db, &campaign).await?,
         );
     }
     if let Some(status) = query.status {

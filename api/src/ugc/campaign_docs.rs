@@ -2,6 +2,7 @@
 //! requirements, its indexes and its view. The campaign handlers, the
 //! applications and the deliverables all read it.
 
+use crate::db::DbError;
 use crate::indexes::IndexSpec;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::{Collection, Database};
@@ -76,6 +77,14 @@ pub struct CampaignDoc {
 
 pub fn collection(db: &Database) -> Collection<CampaignDoc> {
     db.collection(CAMPAIGNS)
+}
+
+/// The campaign a path or query names, by our id or its old one.
+///
+/// # Errors
+/// [`DbError::NoSuch`] when neither names a campaign.
+pub async fn resolve(db: &Database, raw: &str) -> Result<ObjectId, DbError> {
+    crate::db::resolve_id(db, CAMPAIGNS, raw, "campaign").await
 }
 
 pub fn indexes() -> Vec<IndexSpec> {

@@ -143,7 +143,7 @@ pub async fn create(
 
 /// A campaign the caller may manage: its brand, or an admin.
 async fn managed(db: &Database, user: &CurrentUser, id: &str) -> Result<CampaignDoc, ApiError> {
-    let id = crate::db::resolve_id(db, CAMPAIGNS, id, "campaign").await?;
+    let id = super::campaign_docs::resolve(db, id).await?;
     let campaign = collection(db)
         .find_one(doc! { "_id": id })
         .await?
@@ -450,7 +450,7 @@ pub async fn show(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, ApiError> {
-    let id = crate::db::resolve_id(&state.db, CAMPAIGNS, &id, "campaign").await?;
+    let id = super::campaign_docs::resolve(&state.db, &id).await?;
     let campaign = collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?

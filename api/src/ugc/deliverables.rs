@@ -443,13 +443,7 @@ pub async fn list(
     if let Some(campaign) = query.campaign_id {
         filter.insert(
             "campaign_id",
-            crate::db::resolve_id(
-                &state.db,
-                crate::ugc::campaign_docs::CAMPAIGNS,
-                &campaign,
-                "campaign",
-            )
-            .await?,
+            crate::ugc::campaign_docs::resolve(&state.db, &campaign).await?,
         );
     }
     let docs: Vec<DeliverableDoc> = collection(&state.db)

@@ -170,13 +170,7 @@ pub async fn campaign_metrics(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignMetrics>, ApiError> {
-    let id = crate::db::resolve_id(
-        &state.db,
-        crate::ugc::campaign_docs::CAMPAIGNS,
-        &id,
-        "campaign",
-    )
-    .await?;
+    let id = crate::ugc::campaign_docs::resolve(&state.db, &id).await?;
     let campaign = campaigns::collection(&state.db)
         .find_one(doc! { "_id": id })
         .await?
