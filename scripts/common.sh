@@ -4,21 +4,26 @@
 # pre-releases exist, so the version is pinned.
 
 SECANTUS_VERSION="0.7.0b3"
+# The SMTP server tests and `make run` deliver to (scripts/smtp_sink.py).
+AIOSMTPD_VERSION="1.4.6"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-mongo"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 ensure_venv() {
-  if [ -x "$VENV/bin/secantusd-py" ] && "$VENV/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUS_VERSION\$"; then
+  if [ -x "$VENV/bin/secantusd-py" ] \
+    && "$VENV/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUS_VERSION\$" \
+    && "$VENV/bin/pip" show aiosmtpd 2>/dev/null | grep -q "^Version: $AIOSMTPD_VERSION\$"; then
     return 0
   fi
-  log "creating $VENV with secantusdb==$SECANTUS_VERSION"
+  log "creating $VENV with secantusdb==$SECANTUS_VERSION and aiosmtpd==$AIOSMTPD_VERSION"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' and retry" >&2
     return 1
   fi
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "secantusdb==$SECANTUS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
 }
 
 free_port() {

@@ -13,6 +13,14 @@ export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1/32}
 export MEDIA_URL=${MEDIA_URL:-http://$MEDIA_BIND}
 export MONGODB_URI=${MONGODB_URI:-mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true}
 export MONGODB_DB=${MONGODB_DB:-avenue}
+# Email really leaves over SMTP: to a local sink that keeps each message as
+# JSON in .data/mail, unless SMTP_URL names a real relay.
+SMTP_PORT=${SMTP_PORT:-2525}
+local_mail=0
+if [ -z "${SMTP_URL:-}" ]; then
+  export SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
+  local_mail=1
+fi
 
 ensure_system_packages
 ensure_venv
@@ -31,6 +39,12 @@ mkdir -p .data
 log "starting SecantusDB on 127.0.0.1:$MONGO_PORT (data in .data/mongo)"
 start_mongo "$MONGO_PORT" .data/mongo .data/mongo.log
 pids+=("$MONGO_PID")
+if [ "$local_mail" = 1 ]; then
+  log "starting the SMTP sink on 127.0.0.1:$SMTP_PORT (mail in .data/mail)"
+  "$VENV/bin/python" scripts/smtp_sink.py --port "$SMTP_PORT" --dir .data/mail \
+    >.data/mail.log 2>&1 & pids+=($!)
+  wait_port "$SMTP_PORT" 30
+fi
 
 target/debug/avenue-media & pids+=($!)
 target/debug/avenue-api & pids+=($!)
@@ -48,6 +62,7 @@ cat <<TXT
   avenue-media  http://$MEDIA_BIND   (media library page: http://$MEDIA_BIND/admin/media, reference: /v1/docs)
   avenue-api    http://$API_BIND     (API reference: http://$API_BIND/api/docs)
   MongoDB       $MONGODB_URI
+  Email         $SMTP_URL$([ "$local_mail" = 1 ] && echo "   (delivered messages: .data/mail/*.json)")
 
   Media admin token (12 h, signed with the dev secret unless AVENUE_JWT_SECRET is set):
   export TOKEN=$token

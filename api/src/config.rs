@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use lettre::message::Mailbox;
 use url::Url;
 
 use avenue_shared::net::TrustedProxies;
@@ -49,6 +50,13 @@ pub struct Settings {
     pub limits: Limits,
     pub email: EmailSettings,
     pub shop: ShopSettings,
+    /// Where people reach the api (`API_PUBLIC_URL`); links in emails
+    /// start here. Unset outside production: the bound address.
+    pub public_url: Option<Url>,
+    /// The page a password-reset email links to, with `?token=` added
+    /// (`PASSWORD_RESET_URL`); defaults to the api's own
+    /// `{public_url}/reset-password`.
+    pub password_reset_url: Option<Url>,
     /// Peers whose `X-Forwarded-For` is believed (load balancers, the
     /// media service's sign-in page).
     pub trusted_proxies: TrustedProxies,
@@ -67,6 +75,13 @@ pub struct AuthSettings {
     /// Failed logins allowed per client address within `failure_window`.
     pub failures_per_ip: u32,
     pub failure_window: Duration,
+    /// How long a password-reset link works.
+    pub reset_ttl: Duration,
+    /// Reset requests allowed per address, and per client address, within
+    /// `reset_window`.
+    pub resets_per_account: u32,
+    pub resets_per_ip: u32,
+    pub reset_window: Duration,
 }
 
 impl Default for AuthSettings {
@@ -77,6 +92,10 @@ impl Default for AuthSettings {
             failures_per_account: 5,
             failures_per_ip: 20,
             failure_window: Duration::from_secs(15 * 60),
+            reset_ttl: Duration::from_secs(3600),
+            resets_per_account: 3,
+            resets_per_ip: 20,
+            reset_window: Duration::from_secs(3600),
         }
     }
 }
@@ -98,16 +117,34 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EmailSettings {
     /// How often the outbox is drained.
     pub dispatch_interval: Duration,
+    /// `SMTP_URL`, normalized for lettre; `None` logs emails instead of
+    /// sending them.
+    pub smtp_url: Option<Secret>,
+    /// `EMAIL_FROM`, e.g. `Avenue <no-reply@avenue.com.py>`.
+    pub from: Mailbox,
+    /// Attempts before an email is marked failed (`EMAIL_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// Wait after the first failure, doubled after each further one
+    /// (`EMAIL_RETRY_SECS`).
+    pub first_backoff: Duration,
 }
 
 impl Default for EmailSettings {
     fn default() -> Self {
         Self {
             dispatch_interval: Duration::from_secs(5),
+            smtp_url: None,
+            from: Mailbox::new(
+                Some("Avenue".to_owned()),
+                lettre::Address::new("no-reply", "avenue.com.py")
+                    .expect("the default sender is a valid address"),
+            ),
+            max_attempts: 5,
+            first_backoff: Duration::from_secs(30),
         }
     }
 }
@@ -143,10 +180,14 @@ impl Settings {
             limits: Limits::default(),
             email: EmailSettings {
                 dispatch_interval: Duration::from_millis(200),
+                first_backoff: Duration::from_millis(200),
+                ..EmailSettings::default()
             },
             shop: ShopSettings {
                 expiry_interval: Duration::from_millis(200),
             },
+            public_url: None,
+            password_reset_url: None,
             trusted_proxies: TrustedProxies::default(),
             server: ServerLimits::default(),
         })
@@ -186,6 +227,39 @@ impl Settings {
         };
         let auth_defaults = AuthSettings::default();
         let limit_defaults = Limits::default();
+        let email_defaults = EmailSettings::default();
+        let optional_url = |key: &str| -> anyhow::Result<Option<Url>> {
+            get(key)
+                .filter(|raw| !raw.trim().is_empty())
+                .map(|raw| {
+                    Url::parse(raw.trim()).with_context(|| format!("{key} must be an absolute URL"))
+                })
+                .transpose()
+        };
+        let public_url = optional_url("API_PUBLIC_URL")?;
+        let password_reset_url = optional_url("PASSWORD_RESET_URL")?;
+        if production && public_url.is_none() && password_reset_url.is_none() {
+            bail!(
+                "API_PUBLIC_URL (or PASSWORD_RESET_URL) is required when AVENUE_ENV=production: \
+                 password-reset emails link there"
+            );
+        }
+        let smtp_url = match get("SMTP_URL").filter(|raw| !raw.trim().is_empty()) {
+            Some(raw) => Some(Secret::new(crate::system::email::smtp::normalize_url(
+                raw.trim(),
+            )?)),
+            None => {
+                tracing::warn!("SMTP_URL is not set: emails are recorded in email_logs, not sent");
+                None
+            }
+        };
+        let from = match get("EMAIL_FROM") {
+            Some(raw) => raw
+                .trim()
+                .parse::<Mailbox>()
+                .with_context(|| format!("EMAIL_FROM must be an address such as 'Avenue <no-reply@example.com>', got {raw:?}"))?,
+            None => email_defaults.from.clone(),
+        };
         Ok(Self {
             bind: get("API_BIND")
                 .unwrap_or_else(|| "127.0.0.1:8080".to_owned())
@@ -206,6 +280,12 @@ impl Settings {
                 failures_per_ip: number(&get, "API_LOGIN_FAILURES_PER_IP")?
                     .map_or(auth_defaults.failures_per_ip, |n| n.min(100_000) as u32),
                 failure_window: seconds("API_LOGIN_WINDOW_SECS", auth_defaults.failure_window)?,
+                reset_ttl: seconds("API_RESET_TTL_SECS", auth_defaults.reset_ttl)?,
+                resets_per_account: number(&get, "API_RESETS_PER_ACCOUNT")?
+                    .map_or(auth_defaults.resets_per_account, |n| n.min(1000) as u32),
+                resets_per_ip: number(&get, "API_RESETS_PER_IP")?
+                    .map_or(auth_defaults.resets_per_ip, |n| n.min(100_000) as u32),
+                reset_window: seconds("API_RESET_WINDOW_SECS", auth_defaults.reset_window)?,
             },
             limits: Limits {
                 max_body_bytes: number(&get, "API_MAX_BODY_BYTES")?
@@ -216,9 +296,16 @@ impl Settings {
             email: EmailSettings {
                 dispatch_interval: seconds(
                     "API_EMAIL_DISPATCH_SECS",
-                    EmailSettings::default().dispatch_interval,
+                    email_defaults.dispatch_interval,
                 )?,
+                smtp_url,
+                from,
+                max_attempts: number(&get, "EMAIL_MAX_ATTEMPTS")?
+                    .map_or(email_defaults.max_attempts, |n| n.clamp(1, 100) as u32),
+                first_backoff: seconds("EMAIL_RETRY_SECS", email_defaults.first_backoff)?,
             },
+            public_url,
+            password_reset_url,
             shop: ShopSettings {
                 expiry_interval: seconds(
                     "API_ORDER_EXPIRY_SECS",
@@ -231,6 +318,19 @@ impl Settings {
                 .map_err(|err: String| anyhow::anyhow!(err))?,
             server: ServerLimits::from_env(&get).map_err(|err| anyhow::anyhow!(err))?,
         })
+    }
+}
+
+impl Settings {
+    /// The link a password-reset email carries for `token`.
+    pub fn password_reset_link(&self, token: &str) -> Option<Url> {
+        let mut link = match (&self.password_reset_url, &self.public_url) {
+            (Some(page), _) => page.clone(),
+            (None, Some(api)) => api.join("/reset-password").ok()?,
+            (None, None) => return None,
+        };
+        link.query_pairs_mut().append_pair("token", token);
+        Some(link)
     }
 }
 
@@ -263,6 +363,24 @@ mod tests {
         assert_eq!(settings.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.jwt_secret.expose(), DEV_JWT_SECRET);
         assert!(Settings::from_lookup(lookup(&[("AVENUE_ENV", "production")])).is_err());
+        let no_public_url = Settings::from_lookup(lookup(&[
+            ("AVENUE_ENV", "production"),
+            ("AVENUE_JWT_SECRET", "s3cret-s3cret-s3cret-s3cret-s3cret"),
+        ]))
+        .expect_err("refused");
+        assert!(no_public_url.to_string().contains("API_PUBLIC_URL"));
+        let smtp = Settings::from_lookup(lookup(&[
+            ("SMTP_URL", "smtp://u:p@mail.test:587?tls=starttls"),
+            ("EMAIL_FROM", "Shop <shop@avenue.test>"),
+        ]))
+        .expect("smtp settings");
+        assert_eq!(
+            smtp.email.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://u:p@mail.test:587?tls=required")
+        );
+        assert_eq!(smtp.email.from.to_string(), "Shop <shop@avenue.test>");
+        assert!(Settings::from_lookup(lookup(&[("EMAIL_FROM", "not an address")])).is_err());
+        assert!(Settings::from_lookup(lookup(&[("SMTP_URL", "http://mail.test")])).is_err());
         let err = Settings::from_lookup(lookup(&[("API_LOGIN_WINDOW_SECS", "soon")]))
             .expect_err("refused");
         assert!(err.to_string().contains("API_LOGIN_WINDOW_SECS"));

@@ -19,7 +19,8 @@ use crate::media::MediaGateway;
 use crate::routes;
 use crate::state::AppState;
 use crate::system::audit::AuditLog;
-use crate::system::email::{LogOnlySender, Outbox};
+use crate::system::email::smtp::SmtpSender;
+use crate::system::email::{EmailSender, LogOnlySender, Outbox};
 use crate::users::{Hasher, LoginLimiter, UserRepo};
 use crate::{shop, studio, system, ugc};
 
@@ -49,7 +50,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let keys = JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes());
     let users = UserRepo::new(&db);
     let audit = AuditLog::new(&db);
-    let outbox = Outbox::new(&db, Arc::new(LogOnlySender));
+    let outbox = Outbox::new(&db, email_sender(&settings)?, &settings.email);
     let media = MediaGateway::new(
         MediaClient::new(settings.media_url.as_str()).context("MEDIA_URL")?,
         keys.clone(),
@@ -59,6 +60,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     Ok(AppState {
         indexes,
         limiter,
+        reset_limiter: LoginLimiter::for_resets(&db, &settings.auth),
         hasher: Hasher::new().await?,
         config: Arc::new(settings),
         db,
@@ -70,12 +72,21 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     })
 }
 
+/// SMTP when `SMTP_URL` is set, otherwise the log-only sender.
+fn email_sender(settings: &Settings) -> anyhow::Result<Arc<dyn EmailSender>> {
+    Ok(match &settings.email.smtp_url {
+        Some(url) => Arc::new(SmtpSender::new(url.expose(), settings.email.from.clone())?),
+        None => Arc::new(LogOnlySender),
+    })
+}
+
 /// Every index the domains ask for. Over the database the old back end
 /// left, some may be refused: start-up reports them and goes on.
 fn all_indexes() -> Vec<IndexSpec> {
     [
         UserRepo::indexes(),
         LoginLimiter::indexes(),
+        crate::users::reset::indexes(),
         AuditLog::indexes(),
         Outbox::indexes(),
         shop::catalog::indexes(),
@@ -96,12 +107,18 @@ fn all_indexes() -> Vec<IndexSpec> {
 impl Application {
     /// # Errors
     /// When MongoDB is unreachable or the address cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let bind = settings.bind;
-        let state = build_state(settings).await?;
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
+        if settings.public_url.is_none() {
+            // Outside production only (there it is required): links in
+            // emails point at the address just bound.
+            let bound = listener.local_addr().context("the bound address")?;
+            settings.public_url = url::Url::parse(&format!("http://{bound}")).ok();
+        }
+        let state = build_state(settings).await?;
         Ok(Self { listener, state })
     }
 

@@ -28,6 +28,8 @@ pub struct AppState {
     pub users: UserRepo,
     pub hasher: Hasher,
     pub limiter: LoginLimiter,
+    /// Password-reset requests per address and per client.
+    pub reset_limiter: LoginLimiter,
     pub audit: AuditLog,
     pub outbox: Outbox,
     /// Indexes start-up could not create over the data it found.

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod chaos;
 pub mod cloudinary_fake;
 pub mod fixtures;
+pub mod mail;
 pub mod old_backend;
 pub mod proxy;
 pub mod raw;

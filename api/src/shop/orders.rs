@@ -28,7 +28,7 @@ use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::system::email::NewEmail;
+use crate::system::email::{NewEmail, Template};
 use crate::system::settings::Values;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -141,43 +141,37 @@ fn check_variant(
     }
 }
 
-fn confirmation(order: &OrderDoc, to: &str) -> NewEmail {
+fn confirmation(order: &OrderDoc, to: &str, name: &str) -> NewEmail {
     let short = &order.id.to_hex()[16..];
-    let mut body = format!("Thank you for your order {short}.\n\n");
-    for line in &order.lines {
-        body.push_str(&format!(
-            "{} x {}{}{} — {}\n",
-            line.quantity,
-            line.name,
-            line.size
-                .as_deref()
-                .map(|s| format!(", size {s}"))
-                .unwrap_or_default(),
-            line.color
-                .as_deref()
-                .map(|c| format!(", {c}"))
-                .unwrap_or_default(),
-            Money::from_stored(line.line_total).display()
-        ));
-    }
-    if order.discount > 0 {
-        body.push_str(&format!(
-            "Discount ({}): -{}\n",
-            order.coupon_code.as_deref().unwrap_or(""),
-            Money::from_stored(order.discount).display()
-        ));
-    }
-    body.push_str(&format!(
-        "Total: {}\n",
-        Money::from_stored(order.total).display()
-    ));
-    NewEmail {
-        to: to.to_owned(),
-        template: "order-confirmation",
-        subject: format!("Avenue: order {short} received"),
-        body,
-        related: format!("{ORDERS}:{}", order.id.to_hex()),
-    }
+    let money = |amount: i64| Money::from_stored(amount).display();
+    let lines: Vec<serde_json::Value> = order
+        .lines
+        .iter()
+        .map(|line| {
+            serde_json::json!({
+                "quantity": line.quantity,
+                "name": line.name,
+                "size": line.size,
+                "color": line.color,
+                "total": money(line.line_total),
+            })
+        })
+        .collect();
+    let values = serde_json::json!({
+        "name": name,
+        "number": short,
+        "lines": lines,
+        "discount": (order.discount > 0).then(|| money(order.discount)),
+        "coupon": order.coupon_code.as_deref().unwrap_or(""),
+        "total": money(order.total),
+    });
+    NewEmail::new(
+        Template::OrderConfirmation,
+        to,
+        format!("Avenue: order {short} received"),
+        format!("{ORDERS}:{}", order.id.to_hex()),
+        &values,
+    )
 }
 
 /// Places an order: every line priced from the catalogue, stock taken and
@@ -223,7 +217,7 @@ pub async fn place(
     let order = transaction(&state.db, |session| {
         let (db, outbox, cart, coupon, shipping) =
             (db.clone(), outbox.clone(), cart.clone(), coupon.clone(), shipping.clone());
-        let (user_id, email) = (user.id, buyer.email.clone());
+        let (user_id, email, name) = (user.id, buyer.email.clone(), buyer.name.clone());
         async move {
             let products = catalog::collection(&db);
             let mut lines = Vec::with_capacity(cart.len());
@@ -299,7 +293,7 @@ pub async fn place(
                 updated_at: now,
             };
             collection(&db).insert_one(&order).session(&mut *session).await?;
-            outbox.enqueue_in(session, confirmation(&order, &email)).await?;
+            outbox.enqueue_in(session, confirmation(&order, &email, &name)).await?;
             Ok(order)
         }
         .boxed()

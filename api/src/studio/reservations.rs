@@ -30,7 +30,7 @@ use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::system::email::NewEmail;
+use crate::system::email::{NewEmail, Template};
 use crate::system::settings::Values;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -283,16 +283,13 @@ pub async fn book(
     if let Some(booker) = state.users.by_id(user.id).await? {
         let queued = state
             .outbox
-            .enqueue(NewEmail {
-                to: booker.email,
-                template: "reservation-confirmation",
-                subject: "Avenue studio: your booking is confirmed".into(),
-                body: format!(
-                    "Your studio booking from {} to {} is confirmed.\n",
-                    view.start, view.end
-                ),
-                related: format!("{RESERVATIONS}:{}", reservation.id.to_hex()),
-            })
+            .enqueue(NewEmail::new(
+                Template::ReservationConfirmation,
+                booker.email,
+                "Avenue studio: your booking is confirmed",
+                format!("{RESERVATIONS}:{}", reservation.id.to_hex()),
+                &serde_json::json!({ "name": booker.name, "start": view.start, "end": view.end }),
+            ))
             .await;
         if let Err(err) = queued {
             tracing::error!(error = %err, "reservation confirmation not queued");

@@ -1,6 +1,8 @@
-//! The admin's read-only views of the audit trail and the email outbox.
+//! The admin's views of the audit trail and the email outbox, and the
+//! outbox's one action: send a failed email again.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use mongodb::bson::{oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
@@ -12,11 +14,13 @@ use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::state::AppState;
+use crate::system::email::{EmailDoc, Resend, EMAIL_LOGS};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_audit))
         .routes(routes!(list_emails))
+        .routes(routes!(resend_email))
 }
 
 /// At most 200 entries a page; 50 unless asked.
@@ -108,16 +112,67 @@ pub struct EmailView {
     to: String,
     template: String,
     subject: String,
+    /// The text part.
     body: String,
+    html: Option<String>,
+    /// `pending`, `sending`, `sent` or `failed`.
     status: String,
     attempts: i32,
     related: String,
     created_at: String,
+    /// When a pending email is tried next.
+    next_attempt_at: Option<String>,
     sent_at: Option<String>,
     sender: Option<String>,
+    last_error: Option<String>,
+    /// The latest attempts, oldest first.
+    history: Vec<AttemptView>,
 }
 
-/// Newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    at: String,
+    /// `sent`, `error`, `failed` (given up) or `resend`.
+    outcome: String,
+    detail: Option<String>,
+}
+
+fn time(t: DateTime) -> String {
+    t.try_to_rfc3339_string().unwrap_or_default()
+}
+
+impl From<EmailDoc> for EmailView {
+    fn from(d: EmailDoc) -> Self {
+        Self {
+            id: d.id.to_hex(),
+            to: d.to,
+            template: d.template,
+            subject: d.subject,
+            body: d.body,
+            html: d.html,
+            status: d.status,
+            attempts: d.attempts,
+            related: d.related,
+            created_at: time(d.created_at),
+            next_attempt_at: d.next_attempt_at.map(time),
+            sent_at: d.sent_at.map(time),
+            sender: d.sender,
+            last_error: d.last_error,
+            history: d
+                .history
+                .into_iter()
+                .map(|h| AttemptView {
+                    at: time(h.at),
+                    outcome: h.outcome,
+                    detail: h.detail,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Newest first. `?status=failed` lists what gave up and waits for an
+/// admin's resend.
 #[utoipa::path(get, path = "/api/admin/email-logs", tag = "system",
     params(EmailQuery),
     responses((status = 200, body = [EmailView]), (status = 403, description = "not an admin")),
@@ -135,22 +190,37 @@ pub async fn list_emails(
         filter.insert("related", related);
     }
     let docs = state.outbox.recent(filter, log_limit(query.limit)).await?;
-    let time = |t: DateTime| t.try_to_rfc3339_string().unwrap_or_default();
-    Ok(Json(
-        docs.into_iter()
-            .map(|d| EmailView {
-                id: d.id.to_hex(),
-                to: d.to,
-                template: d.template,
-                subject: d.subject,
-                body: d.body,
-                status: d.status,
-                attempts: d.attempts,
-                related: d.related,
-                created_at: time(d.created_at),
-                sent_at: d.sent_at.map(time),
-                sender: d.sender,
-            })
-            .collect(),
-    ))
+    Ok(Json(docs.into_iter().map(EmailView::from).collect()))
+}
+
+/// Sends a `failed` (or `sent`) email again, exactly as it was written;
+/// its attempts start afresh.
+#[utoipa::path(post, path = "/api/admin/email-logs/{id}/resend", tag = "system",
+    responses((status = 202, body = EmailView), (status = 404, description = "no such email"),
+        (status = 409, description = "still pending or sending"),
+        (status = 422, description = "an old back end's entry that cannot be read")),
+    security(("bearer" = [])))]
+pub async fn resend_email(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<EmailView>), ApiError> {
+    let id = ObjectId::parse_str(&id).map_err(|_| ApiError::NotFound("email"))?;
+    match state.outbox.resend(id).await? {
+        Resend::Queued(email) => {
+            state
+                .audit
+                .record::<(), _>(
+                    &admin,
+                    "email.resend",
+                    EMAIL_LOGS,
+                    &id.to_hex(),
+                    None,
+                    Some(&serde_json::json!({ "to": email.to, "template": email.template })),
+                )
+                .await;
+            Ok((StatusCode::ACCEPTED, Json(EmailView::from(*email))))
+        }
+        Resend::InFlight(why) => Err(ApiError::conflict("email-in-flight", why)),
+    }
 }

@@ -26,6 +26,9 @@ const CREATE_RACE_RETRIES: usize = 5;
 #[derive(Clone)]
 pub struct LoginLimiter {
     attempts: Collection<Document>,
+    /// Prefix of this limiter's counters: login failures and password-reset
+    /// requests count apart in the same collection.
+    scope: &'static str,
     per_account: u32,
     per_ip: u32,
     window: Duration,
@@ -52,9 +55,22 @@ impl LoginLimiter {
     pub fn new(db: &Database, settings: &AuthSettings) -> Self {
         Self {
             attempts: db.collection(COLLECTION),
+            scope: "",
             per_account: settings.failures_per_account,
             per_ip: settings.failures_per_ip,
             window: settings.failure_window,
+        }
+    }
+
+    /// Counts password-reset requests, every one of them, whether or not
+    /// the address has an account: the limit answers the same either way.
+    pub fn for_resets(db: &Database, settings: &AuthSettings) -> Self {
+        Self {
+            attempts: db.collection(COLLECTION),
+            scope: "reset:",
+            per_account: settings.resets_per_account,
+            per_ip: settings.resets_per_ip,
+            window: settings.reset_window,
         }
     }
 
@@ -72,8 +88,8 @@ impl LoginLimiter {
     /// # Errors
     /// Database failures.
     pub async fn reserve(&self, account: &str, ip: &str) -> mongodb::error::Result<Reservation> {
-        let account_key = format!("account:{account}");
-        let ip_key = format!("ip:{ip}");
+        let account_key = format!("{}account:{account}", self.scope);
+        let ip_key = format!("{}ip:{ip}", self.scope);
         if let Some(wait) = self.take(&account_key, self.per_account).await? {
             return Ok(Reservation::Blocked {
                 retry_after_secs: wait,

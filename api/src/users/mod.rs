@@ -1,5 +1,6 @@
 //! Users, roles and sessions: registration, login with rate limits,
-//! refresh-token rotation, password changes, and the admin's user list.
+//! refresh-token rotation, password changes and resets by email, and the
+//! admin's user list.
 
 pub mod accounts;
 pub mod legacy_hash;
@@ -7,6 +8,7 @@ pub mod limiter;
 pub mod model;
 pub mod password;
 pub mod repo;
+pub mod reset;
 pub mod routes;
 
 pub use limiter::LoginLimiter;
@@ -15,5 +17,7 @@ pub use repo::UserRepo;
 
 /// Every route of this domain, with its part of the OpenAPI document.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
-    utoipa_axum::router::OpenApiRouter::new().merge(routes::router())
+    utoipa_axum::router::OpenApiRouter::new()
+        .merge(routes::router())
+        .merge(reset::router())
 }

@@ -167,11 +167,15 @@ impl UserRepo {
         self.users
             .update_one(
                 doc! { "_id": id },
-                doc! { "$set": {
-                    "password_hash": hash,
-                    "refresh_tokens": [],
-                    "updated_at": DateTime::now(),
-                } },
+                doc! {
+                    "$set": {
+                        "password_hash": hash,
+                        "refresh_tokens": [],
+                        "updated_at": DateTime::now(),
+                    },
+                    // The old back end's hash, if any, must not outlive a reset.
+                    "$unset": { "hashed_password": "", "password": "" },
+                },
             )
             .await?;
         Ok(())

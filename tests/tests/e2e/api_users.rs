@@ -294,6 +294,10 @@ async fn routes_check_roles() {
         (Method::GET, "/api/pages/65f000000000000000000000/versions"),
         (Method::GET, "/api/admin/audit-logs"),
         (Method::GET, "/api/admin/email-logs"),
+        (
+            Method::POST,
+            "/api/admin/email-logs/65f000000000000000000000/resend",
+        ),
         (Method::POST, "/api/uploads"),
         (Method::GET, "/api/shop/debug/products-status"),
         (Method::GET, "/api/shop/debug/storage-status"),
