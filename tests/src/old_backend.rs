@@ -295,6 +295,8 @@ pub async fn seed(db: &mongodb::Database, products: usize) -> Seeded {
             "ugc_applications",
             vec![
                 doc! { "_id": ObjectId::new(), "id": uuid(), "campaign_id": &campaign, "creator_id": &creator_old, "status": "pending" },
+                // To a campaign the old back end deleted: refused.
+                doc! { "_id": ObjectId::new(), "id": uuid(), "campaign_id": uuid(), "creator_id": &creator_old, "status": "pending" },
             ],
         ),
         (
@@ -331,6 +333,8 @@ pub async fn seed(db: &mongodb::Database, products: usize) -> Seeded {
             "reservations",
             vec![
                 doc! { "_id": ObjectId::new(), "id": uuid(), "user_id": &seeded.customers[2].1, "date": "2024-06-01", "time": "10:00", "duration": 2, "status": "confirmed" },
+                // A status only the studio knows the meaning of: refused.
+                doc! { "_id": ObjectId::new(), "id": uuid(), "user_id": &seeded.customers[3].1, "date": "2024-06-02", "time": "11:00", "duration": 1, "status": "no_show" },
             ],
         ),
         (
@@ -341,6 +345,12 @@ pub async fn seed(db: &mongodb::Database, products: usize) -> Seeded {
             "page_content",
             vec![
                 doc! { "_id": ObjectId::new(), "id": uuid(), "page": "home", "sections": [{ "type": "hero", "image": "/api/uploads/hero.jpg" }] },
+                doc! { "_id": ObjectId::new(), "id": uuid(), "page": "Sobre nosotros", "sections": [
+                    { "type": "heading", "text": "Quiénes somos" },
+                    { "type": "paragraph", "content": "Moda desde Asunción." },
+                ] },
+                // A section kind no block stands for: refused.
+                doc! { "_id": ObjectId::new(), "id": uuid(), "page": "promo", "sections": [{ "type": "countdown", "until": "2024-12-24" }] },
             ],
         ),
         (
@@ -353,12 +363,53 @@ pub async fn seed(db: &mongodb::Database, products: usize) -> Seeded {
             "email_logs",
             vec![
                 doc! { "_id": ObjectId::new(), "id": uuid(), "to": "customer0@example.com", "subject": "Pedido", "status": "sent", "sent_at": "2024-01-01T00:00:00" },
+                // Queued and never sent by the old back end.
+                doc! { "_id": ObjectId::new(), "id": uuid(), "to": "customer1@example.com", "subject": "Reserva", "status": "pending", "created_at": "2024-01-02T00:00:00" },
             ],
         ),
     ];
+    for collection in [
+        "ugc_applications",
+        "reservations",
+        "admin_settings",
+        "page_content",
+    ] {
+        seeded.refuse(collection);
+    }
     for (collection, docs) in others {
         seeded.count(collection, docs.len());
         insert(db, collection, docs).await;
     }
     seeded
+}
+
+/// A progress display that shows nothing.
+pub struct Silent;
+
+impl avenue_shared::progress::Progress for Silent {
+    fn start(&self, _: u64, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn failed(&self, _: &str, _: &str) {}
+    fn finish(&self) {}
+}
+
+/// `adopt-data`'s dry run over a database only the api wrote: every
+/// converter must take every document as ours, or adoption would rewrite
+/// (or refuse) the new system's own records.
+pub async fn assert_adoption_leaves_ours_alone(db: &mongodb::Database) {
+    let options = avenue_api::adopt::run::Options::default();
+    let mut report = Vec::new();
+    let summaries = avenue_api::adopt::run::run(db, &options, &Silent, &mut report)
+        .await
+        .expect("adopt-data runs");
+    for s in summaries.iter().filter(|s| s.converter) {
+        assert_eq!(
+            (s.convertible, s.refused),
+            (0, 0),
+            "{} has documents the api wrote that adopt-data would change: {:?}",
+            s.collection,
+            s.examples
+        );
+    }
+    assert!(report.is_empty(), "{}", String::from_utf8_lossy(&report));
 }

@@ -15,6 +15,9 @@ pub mod products;
 pub mod refs;
 pub mod rules;
 pub mod run;
+pub mod shape;
+pub mod site;
+pub mod ugc;
 pub mod users;
 pub mod values;
 

@@ -18,11 +18,24 @@ use serde::Serialize;
 
 use avenue_shared::progress::Progress;
 
-use super::refs::RefIndex;
-use super::{coupons, id_text, orders, products, users, Rules, Verdict};
+use super::refs::{RefIndex, StudioClock};
+use super::{coupons, id_text, orders, products, site, ugc, users, Rules, Verdict};
 use crate::shop::catalog::PRODUCTS;
 use crate::shop::coupons::COUPONS;
+use crate::shop::grouped::GROUPED;
 use crate::shop::order_docs::ORDERS;
+use crate::studio::reservations::RESERVATIONS;
+use crate::system::audit::AUDIT_LOGS;
+use crate::system::email::EMAIL_LOGS;
+use crate::system::pages::PAGES;
+use crate::system::settings::SETTINGS;
+use crate::ugc::applications::APPLICATIONS;
+use crate::ugc::campaign_docs::CAMPAIGNS;
+use crate::ugc::deliverables::{DELIVERABLES, METRICS, RATINGS};
+use crate::ugc::notifications::NOTIFICATIONS;
+use crate::ugc::packages::PACKAGES;
+use crate::ugc::profiles::brands::BRANDS;
+use crate::ugc::profiles::creators::CREATORS;
 use crate::users::model::USERS;
 
 /// Every collection the old back end shared with us, converters first
@@ -32,21 +45,21 @@ pub const COLLECTIONS: [&str; 19] = [
     PRODUCTS,
     COUPONS,
     ORDERS,
-    "ugc_creators",
-    "ugc_brands",
-    "ugc_packages",
-    "ugc_campaigns",
-    "ugc_applications",
-    "ugc_deliverables",
-    "ugc_metrics",
-    "ugc_ratings",
-    "ugc_notifications",
-    "shop_products_grouped",
-    "reservations",
-    "admin_settings",
-    "page_content",
-    "audit_logs",
-    "email_logs",
+    CREATORS,
+    BRANDS,
+    PACKAGES,
+    CAMPAIGNS,
+    APPLICATIONS,
+    DELIVERABLES,
+    METRICS,
+    RATINGS,
+    NOTIFICATIONS,
+    GROUPED,
+    RESERVATIONS,
+    SETTINGS,
+    PAGES,
+    AUDIT_LOGS,
+    EMAIL_LOGS,
 ];
 
 /// A value that must stay unique, and what to do when another document
@@ -133,10 +146,12 @@ pub async fn run(
     progress.start(total, 0);
     let mut summaries = Vec::new();
     for collection in chosen {
-        // Loaded per collection: users and products converted just before
-        // are found by their `legacy_id` as well as their old `id`.
-        let refs = if collection == ORDERS {
-            RefIndex::load(db, &[USERS, PRODUCTS]).await?
+        // Loaded per collection: documents converted just before are found
+        // by their `legacy_id` as well as their old `id`.
+        let refs = if needs_refs(collection) {
+            let mut refs = RefIndex::load(db, LINKED).await?;
+            refs.studio = studio_clock(db).await;
+            refs
         } else {
             RefIndex::default()
         };
@@ -152,6 +167,40 @@ pub async fn run(
     Ok(summaries)
 }
 
+/// What references resolve against, in the order links need them
+/// (profiles resolve their users; applications their campaigns).
+const LINKED: &[&str] = &[
+    USERS,
+    PRODUCTS,
+    CREATORS,
+    BRANDS,
+    CAMPAIGNS,
+    APPLICATIONS,
+    DELIVERABLES,
+];
+
+fn needs_refs(collection: &str) -> bool {
+    !matches!(
+        collection,
+        USERS | PRODUCTS | COUPONS | PACKAGES | PAGES | SETTINGS | EMAIL_LOGS
+    )
+}
+
+/// The studio's offset and slot size from the settings, for old bookings.
+async fn studio_clock(db: &Database) -> StudioClock {
+    let defaults = StudioClock::default();
+    match crate::system::settings::Values::load(db).await {
+        Ok(values) => StudioClock {
+            utc_offset_minutes: values.int("studio.utc_offset_minutes"),
+            slot_minutes: values.int("studio.slot_minutes").max(1),
+        },
+        Err(err) => {
+            tracing::warn!(error = ?err, "settings unreadable; old bookings read in UTC-3, hour slots");
+            defaults
+        }
+    }
+}
+
 type Convert = Box<dyn Fn(&Document, &Rules, &RefIndex) -> Verdict + Send + Sync>;
 
 fn converter(collection: &str) -> Option<Convert> {
@@ -160,7 +209,7 @@ fn converter(collection: &str) -> Option<Convert> {
         PRODUCTS => Box::new(|d, r, _| products::convert(d, r)),
         COUPONS => Box::new(|d, r, _| coupons::convert(d, r)),
         ORDERS => Box::new(orders::convert),
-        _ => return None,
+        other => Box::new(ugc::converter(other).or_else(|| site::converter(other))?),
     })
 }
 
@@ -445,7 +494,8 @@ pub fn print(summaries: &[Summary], apply: bool, out: &mut dyn Write) -> std::io
         } else {
             writeln!(
                 out,
-                "{}: {} document(s), {} in the old style; no converter yet, left as they are",
+                "{}: {} document(s), {} in the old style; derived from {PRODUCTS} and rebuilt \
+                 by the api, so left as they are",
                 s.collection, s.documents, s.old_style
             )?;
         }

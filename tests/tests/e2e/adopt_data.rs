@@ -12,19 +12,9 @@ use serde_json::Value;
 
 use avenue_api::adopt::run::{self, Options, Summary};
 use avenue_api::adopt::{Rules, Verdict};
-use avenue_shared::progress::Progress;
 use avenue_tests::api::spawn_stack_on;
-use avenue_tests::old_backend::{self, Seeded, OLD_PASSWORD};
+use avenue_tests::old_backend::{self, Seeded, Silent, OLD_PASSWORD};
 use avenue_tests::{binary, mongo_uri, unique_db};
-
-struct Silent;
-
-impl Progress for Silent {
-    fn start(&self, _: u64, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn failed(&self, _: &str, _: &str) {}
-    fn finish(&self) {}
-}
 
 async fn database(name: &str) -> mongodb::Database {
     mongodb::Client::with_uri_str(mongo_uri())
@@ -136,6 +126,10 @@ async fn a_dry_run_reports_every_collection_and_changes_nothing() {
         "150",
         "not in shop_products",
         "en_camino",
+        "status 'no_show'",
+        "'countdown'",
+        "site.title",
+        "names nothing in ugc_campaigns",
     ] {
         assert!(
             reasons.iter().any(|r| r.contains(expected)),
@@ -266,6 +260,40 @@ async fn apply_converts_in_place_and_a_second_run_changes_nothing() {
         .filter(|(_, b, _)| b == buyer_old)
         .count();
     assert_eq!(mine["total"], expected as u64, "{mine}");
+
+    // The rest of the old site reads through the api too.
+    let admin = stack.api.login("owner@avenue.com.py", OLD_PASSWORD).await;
+    let get = |path: &'static str| {
+        stack
+            .api
+            .expect(200, Method::GET, path, Some(&admin.token), None)
+    };
+    let campaigns = get("/api/ugc/campaigns").await;
+    assert!(campaigns.to_string().contains("Verano"), "{campaigns}");
+    let creators = get("/api/ugc/creators").await;
+    assert!(creators.to_string().contains("Moda"), "{creators}");
+    let applications = get("/api/ugc/applications").await;
+    assert_eq!(
+        applications.as_array().map(Vec::len),
+        Some(1),
+        "{applications}"
+    );
+    let deliverables = get("/api/ugc/deliverables").await;
+    assert!(
+        deliverables.to_string().contains("instagram.com/p/abc"),
+        "{deliverables}"
+    );
+    let calendar = get("/api/studio/calendar?from=2024-06-01&to=2024-06-01").await;
+    let day = calendar["2024-06-01"].as_array().expect("that day");
+    assert_eq!(day.len(), 1, "{calendar}");
+    assert_eq!(day[0]["start"], "2024-06-01T10:00:00-03:00", "{calendar}");
+    assert_eq!(day[0]["minutes"], 120, "{calendar}");
+    let about = get("/api/pages/sobre-nosotros").await;
+    assert!(about.to_string().contains("Quiénes somos"), "{about}");
+    let old_mail = get("/api/admin/email-logs?status=failed").await;
+    assert!(old_mail.to_string().contains("Reserva"), "{old_mail}");
+    let audit = get("/api/admin/audit-logs?limit=200").await;
+    assert!(audit.to_string().contains("\"login\""), "{audit}");
     stack.stop().await;
 }
 

@@ -196,6 +196,7 @@ async fn orders_are_priced_by_the_server_and_move_through_their_states() {
     assert!(mine
         .iter()
         .any(|e| e["body"].as_str().is_some_and(|b| b.contains("₲ 300.000"))));
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
     stack.stop().await;
 }
 
@@ -377,5 +378,6 @@ async fn coupons_apply_their_rules_and_limits() {
     api.place_order(&buyer, order(&product, 1, Some("DIEZ")))
         .expect(201)
         .await;
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
     stack.stop().await;
 }

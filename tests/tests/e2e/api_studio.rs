@@ -129,6 +129,7 @@ async fn one_slot_one_booking_even_under_a_race() {
         .filter(|e| e["template"] == "reservation-confirmation")
         .count();
     assert_eq!(confirmations, 3, "one per successful booking");
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
     stack.stop().await;
 }
 

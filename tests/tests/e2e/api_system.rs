@@ -79,6 +79,7 @@ async fn settings_are_typed_audited_and_claim_their_media() {
         .await;
     assert_eq!(audit[0]["before"], "Avenue");
     assert_eq!(audit[0]["after"], "Avenue Asunción");
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
     stack.stop().await;
 }
 
@@ -260,6 +261,7 @@ async fn pages_have_drafts_published_copies_versions_and_claimed_media() {
         assert!(stack.refs_of(media).await.is_empty());
     }
     assert_eq!(api.count("page_content", doc! {}).await, 0);
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
     stack.stop().await;
 }
 

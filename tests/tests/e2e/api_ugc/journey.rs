@@ -499,5 +499,6 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
         .any(|n| n["kind"] == "campaign-closed"));
     api.expect(409, Method::POST, &path, Some(&dani.token), Some(pitch))
         .await;
+    avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&api.db).await;
     stack.stop().await;
 }
