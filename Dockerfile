@@ -1,6 +1,12 @@
 # One image with both binaries; docker-compose picks the command.
 FROM rust:1-bookworm AS build
 WORKDIR /src
+# The same list `make` installs from (scripts/build-deps.txt).
+COPY scripts/build-deps.txt /tmp/build-deps.txt
+RUN apt-get update \
+ && grep -v '^#' /tmp/build-deps.txt | awk 'NF { print $1 }' \
+    | xargs apt-get install -y --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked --bin avenue-media --bin avenue-api
 

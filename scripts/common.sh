@@ -6,6 +6,8 @@
 SECANTUS_VERSION="0.7.0b3"
 # The SMTP server tests and `make run` deliver to (scripts/smtp_sink.py).
 AIOSMTPD_VERSION="1.4.6"
+# Checks deploy/k8s/ against the Kubernetes schemas, offline (scripts/validate_k8s.py).
+KUBERNETES_VALIDATE_VERSION="1.37.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-mongo"
 
@@ -14,16 +16,18 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 ensure_venv() {
   if [ -x "$VENV/bin/secantusd-py" ] \
     && "$VENV/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUS_VERSION\$" \
-    && "$VENV/bin/pip" show aiosmtpd 2>/dev/null | grep -q "^Version: $AIOSMTPD_VERSION\$"; then
+    && "$VENV/bin/pip" show aiosmtpd 2>/dev/null | grep -q "^Version: $AIOSMTPD_VERSION\$" \
+    && "$VENV/bin/pip" show kubernetes-validate 2>/dev/null | grep -q "^Version: $KUBERNETES_VALIDATE_VERSION\$"; then
     return 0
   fi
-  log "creating $VENV with secantusdb==$SECANTUS_VERSION and aiosmtpd==$AIOSMTPD_VERSION"
+  log "creating $VENV with secantusdb, aiosmtpd and kubernetes-validate"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' and retry" >&2
     return 1
   fi
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "secantusdb==$SECANTUS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
+    "secantusdb==$SECANTUS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" \
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 }
 
 free_port() {
@@ -57,13 +61,13 @@ start_mongo() {
   fi
 }
 
-# The turbojpeg crate builds its bundled libjpeg-turbo with cmake and nasm
-# (Debian's libturbojpeg is too old for it). Installs them when missing.
+# The build's Debian packages, from the one list the Dockerfile also reads.
 ensure_system_packages() {
-  local missing=()
-  command -v cmake >/dev/null || missing+=(cmake)
-  command -v nasm >/dev/null || missing+=(nasm)
-  command -v cc >/dev/null || missing+=(build-essential)
+  local missing=() package check
+  while read -r package check; do
+    case "$package" in ''|'#'*) continue ;; esac
+    command -v "$check" >/dev/null || missing+=("$package")
+  done <"$ROOT/scripts/build-deps.txt"
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

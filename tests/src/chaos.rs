@@ -121,28 +121,53 @@ impl ServiceProcess {
     /// waits for the port it announces in its JSON log.
     pub async fn start(name: &str, env: &[(&str, String)]) -> Self {
         let mut command = Command::new(binary(name));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Self::launch(command).await
+    }
+
+    /// Starts `name` with exactly `env` (and `PATH`), nothing inherited
+    /// from the test run: what a container given that environment does.
+    pub async fn start_with_only(
+        name: &str,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        let mut command = Command::new(binary(name));
+        command.env_clear().envs(env);
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        Self::launch(command).await
+    }
+
+    async fn launch(mut command: Command) -> Self {
         command
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        for (key, value) in env {
-            command.env(key, value);
-        }
         let mut child = command.spawn().expect("start the service");
         let stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stderr).lines();
         let port = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut said = Vec::new();
             while let Ok(Some(line)) = lines.next_line().await {
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    said.push(line);
                     continue;
                 };
                 if let Some(port) = event["fields"]["port"].as_u64() {
                     return port as u16;
                 }
+                said.push(line);
             }
-            panic!("{} exited before it listened", binary_name(&command));
+            panic!(
+                "{} exited before it listened:\n{}",
+                binary_name(&command),
+                said.join("\n")
+            );
         })
         .await
         .expect("the service starts within 60 s");

@@ -17,6 +17,7 @@ mod cloudinary_backend;
 mod cloudinary_fake;
 mod crash;
 mod delivery;
+mod deploy;
 mod email;
 mod faults;
 mod hardening;
