@@ -58,6 +58,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let limiter = LoginLimiter::new(&db, &settings.auth);
     let indexes = indexes::ensure(&db, &all_indexes()).await?;
     Ok(AppState {
+        media_urls: crate::media::urls::MediaUrls::new([
+            &settings.media_public_url,
+            &settings.media_url,
+        ]),
         indexes,
         limiter,
         reset_limiter: LoginLimiter::for_resets(&db, &settings.auth),

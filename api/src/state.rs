@@ -32,6 +32,8 @@ pub struct AppState {
     pub reset_limiter: LoginLimiter,
     pub audit: AuditLog,
     pub outbox: Outbox,
+    /// Our delivery URLs' bases, to read them back as media ids.
+    pub media_urls: crate::media::urls::MediaUrls,
     /// Indexes start-up could not create over the data it found.
     pub indexes: Arc<IndexReport>,
 }
@@ -46,6 +48,12 @@ impl AppState {
     /// Base of delivery URLs written into answers.
     pub fn media_public_url(&self) -> &url::Url {
         &self.config.media_public_url
+    }
+}
+
+impl FromRef<AppState> for crate::media::urls::MediaUrls {
+    fn from_ref(state: &AppState) -> Self {
+        state.media_urls.clone()
     }
 }
 

@@ -57,6 +57,9 @@ pub struct UploadOptions {
     /// File name shown to the service; informational only, the type is
     /// decided from the bytes.
     pub file_name: Option<String>,
+    /// For a form that may never be saved: the media expires unless a
+    /// record claims it (a library asset otherwise).
+    pub pending: bool,
 }
 
 /// A cheap-to-clone handle on the media service.
@@ -132,6 +135,9 @@ impl MediaClient {
             }
             if let Some(alt) = options.alt {
                 form = form.text("alt", alt);
+            }
+            if options.pending {
+                form = form.text("pending", "true");
             }
             let request = self.http.post(self.url("v1/media")?).multipart(form);
             decode(self.authorised(request).send().await).await

@@ -13,6 +13,7 @@ pub mod client;
 pub mod db;
 pub mod docs;
 pub mod error;
+pub mod legacy_urls;
 pub mod media;
 pub mod net;
 pub mod progress;

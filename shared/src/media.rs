@@ -162,6 +162,13 @@ pub struct MediaDescriptor {
     pub folder: Option<String>,
     pub tags: Vec<String>,
     pub alt: Option<String>,
+    /// The file name it was uploaded under.
+    #[serde(default)]
+    pub original_name: Option<String>,
+    /// Uploaded for a form that may never be saved: it expires unless a
+    /// record claims it. Library assets (`false`) stay until deleted.
+    #[serde(default)]
+    pub pending: bool,
     /// RFC 3339 instant of the first upload.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]

@@ -12,22 +12,33 @@ use serde::de::DeserializeOwned;
 use avenue_shared::net::{TrustedProxies, FORWARDED_FOR};
 
 use super::error::ApiError;
+use crate::media::urls::MediaUrls;
 
 /// `Json<T>` with the envelope on refusal.
 pub struct ApiJson<T>(pub T);
 
+/// Our own delivery URLs in media fields are read as the ids they name
+/// first (see [`MediaUrls`]), so every handler taking ids takes them too.
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     T: DeserializeOwned,
     S: Send + Sync,
+    MediaUrls: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        let axum::Json(mut body) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        MediaUrls::from_ref(state).rewrite(&mut body)?;
+        serde_path_to_error::deserialize(body)
+            .map(Self)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid(field.clone(), format!("{field}: {}", err.inner()))
+            })
     }
 }
 

@@ -5,6 +5,8 @@
 //! released after, so a failure in between leaves a claim too many (which
 //! only keeps a file alive), never a record pointing at nothing.
 
+pub mod urls;
+
 use std::collections::BTreeSet;
 
 use avenue_shared::{Claims, JwtKeys, MediaClient, MediaClientError, MediaId, MediaRef, Role};

@@ -331,7 +331,14 @@ pub async fn put(
     ApiJson(request): ApiJson<SettingValue>,
 ) -> Result<Json<SettingView>, ApiError> {
     let definition = definition(&key)?;
-    let value = parse_value(definition, &request.value)?;
+    let mut given = request.value;
+    if matches!(definition.kind, Kind::Media) {
+        // The old admin front end sends the image's URL: ours name an id.
+        if let Some(id) = given.as_str().and_then(|raw| state.media_urls.id_in(raw)) {
+            given = Value::from(id.as_str());
+        }
+    }
+    let value = parse_value(definition, &given)?;
     let before = Values::load(&state.db).await?.json(definition.key);
     let media_of = |v: &Value| v.as_str().and_then(|s| MediaId::parse(s).ok());
     let held: Vec<MediaId> = media_of(&before).into_iter().collect();

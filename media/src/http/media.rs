@@ -18,7 +18,9 @@ use super::auth::MediaManager;
 use super::error::AppError;
 use super::extract::{JsonBody, QueryParams};
 use super::AppState;
-use crate::media::fields::{Alt, FieldError, Folder, MediaPatch, Tag, Tags, UploadFields};
+use crate::media::fields::{
+    original_name, Alt, FieldError, Folder, MediaPatch, Tag, Tags, UploadFields,
+};
 use crate::media::ingest::StagedObject;
 use crate::media::repo::{ListQuery, PageCursor};
 use crate::media::MediaError;
@@ -154,6 +156,13 @@ struct UploadQuery {
     folder: Option<String>,
     tags: Option<String>,
     alt: Option<String>,
+    /// `true`: for a form that may never be saved; it expires unclaimed
+    /// after `MEDIA_PENDING_TTL`. Otherwise a library asset, kept until
+    /// deleted.
+    pending: Option<String>,
+    /// The original file name of a raw upload (a form's file part names
+    /// its own).
+    filename: Option<String>,
 }
 
 /// Metadata as it arrives, before parsing.
@@ -162,6 +171,8 @@ struct RawFields {
     folder: Option<String>,
     tags: Option<String>,
     alt: Option<String>,
+    pending: Option<String>,
+    file_name: Option<String>,
 }
 
 impl RawFields {
@@ -175,6 +186,17 @@ impl RawFields {
                 .transpose()?,
             tags: Tags::parse_csv(self.tags.as_deref().unwrap_or(""))?,
             alt: self.alt.as_deref().map(Alt::parse).transpose()?,
+            pending: match self.pending.as_deref().map(str::trim) {
+                None | Some("" | "false" | "0") => false,
+                Some("true" | "1") => true,
+                Some(other) => {
+                    return Err(FieldError::new(
+                        "pending",
+                        format!("'{other}' is not true or false"),
+                    ))
+                }
+            },
+            original_name: self.file_name.as_deref().and_then(original_name),
         })
     }
 }
@@ -259,6 +281,8 @@ async fn receive(
         folder: query.folder,
         tags: query.tags,
         alt: query.alt,
+        pending: query.pending,
+        file_name: query.filename,
     };
     if !multipart {
         let fields = fields.parse().map_err(MediaError::from)?;
@@ -342,14 +366,22 @@ async fn read_form(
                     "send one 'file' field per upload",
                 ))
             }
-            "file" => *staged = Some(state.library.ingest(Box::pin(field)).await?),
+            "file" => {
+                if let Some(name) = field.file_name() {
+                    fields.file_name = Some(name.to_owned());
+                }
+                *staged = Some(state.library.ingest(Box::pin(field)).await?);
+            }
+            "pending" => fields.pending = Some(read_text(field, "pending").await?),
             "folder" => fields.folder = Some(read_text(field, "folder").await?),
             "tags" => fields.tags = Some(read_text(field, "tags").await?),
             "alt" => fields.alt = Some(read_text(field, "alt").await?),
             other => {
                 return Err(AppError::bad_request(
                     "unknown-field",
-                    format!("unknown form field '{other}'; expected file, folder, tags or alt"),
+                    format!(
+                        "unknown form field '{other}'; expected file, folder, tags, alt or pending"
+                    ),
                 ))
             }
         }
@@ -399,12 +431,16 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 struct ListParams {
     folder: Option<String>,
     tag: Option<String>,
+    /// `true`: only media no record uses.
+    unused: Option<String>,
+    /// Part of the original file name, any case.
+    q: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/media", tag = "media",
-    params(("folder" = Option<String>, Query), ("tag" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    params(("folder" = Option<String>, Query), ("tag" = Option<String>, Query), ("unused" = Option<bool>, Query, description = "only media no record uses"), ("q" = Option<String>, Query, description = "part of the original file name"), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = avenue_shared::MediaPage), (status = 400, body = avenue_shared::ErrorBody)), security(("bearer" = [])))]
 async fn list(
     State(state): State<AppState>,
@@ -437,6 +473,8 @@ async fn list(
             .map(Tag::parse)
             .transpose()
             .map_err(MediaError::from)?,
+        unused: matches!(params.unused.as_deref(), Some("true" | "1")),
+        name: params.q.filter(|q| q.chars().count() <= 200),
         limit,
         after: params
             .cursor

@@ -62,12 +62,17 @@ async fn status(
     };
     let last_run = repo.latest_migration().await.map_err(MediaError::from)?;
     let unclaimed = crate::media::repo::unclaimed();
+    // Only pending uploads expire; library assets nobody uses stay.
     let pending = repo
-        .count(doc! { "$and": [ unclaimed.clone(), { "released_at": { "$exists": false } } ] })
+        .count(doc! { "$and": [ unclaimed.clone(), { "pending": true, "released_at": { "$exists": false } } ] })
         .await
         .map_err(MediaError::from)?;
     let released = repo
-        .count(doc! { "$and": [ unclaimed, { "released_at": { "$exists": true } } ] })
+        .count(doc! { "$and": [ unclaimed.clone(), { "pending": true, "released_at": { "$exists": true } } ] })
+        .await
+        .map_err(MediaError::from)?;
+    let library_unused = repo
+        .count(doc! { "$and": [ unclaimed, { "pending": { "$ne": true } } ] })
         .await
         .map_err(MediaError::from)?;
     let claimed = repo
@@ -119,6 +124,7 @@ async fn status(
             "claimed": claimed,
             "pending_unclaimed": pending,
             "released_awaiting_grace": released,
+            "library_unused": library_unused,
             "last_sweep": last_sweep,
         },
     })))

@@ -69,6 +69,16 @@ pub struct MappingLine {
     pub bytes: u64,
 }
 
+/// How an imported file is filed: in `folder`, under its old name. A
+/// library asset, never pending: it is kept until someone deletes it.
+fn imported(folder: &Option<Folder>, name: Option<&str>) -> UploadFields {
+    UploadFields {
+        folder: folder.clone(),
+        original_name: name.and_then(crate::media::fields::original_name),
+        ..UploadFields::default()
+    }
+}
+
 /// The outcome of storing one image.
 enum Stored {
     New(crate::media::repo::MediaRecord),
@@ -78,7 +88,7 @@ enum Stored {
 async fn store(
     library: &MediaLibrary,
     data: Vec<u8>,
-    folder: &Option<Folder>,
+    fields: UploadFields,
 ) -> Result<Stored, MediaError> {
     let digest: [u8; 32] = Sha256::digest(&data).into();
     if let Some(existing) = library.repo().get(&MediaId::from_sha256(&digest)).await? {
@@ -86,10 +96,6 @@ async fn store(
     }
     let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(data))]);
     let staged = library.ingest(body).await?;
-    let fields = UploadFields {
-        folder: folder.clone(),
-        ..UploadFields::default()
-    };
     let outcome = library.commit(staged, fields, IMPORT_OWNER).await?;
     Ok(if outcome.created {
         Stored::New(outcome.record)
@@ -113,14 +119,14 @@ fn not_an_image(err: &MediaError) -> bool {
 async fn import_one(
     library: &MediaLibrary,
     data: Vec<u8>,
-    folder: &Option<Folder>,
+    fields: UploadFields,
     what: &str,
     skip_non_images: bool,
     report: &mut ImportReport,
     progress: &dyn Progress,
 ) -> Option<crate::media::repo::MediaRecord> {
     let size = data.len() as u64;
-    let record = match store(library, data, folder).await {
+    let record = match store(library, data, fields).await {
         Ok(Stored::New(record)) => {
             report.imported += 1;
             report.bytes += size;
@@ -209,7 +215,7 @@ pub async fn import_dir(
         let Some(record) = import_one(
             library,
             data,
-            &folder,
+            imported(&folder, Some(&relative)),
             &relative,
             true,
             &mut report,
@@ -219,12 +225,21 @@ pub async fn import_dir(
         else {
             continue;
         };
+        let old_urls: Vec<String> = url_prefixes
+            .iter()
+            .map(|prefix| format!("{}/{relative}", prefix.trim_end_matches('/')))
+            .collect();
+        // Kept in `legacy_urls` too, so the api redirects the old links.
+        let delivery_path = format!("/image/upload/{}.{}", record.id, record.format.extension());
+        for old in &old_urls {
+            library
+                .repo()
+                .remember_old_link(old, &record.id, &delivery_path, "dir")
+                .await?;
+        }
         let line = MappingLine {
             source: "dir",
-            old_urls: url_prefixes
-                .iter()
-                .map(|prefix| format!("{}/{relative}", prefix.trim_end_matches('/')))
-                .collect(),
+            old_urls,
             path: Some(relative),
             collection: None,
             doc_id: None,
@@ -318,8 +333,16 @@ pub async fn import_collection(
             }
         };
         let what = format!("{collection} {doc_id}");
-        let Some(record) =
-            import_one(library, data, &folder, &what, false, &mut report, progress).await
+        let Some(record) = import_one(
+            library,
+            data,
+            imported(&folder, text_of(document.get(&fields.filename)).as_deref()),
+            &what,
+            false,
+            &mut report,
+            progress,
+        )
+        .await
         else {
             continue;
         };

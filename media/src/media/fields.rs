@@ -181,6 +181,18 @@ pub struct UploadFields {
     pub folder: Option<Folder>,
     pub tags: Tags,
     pub alt: Option<Alt>,
+    /// For a form that may never be saved: expires unless claimed.
+    pub pending: bool,
+    pub original_name: Option<String>,
+}
+
+/// The name a file was uploaded under, for people to recognise it: the
+/// last path segment, control characters dropped, at most 200 characters.
+pub fn original_name(raw: &str) -> Option<String> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    let clean = clean.trim();
+    (!clean.is_empty()).then(|| clean.to_owned())
 }
 
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.

@@ -200,6 +200,7 @@ impl MediaLibrary {
     ) -> Result<UploadOutcome, MediaError> {
         let id = MediaId::from_sha256(&staged.sha256);
         if let Some(existing) = self.repo.get(&id).await? {
+            let existing = self.promote(existing, &fields).await?;
             return Ok(self.keep_existing(staged, existing).await);
         }
         let record = MediaRecord {
@@ -214,12 +215,14 @@ impl MediaLibrary {
             mirrors: staged.mirror.iter().cloned().collect(),
             refs: Vec::new(),
             released_at: None,
-            folder: fields.folder,
-            tags: fields.tags,
-            alt: fields.alt,
+            folder: fields.folder.clone(),
+            tags: fields.tags.clone(),
+            alt: fields.alt.clone(),
             owner: owner.to_owned(),
             // Stored with millisecond precision: answer what a later read will.
             created_at: truncate_to_millis(OffsetDateTime::now_utc()),
+            pending: fields.pending,
+            original_name: fields.original_name.clone(),
         };
         match self.repo.insert(&record).await {
             Ok(()) => Ok(self.adopted(staged, record).await),
@@ -233,6 +236,7 @@ impl MediaLibrary {
                     return Ok(self.adopted(staged, existing).await);
                 }
                 // Lost a race with a concurrent upload of the same bytes.
+                let existing = self.promote(existing, &fields).await?;
                 Ok(self.keep_existing(staged, existing).await)
             }
             Err(err) => {
@@ -243,6 +247,32 @@ impl MediaLibrary {
                 Err(err.into())
             }
         }
+    }
+
+    /// The same bytes uploaded again: into the library, a pending upload
+    /// becomes a library asset (never the other way), and a media without
+    /// a file name takes this one's.
+    async fn promote(
+        &self,
+        mut existing: MediaRecord,
+        fields: &UploadFields,
+    ) -> Result<MediaRecord, MediaError> {
+        let to_library = existing.pending && !fields.pending;
+        let name = existing
+            .original_name
+            .is_none()
+            .then(|| fields.original_name.clone())
+            .flatten();
+        if to_library || name.is_some() {
+            self.repo
+                .keep_as_library(&existing.id, to_library, name.as_deref())
+                .await?;
+            existing.pending &= !to_library;
+            if name.is_some() {
+                existing.original_name = name;
+            }
+        }
+        Ok(existing)
     }
 
     /// The record naming `staged` is written: its bytes are the media's now.
@@ -474,6 +504,8 @@ impl MediaLibrary {
             folder: record.folder.as_ref().map(|f| f.as_str().to_owned()),
             tags: record.tags.to_strings(),
             alt: record.alt.as_ref().map(|a| a.as_str().to_owned()),
+            original_name: record.original_name.clone(),
+            pending: record.pending,
             created_at: record.created_at,
             url: self.delivery_url(record),
         }

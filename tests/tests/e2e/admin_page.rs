@@ -278,6 +278,60 @@ async fn an_admin_manages_the_library_in_a_browser() {
         .expect("json");
     assert_eq!(stored["alt"], "Vestido de seda");
     assert_eq!(stored["tags"], json!(["seda", "verano"]));
+    // A library asset: kept until deleted, under the name it came with.
+    assert_eq!(stored["pending"], false, "{stored}");
+
+    // The page shows each upload's file name and that nothing uses it yet,
+    // finds it by part of its name, and filters the unused ones.
+    let hint = browser
+        .eval("document.querySelector('#drop .hint').textContent")
+        .await;
+    assert!(
+        hint.as_str()
+            .is_some_and(|h| h.contains("until you delete") && !h.contains("a day")),
+        "{hint}"
+    );
+    let cards = browser
+        .eval("[...document.querySelectorAll('#grid .card')].map(c => c.querySelector('.name').textContent + '|' + (c.querySelector('.badge.unused') ? 'unused' : 'used')).sort()")
+        .await;
+    assert_eq!(
+        cards,
+        json!(["blue-dress.jpg|unused", "red-dress.png|unused"]),
+        "{cards}"
+    );
+    page.find(Locator::Id("name"))
+        .await
+        .expect("name filter")
+        .send_keys("BLUE")
+        .await
+        .expect("type");
+    page.find(Locator::Id("unused"))
+        .await
+        .expect("unused filter")
+        .click()
+        .await
+        .expect("tick");
+    page.find(Locator::Id("search"))
+        .await
+        .expect("search")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.querySelectorAll('#grid .card').length === 1 && document.querySelector('#grid .card .name').textContent === 'blue-dress.jpg'")
+        .await;
+    browser
+        .eval("(document.getElementById('name').value = '', document.getElementById('unused').checked = false, true)")
+        .await;
+    page.find(Locator::Id("search"))
+        .await
+        .expect("search")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.querySelectorAll('#grid .card').length === 2")
+        .await;
 
     // Copy a preset URL and a signed custom one; both deliver images.
     page.find(Locator::Id("preset"))

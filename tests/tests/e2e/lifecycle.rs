@@ -1,4 +1,5 @@
-//! The media lifecycle: unclaimed uploads expire, released media wait for
+//! The media lifecycle: library assets stay until deleted, unclaimed
+//! pending uploads expire, released media wait for
 //! their grace period, a claim racing a sweep always wins, erasure by
 //! owner, and orphaned GridFS objects removed.
 
@@ -29,8 +30,11 @@ fn policy(pending: u64, grace: u64) -> SweepPolicy {
     }
 }
 
+/// An upload for a form that may never be saved (`pending=true`).
 async fn stored(app: &MediaApp, seed: u8) -> MediaDescriptor {
-    let response = app.upload(fixtures::png(7, 5, seed), &[]).await;
+    let response = app
+        .upload(fixtures::png(7, 5, seed), &[("pending", "true")])
+        .await;
     assert_eq!(response.status(), 201);
     response.json().await.expect("descriptor")
 }
@@ -253,4 +257,154 @@ async fn orphaned_gridfs_objects_are_removed() {
         .await;
     assert_eq!(original.status(), 200, "what is referenced stays");
     app.stop().await;
+}
+
+async fn status_of(app: &MediaApp, id: &str) -> u16 {
+    app.admin(Method::GET, &format!("/v1/media/{id}"))
+        .send()
+        .await
+        .expect("answer")
+        .status()
+        .as_u16()
+}
+
+/// The failure this project exists to end: an image put in the library and
+/// not used yet was deleted after a day. Library assets now stay, used or
+/// not, released or not; only pending uploads expire.
+#[tokio::test]
+async fn library_assets_stay_until_deleted_and_only_pending_uploads_expire() {
+    let app = spawn_media().await;
+    let lib = library(&app).await;
+    let asset: MediaDescriptor = app
+        .upload(fixtures::png(9, 9, 1), &[])
+        .await
+        .json()
+        .await
+        .expect("descriptor");
+    assert!(!asset.pending);
+    assert_eq!(asset.original_name.as_deref(), Some("upload.bin"));
+    let form_upload = stored(&app, 2).await;
+    assert!(form_upload.pending);
+    // Pending bytes uploaded again into the library become a library asset;
+    // library bytes uploaded again as pending stay in the library.
+    let promoted = stored(&app, 3).await;
+    let again: MediaDescriptor = app
+        .upload(fixtures::png(7, 5, 3), &[])
+        .await
+        .json()
+        .await
+        .expect("descriptor");
+    assert_eq!(
+        (again.id.clone(), again.pending),
+        (promoted.id.clone(), false)
+    );
+    let kept: MediaDescriptor = app
+        .upload(fixtures::png(9, 9, 1), &[("pending", "true")])
+        .await
+        .json()
+        .await
+        .expect("descriptor");
+    assert_eq!((kept.id.clone(), kept.pending), (asset.id.clone(), false));
+
+    // Used, then no longer used: still kept.
+    assert_eq!(
+        claim(&app, asset.id.as_str(), "shop_products:p1").await,
+        200
+    );
+    let released = app
+        .admin(
+            Method::DELETE,
+            &format!("/v1/media/{}/refs/shop_products:p1", asset.id),
+        )
+        .send()
+        .await
+        .expect("release");
+    assert!(released.status().is_success());
+
+    let unused: serde_json::Value = app
+        .admin(Method::GET, "/v1/media?unused=true")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(
+        unused["items"].as_array().map(Vec::len),
+        Some(3),
+        "{unused}"
+    );
+
+    // Every clock run out: only the pending upload goes.
+    let report = sweep_once(&lib, policy(0, 0), false).await.expect("sweep");
+    assert_eq!(report.expired_pending, 1, "{report:?}");
+    assert_eq!(status_of(&app, form_upload.id.as_str()).await, 404);
+    for id in [&asset.id, &promoted.id] {
+        assert_eq!(status_of(&app, id.as_str()).await, 200, "{id}");
+    }
+    let status: serde_json::Value = app
+        .admin(Method::GET, "/v1/storage/status")
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["lifecycle"]["library_unused"], 2, "{status}");
+    assert_eq!(status["lifecycle"]["pending_unclaimed"], 0, "{status}");
+}
+
+#[tokio::test]
+async fn the_original_file_name_is_kept_and_searchable() {
+    let app = spawn_media().await;
+    for (name, seed) in [("Vestido Rojo.png", 1), ("remera-azul.png", 2)] {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(fixtures::png(6, 6, seed)).file_name(name),
+        );
+        let response = app
+            .admin(Method::POST, "/v1/media")
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(response.status(), 201);
+    }
+    let raw = app
+        .admin(
+            Method::POST,
+            "/v1/media?filename=C%3A%5Cfotos%5Clogo%20final.png",
+        )
+        .header("content-type", "image/png")
+        .body(fixtures::png(6, 6, 3))
+        .send()
+        .await
+        .expect("raw upload");
+    let raw: MediaDescriptor = raw.json().await.expect("descriptor");
+    assert_eq!(raw.original_name.as_deref(), Some("logo final.png"));
+    let found: serde_json::Value = app
+        .admin(Method::GET, "/v1/media?q=ROJO")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("page");
+    let names: Vec<&str> = found["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|m| m["original_name"].as_str())
+        .collect();
+    assert_eq!(names, ["Vestido Rojo.png"]);
+    // Characters that mean something to a regex are only text.
+    let none: serde_json::Value = app
+        .admin(Method::GET, "/v1/media?q=.*")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("page");
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0), "{none}");
 }

@@ -28,6 +28,7 @@ mod limits;
 mod manage;
 mod migration;
 mod mirror;
+mod old_links;
 mod password_reset;
 mod store_conformance;
 mod transform;

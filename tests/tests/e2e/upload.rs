@@ -163,8 +163,11 @@ async fn the_typed_client_round_trips() {
         tags: vec!["t".into()],
         alt: None,
         file_name: Some("x.png".into()),
+        pending: true,
     };
     let created = client.upload(bytes, &options).await.expect("upload");
+    assert!(created.pending);
+    assert_eq!(created.original_name.as_deref(), Some("x.png"));
     let fetched = client.get(&created.id).await.expect("get");
     assert_eq!(created, fetched);
     client.delete(&created.id).await.expect("delete");

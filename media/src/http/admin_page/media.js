@@ -138,9 +138,19 @@ function card(media) {
   img.src = "/image/upload/t_thumb/" + media.id + ".jpg";
   img.alt = media.alt || "";
   img.loading = "lazy";
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = media.original_name || media.id;
+  name.title = name.textContent;
   const label = document.createElement("span");
   label.textContent = (media.folder ? media.folder + " · " : "") + media.width + "×" + media.height;
-  div.append(img, label);
+  div.append(img, name, label);
+  if (!media.refs || media.refs.length === 0) {
+    const badge = document.createElement("span");
+    badge.className = "badge unused";
+    badge.textContent = media.pending ? "unused · expires unless saved" : "unused";
+    div.append(badge);
+  }
   div.addEventListener("click", () => open(media.id));
   return div;
 }
@@ -149,8 +159,11 @@ async function search(more) {
   const params = new URLSearchParams({ limit: "24" });
   const folder = $("folder").value.trim();
   const tag = $("tag").value.trim();
+  const name = $("name").value.trim();
   if (folder) params.set("folder", folder);
   if (tag) params.set("tag", tag);
+  if (name) params.set("q", name);
+  if ($("unused").checked) params.set("unused", "true");
   if (more && cursor) params.set("cursor", cursor);
   const { status, data } = await api("GET", "/v1/media?" + params);
   if (status !== 200) {
@@ -175,11 +188,16 @@ async function open(id) {
   $("details").hidden = false;
   $("preview").src = "/image/upload/t_card/" + id + ".jpg";
   $("preview").alt = data.alt || "";
+  $("detail-name").textContent = data.original_name || "(not recorded)";
   $("detail-id").textContent = data.id;
   $("detail-type").textContent = data.content_type + ", " + data.width + "×" + data.height;
   $("detail-size").textContent = data.bytes + " bytes";
   $("detail-backend").textContent = data.backend + (data.mirrors && data.mirrors.length ? " (mirrored to " + data.mirrors.join(", ") + ")" : "");
-  $("refs").textContent = data.refs.length ? data.refs.join(", ") : "nothing yet (removed after a day unless used)";
+  $("refs").textContent = data.refs.length
+    ? data.refs.join(", ")
+    : data.pending
+      ? "nothing: uploaded for a form never saved, it expires unless used"
+      : "nothing yet (kept in the library until deleted)";
   $("alt").value = data.alt || "";
   $("tags").value = (data.tags || []).join(", ");
   $("detail-folder").value = data.folder || "";

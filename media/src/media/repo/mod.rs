@@ -3,6 +3,7 @@
 //! bytes must not outlive a crash (`staging`), persisted variants
 //! (`variants`), and backend migrations with sweep reports (`migrations`).
 
+mod legacy_urls;
 mod migrations;
 mod records;
 mod staging;
@@ -40,6 +41,7 @@ pub struct MediaRepo {
     staging: Collection<Document>,
     variants: Collection<VariantDoc>,
     migrations: Collection<MigrationRun>,
+    legacy_urls: Collection<Document>,
 }
 
 impl MediaRepo {
@@ -49,6 +51,7 @@ impl MediaRepo {
             staging: db.collection(STAGING),
             variants: db.collection(VARIANTS),
             migrations: db.collection(MIGRATIONS),
+            legacy_urls: db.collection(avenue_shared::legacy_urls::LEGACY_URLS),
         }
     }
 

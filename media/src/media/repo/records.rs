@@ -39,6 +39,12 @@ pub struct MediaRecord {
     /// `sub` of the token that first uploaded it.
     pub owner: String,
     pub created_at: OffsetDateTime,
+    /// Uploaded for a form that may never be saved: expires unclaimed.
+    /// Everything else (library assets, and media from before the flag
+    /// existed) stays until someone deletes it.
+    pub pending: bool,
+    /// The file name it was uploaded under, as given.
+    pub original_name: Option<String>,
 }
 
 /// The stored shape; kept apart so the domain type can hold parsed values.
@@ -66,6 +72,10 @@ pub(super) struct MediaDoc {
     owner: String,
     created_at: DateTime,
     updated_at: DateTime,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pending: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    original_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -102,6 +112,8 @@ impl MediaDoc {
             owner: record.owner.clone(),
             created_at: created,
             updated_at: created,
+            pending: record.pending,
+            original_name: record.original_name.clone(),
         }
     }
 
@@ -163,6 +175,8 @@ impl MediaDoc {
             alt,
             owner: self.owner,
             created_at: from_bson_time(self.created_at),
+            pending: self.pending,
+            original_name: self.original_name,
             id,
         })
     }
@@ -200,6 +214,10 @@ impl PageCursor {
 pub struct ListQuery {
     pub folder: Option<Folder>,
     pub tag: Option<crate::media::fields::Tag>,
+    /// Only media no record uses.
+    pub unused: bool,
+    /// Words the original file name contains, any case.
+    pub name: Option<String>,
     pub limit: u32,
     pub after: Option<PageCursor>,
 }
@@ -249,6 +267,27 @@ impl MediaRepo {
         }
         if let Some(tag) = &query.tag {
             filter.insert("tags", tag.as_str());
+        }
+        if query.unused {
+            filter.insert("refs.0", doc! { "$exists": false });
+        }
+        if let Some(name) = query
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let escaped: String = name
+                .chars()
+                .flat_map(|c| {
+                    let special = "\\^$.|?*+()[]{}".contains(c);
+                    special
+                        .then_some('\\')
+                        .into_iter()
+                        .chain(std::iter::once(c))
+                })
+                .collect();
+            filter.insert("original_name", doc! { "$regex": escaped, "$options": "i" });
         }
         if let Some(after) = &query.after {
             let at = DateTime::from_millis(after.created_at_ms);
@@ -342,13 +381,40 @@ impl MediaRepo {
         Ok(self.media.delete_one(filter).await?.deleted_count == 1)
     }
 
-    /// Media nobody claims: uploaded before `pending_cutoff` and never
-    /// claimed, or whose last claim went before `release_cutoff`.
+    /// Marks a media a library asset (`to_library`) and names it, where
+    /// asked.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn keep_as_library(
+        &self,
+        id: &MediaId,
+        to_library: bool,
+        original_name: Option<&str>,
+    ) -> Result<(), RepoError> {
+        let mut set = doc! { "updated_at": DateTime::now() };
+        if let Some(name) = original_name {
+            set.insert("original_name", name);
+        }
+        let mut update = doc! { "$set": set };
+        if to_library {
+            update.insert("$unset", doc! { "pending": "" });
+        }
+        self.media
+            .update_one(doc! { "_id": id.as_str() }, update)
+            .await?;
+        Ok(())
+    }
+
+    /// Pending uploads nobody claims: uploaded before `pending_cutoff` and
+    /// never claimed, or whose last claim went before `release_cutoff`.
+    /// Library assets never expire; only a delete removes them.
     pub fn expired_filter(
         pending_cutoff: OffsetDateTime,
         release_cutoff: OffsetDateTime,
     ) -> Document {
         doc! { "$and": [
+            { "pending": true },
             unclaimed(),
             { "$or": [
                 { "released_at": { "$exists": false }, "created_at": { "$lt": to_bson_time(pending_cutoff) } },

@@ -1,6 +1,9 @@
 //! Endpoints kept from the old back end, answered from the new truth:
-//! `POST /api/uploads` forwards to the media service; the debug endpoints
+//! `POST /api/uploads` forwards to the media service; old upload links
+//! redirect to the images they became (`old_links`); the debug endpoints
 //! report on product images and storage.
+
+pub mod old_links;
 
 use std::collections::BTreeSet;
 
@@ -84,7 +87,11 @@ pub async fn upload(
     user.require(&[Role::Admin, Role::Brand, Role::Creator], "upload images")?;
     let mut form = form.map_err(|e| ApiError::bad_request("invalid-multipart", e.body_text()))?;
     let mut file = None;
-    let mut options = UploadOptions::default();
+    // Made for a form that may never be saved: it expires unless claimed.
+    let mut options = UploadOptions {
+        pending: true,
+        ..UploadOptions::default()
+    };
     while let Some(field) = form
         .next_field()
         .await
