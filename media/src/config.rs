@@ -57,6 +57,8 @@ pub struct Settings {
     pub api_url: Url,
     /// Timeouts and caps every connection is held to.
     pub server: avenue_shared::serve::ServerLimits,
+    /// Where removals are purged from the CDN (`MEDIA_PURGE`).
+    pub purge: crate::purge::PurgeSettings,
 }
 
 /// The Cloudinary account and how media there are delivered.
@@ -96,6 +98,10 @@ pub struct Delivery {
     /// Longest a render waits for a place before it is refused with 503.
     pub render_wait: Duration,
     pub remote: RemoteDelivery,
+    /// `Access-Control-Allow-Origin` and `Timing-Allow-Origin` of every
+    /// delivery answer (`MEDIA_CORS_ORIGIN`), so pages on other origins can
+    /// draw images into a canvas and time them.
+    pub cors_origin: String,
 }
 
 impl Default for Delivery {
@@ -109,6 +115,7 @@ impl Default for Delivery {
             render_queue: 32,
             render_wait: Duration::from_secs(10),
             remote: RemoteDelivery::Redirect,
+            cors_origin: "*".to_owned(),
         }
     }
 }
@@ -184,6 +191,7 @@ impl Settings {
             delivery: Delivery::default(),
             api_url: Url::parse("http://127.0.0.1:8080").expect("a literal URL parses"),
             server: avenue_shared::serve::ServerLimits::default(),
+            purge: crate::purge::PurgeSettings::default(),
         }
     }
 
@@ -295,9 +303,35 @@ impl Settings {
                     bail!("CLOUDINARY_DELIVERY must be redirect or proxy, got {other:?}")
                 }
             },
+            cors_origin: match get("MEDIA_CORS_ORIGIN") {
+                None => delivery_defaults.cors_origin.clone(),
+                Some(origin)
+                    if origin == "*"
+                        || url::Url::parse(&origin).is_ok_and(|u| {
+                            matches!(u.scheme(), "http" | "https")
+                                && u.path() == "/"
+                                && !origin.ends_with('/')
+                        }) =>
+                {
+                    origin
+                }
+                Some(other) => bail!(
+                    "MEDIA_CORS_ORIGIN must be * or one origin such as https://avenue.com.py, got {other:?}"
+                ),
+            },
         };
         let defaults = Limits::default();
         let lifecycle_defaults = Lifecycle::default();
+        let purge_defaults = crate::purge::PurgeSettings::default();
+        let purge = crate::purge::PurgeSettings {
+            target: crate::purge::PurgeTarget::from_lookup(&get)?,
+            interval: number(&get, "MEDIA_PURGE_INTERVAL_SECS")?
+                .map_or(purge_defaults.interval, Duration::from_secs),
+            first_backoff: number(&get, "MEDIA_PURGE_RETRY_SECS")?
+                .map_or(purge_defaults.first_backoff, Duration::from_secs),
+            max_attempts: number(&get, "MEDIA_PURGE_MAX_ATTEMPTS")?
+                .map_or(purge_defaults.max_attempts, |n| n.clamp(1, 100) as u32),
+        };
         Ok(Self {
             bind,
             public_url,
@@ -331,6 +365,7 @@ impl Settings {
                     .unwrap_or(lifecycle_defaults.release_grace),
             },
             delivery,
+            purge,
             server: avenue_shared::serve::ServerLimits::from_env(&get)
                 .map_err(|err| anyhow::anyhow!(err))?,
             api_url: Url::parse(

@@ -10,6 +10,7 @@ pub mod http;
 pub mod maintenance;
 pub mod media;
 pub mod process;
+pub mod purge;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

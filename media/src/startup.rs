@@ -20,6 +20,7 @@ use crate::maintenance::sweep::{sweep_once, SweepPolicy, SweepReport};
 use crate::media::repo::MediaRepo;
 use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
+use crate::purge::{PurgeJournal, PurgeSettings, Purger};
 use crate::store::cloudinary::{CloudinaryStore, RetryPolicy};
 use crate::store::{BackendKind, GridFsStore, Store, Stores};
 
@@ -98,12 +99,16 @@ pub async fn open_library(settings: &Settings) -> anyhow::Result<MediaLibrary> {
     repo.ensure_indexes()
         .await
         .context("creating the media indexes")?;
-    Ok(MediaLibrary::new(
-        repo,
-        stores,
-        settings.limits,
-        settings.public_url.clone(),
-    ))
+    let library = MediaLibrary::new(repo, stores, settings.limits, settings.public_url.clone());
+    if settings.purge.target.is_none() {
+        return Ok(library);
+    }
+    let journal = PurgeJournal::new(&db);
+    journal
+        .ensure_indexes()
+        .await
+        .context("creating the purge journal's index")?;
+    Ok(library.with_purges(journal))
 }
 
 impl Application {
@@ -171,6 +176,17 @@ impl Application {
             },
             lifecycle.sweep_interval,
         ));
+        let purger = match (
+            &self.settings.purge.target,
+            self.state.library.purge_journal(),
+        ) {
+            (Some(target), Some(journal)) => Some(tokio::spawn(purge_forever(
+                journal.clone(),
+                Purger::new(target.clone())?,
+                self.settings.purge.clone(),
+            ))),
+            _ => None,
+        };
         let router = http::router(self.state);
         let mut limits = self.settings.server;
         // A refused upload's rest is read up to what an upload may be, so
@@ -185,7 +201,21 @@ impl Application {
         )
         .await;
         sweeper.abort();
+        if let Some(purger) = purger {
+            purger.abort();
+        }
         served.context("HTTP server failed")
+    }
+}
+
+/// Sends due CDN purges; failures wait in the journal for the next tick.
+async fn purge_forever(journal: PurgeJournal, purger: Purger, settings: PurgeSettings) {
+    let mut ticker = tokio::time::interval(settings.interval.max(Duration::from_millis(50)));
+    loop {
+        ticker.tick().await;
+        if let Err(err) = journal.dispatch_due(&purger, &settings).await {
+            tracing::warn!(error = %err, "purge dispatch failed; retrying later");
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod cdn_fake;
 pub mod chaos;
 pub mod cloudinary_fake;
 pub mod fixtures;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cdn;
 pub mod conditional;
 pub mod delivery;
 pub mod docs;
@@ -41,7 +42,12 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(media::router())
-        .merge(delivery::router())
+        .merge(
+            delivery::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                cdn::delivery_headers,
+            )),
+        )
         .merge(health::router())
         .merge(metrics::router())
         .merge(storage::router())

@@ -93,6 +93,16 @@ async fn status(
             value["at"] = json!(at);
             value
         });
+    let purges = match state.library.purge_journal() {
+        Some(journal) => mongodb::bson::Bson::Document(
+            journal
+                .counts()
+                .await
+                .map_err(|e| MediaError::from(crate::media::repo::RepoError::from(e)))?,
+        )
+        .into_relaxed_extjson(),
+        None => Value::Null,
+    };
     let counters = state.variants.counters();
     let (memory, store, renders) = (
         counters.memory_hits.get(),
@@ -120,6 +130,7 @@ async fn status(
             "hit_ratio": if requests == 0 { Value::Null } else { json!((memory + store) as f64 / requests as f64) },
         },
         "unfinished_writes": repo.staged_count().await.map_err(MediaError::from)?,
+        "cdn_purges": purges,
         "lifecycle": {
             "claimed": claimed,
             "pending_unclaimed": pending,

@@ -37,6 +37,9 @@ pub struct MediaLibrary {
     delivery_records: moka::future::Cache<MediaId, MediaRecord>,
     /// Decodes of new originals running at once (see `ingest`).
     decode_permits: Arc<tokio::sync::Semaphore>,
+    /// Where removals are journalled for the CDN to forget them (none
+    /// without `MEDIA_PURGE`).
+    purges: Option<crate::purge::PurgeJournal>,
 }
 
 /// How long delivery trusts a record it has read.
@@ -56,7 +59,19 @@ impl MediaLibrary {
             decode_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            purges: None,
         }
+    }
+
+    pub fn purge_journal(&self) -> Option<&crate::purge::PurgeJournal> {
+        self.purges.as_ref()
+    }
+
+    /// Journals a CDN purge for every media removed from now on.
+    #[must_use]
+    pub fn with_purges(mut self, journal: crate::purge::PurgeJournal) -> Self {
+        self.purges = Some(journal);
+        self
     }
 
     pub fn limits(&self) -> Limits {
@@ -411,9 +426,22 @@ impl MediaLibrary {
         for copy in &copies {
             self.repo.stage(&copy.key, copy.backend).await?;
         }
+        // Journalled before the record goes, so no crash can lose it.
+        let purge = match &self.purges {
+            Some(journal) => Some(
+                journal
+                    .enqueue(id, &self.delivery_url(record))
+                    .await
+                    .map_err(super::repo::RepoError::from)?,
+            ),
+            None => None,
+        };
         if !self.repo.delete_where(id, condition).await? {
             for copy in &copies {
                 self.repo.unstage(&copy.key).await?;
+            }
+            if let (Some(journal), Some(entry)) = (&self.purges, purge) {
+                journal.withdraw(entry).await;
             }
             return Ok(false);
         }
