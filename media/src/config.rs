@@ -102,6 +102,9 @@ pub struct Delivery {
     /// delivery answer (`MEDIA_CORS_ORIGIN`), so pages on other origins can
     /// draw images into a canvas and time them.
     pub cors_origin: String,
+    /// Widths a `srcset` may ask for unsigned in strict mode
+    /// (`MEDIA_RESPONSIVE_WIDTHS`): `c_limit,f_auto,q_auto,w_{W}`.
+    pub responsive_widths: Vec<u32>,
 }
 
 impl Default for Delivery {
@@ -116,6 +119,7 @@ impl Default for Delivery {
             render_wait: Duration::from_secs(10),
             remote: RemoteDelivery::Redirect,
             cors_origin: "*".to_owned(),
+            responsive_widths: vec![320, 640, 960, 1280, 1920],
         }
     }
 }
@@ -301,6 +305,21 @@ impl Settings {
                 Some("proxy") => RemoteDelivery::Proxy,
                 Some(other) => {
                     bail!("CLOUDINARY_DELIVERY must be redirect or proxy, got {other:?}")
+                }
+            },
+            responsive_widths: match get("MEDIA_RESPONSIVE_WIDTHS") {
+                None => delivery_defaults.responsive_widths.clone(),
+                Some(raw) => {
+                    let widths: Vec<u32> = raw
+                        .split(',')
+                        .filter(|w| !w.trim().is_empty())
+                        .map(|w| w.trim().parse::<u32>().ok().filter(|w| (1..=8192).contains(w)))
+                        .collect::<Option<_>>()
+                        .filter(|w: &Vec<u32>| w.len() <= 20)
+                        .with_context(|| {
+                            format!("MEDIA_RESPONSIVE_WIDTHS must be up to 20 widths of 1 to 8192 pixels, comma-separated, got {raw:?}")
+                        })?;
+                    widths
                 }
             },
             cors_origin: match get("MEDIA_CORS_ORIGIN") {

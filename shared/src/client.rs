@@ -8,7 +8,7 @@ use reqwest::{multipart, StatusCode};
 use url::Url;
 
 use crate::error::ErrorBody;
-use crate::media::{MediaDescriptor, MediaId, MediaRef};
+use crate::media::{MediaDescriptor, MediaId, MediaLookup, MediaRef};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaClientError {
@@ -142,6 +142,19 @@ impl MediaClient {
             let request = self.http.post(self.url("v1/media")?).multipart(form);
             decode(self.authorised(request).send().await).await
         }
+    }
+
+    /// Fetches the descriptors of up to 200 `ids` in one call.
+    ///
+    /// # Errors
+    /// Transport failures, or the service's refusal.
+    pub async fn lookup(&self, ids: &[MediaId]) -> Result<MediaLookup, MediaClientError> {
+        let ids: Vec<&str> = ids.iter().map(MediaId::as_str).collect();
+        let request = self
+            .http
+            .post(self.url("v1/media/lookup")?)
+            .json(&serde_json::json!({ "ids": ids }));
+        decode(self.authorised(request).send().await).await
     }
 
     /// Fetches one descriptor.

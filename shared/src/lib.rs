@@ -24,4 +24,6 @@ pub mod telemetry;
 pub use auth::{AuthError, Claims, JwtKeys, Role};
 pub use client::{MediaClient, MediaClientError, UploadOptions};
 pub use error::ErrorBody;
-pub use media::{MediaDescriptor, MediaId, MediaIdError, MediaPage, MediaRef, MediaRefError};
+pub use media::{
+    MediaDescriptor, MediaId, MediaIdError, MediaLookup, MediaPage, MediaRef, MediaRefError,
+};

@@ -185,6 +185,15 @@ pub struct MediaPage {
     pub next_cursor: Option<String>,
 }
 
+/// Many descriptors at once (`POST /v1/media/lookup`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaLookup {
+    /// The media found, in the order asked.
+    pub items: Vec<MediaDescriptor>,
+    /// Ids no media has.
+    pub missing: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

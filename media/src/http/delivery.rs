@@ -212,10 +212,14 @@ async fn deliver(
     };
     let record = state.library.get_for_delivery(&wanted.id).await?;
     let plain_original = wanted.components.is_empty() && wanted.ext == record.format;
-    if state.delivery.strict && !signed && !plain_original && !wanted.single_preset() {
+    let responsive = transformation
+        .responsive_width()
+        .is_some_and(|w| state.delivery.responsive_widths.contains(&w));
+    if state.delivery.strict && !signed && !plain_original && !wanted.single_preset() && !responsive
+    {
         return Err(forbidden(
             "signature-required",
-            "unsigned URLs may use one named preset (t_NAME) only; sign other transformations and chains",
+            "unsigned URLs may use one named preset (t_NAME) or a responsive width (c_limit,f_auto,q_auto,w_W with W in MEDIA_RESPONSIVE_WIDTHS) only; sign other transformations and chains",
         ));
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod lookup;
 pub mod media;
 pub mod metrics;
 pub mod storage;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .merge(media::router())
+        .merge(lookup::router())
         .merge(
             delivery::router().layer(axum::middleware::from_fn_with_state(
                 state.clone(),

@@ -137,6 +137,31 @@ impl Transformation {
         self.steps.iter().rev().find_map(|s| s.quality)
     }
 
+    /// The width of a responsive-image transformation: one component of a
+    /// pixel width, with at most `c_limit`, `f_auto` and `q_auto` beside it
+    /// (what a `srcset` asks for). Strict mode serves these unsigned for
+    /// the widths it allows, as imgproxy does its allowed sizes.
+    pub fn responsive_width(&self) -> Option<u32> {
+        let [step] = self.steps.as_slice() else {
+            return None;
+        };
+        let plain = step.height.is_none()
+            && step.gravity.is_none()
+            && step.dpr.is_none()
+            && step.aspect_ratio.is_none()
+            && step.background.is_none()
+            && matches!(step.crop, None | Some(Crop::Limit))
+            && matches!(step.format, None | Some(FormatRequest::Auto))
+            && matches!(
+                step.quality,
+                None | Some(Quality::Auto(AutoQuality::Default))
+            );
+        match step.width {
+            Some(Length::Pixels(width)) if plain => Some(width),
+            _ => None,
+        }
+    }
+
     /// Parses `components` (already split on `/`).
     ///
     /// # Errors

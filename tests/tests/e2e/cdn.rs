@@ -10,7 +10,7 @@ use avenue_media::purge::PurgeTarget;
 use avenue_shared::MediaDescriptor;
 use avenue_tests::cdn_fake::{CdnFake, SERVICE, TOKEN, WEBHOOK_SECRET, ZONE};
 use avenue_tests::chaos::free_port;
-use avenue_tests::{fixtures, spawn_media_on, spawn_media_with, unique_db, MediaApp};
+use avenue_tests::{fixtures, spawn_media, spawn_media_on, spawn_media_with, unique_db, MediaApp};
 use reqwest::Method;
 
 async fn uploaded(app: &MediaApp, seed: u8) -> MediaDescriptor {
@@ -207,4 +207,79 @@ async fn a_webhook_purge_survives_failures_and_a_restart() {
     assert!(entry.get_i32("attempts").unwrap_or(0) >= 4, "{entry}");
     cdn.stop();
     second.stop().await;
+}
+
+/// A `srcset` needs widths nobody signed: the allowed responsive widths
+/// are served unsigned in strict mode, at that width, and nothing else is.
+#[tokio::test]
+async fn responsive_widths_are_served_unsigned_and_only_those() {
+    let app = spawn_media_with(|s| {
+        assert!(s.delivery.strict);
+        s.delivery.responsive_widths = vec![320, 640];
+    })
+    .await;
+    let media: MediaDescriptor = app
+        .upload(fixtures::png(900, 300, 7), &[])
+        .await
+        .json()
+        .await
+        .expect("descriptor");
+    for (transformation, width) in [
+        ("c_limit,f_auto,q_auto,w_640", 640),
+        ("w_320,q_auto,c_limit", 320),
+        ("w_640", 640),
+    ] {
+        let answer =
+            reqwest::get(app.url(&format!("/image/upload/{transformation}/{}.png", media.id)))
+                .await
+                .expect("answer");
+        assert_eq!(answer.status(), 200, "{transformation}");
+        let bytes = answer.bytes().await.expect("bytes");
+        let size = imagesize::blob_size(&bytes).expect("an image");
+        assert_eq!(size.width, width, "{transformation}");
+    }
+    for refused in [
+        "c_limit,f_auto,q_auto,w_641",
+        "c_fill,w_640",
+        "w_640,h_100",
+        "w_640/w_320",
+    ] {
+        let answer = reqwest::get(app.url(&format!("/image/upload/{refused}/{}.png", media.id)))
+            .await
+            .expect("answer");
+        assert_eq!(answer.status(), 403, "{refused}");
+    }
+    app.stop().await;
+}
+
+/// One call answers many ids, in the order asked, naming the missing.
+#[tokio::test]
+async fn many_descriptors_come_in_one_lookup() {
+    let app = spawn_media().await;
+    let (a, b) = (uploaded(&app, 8).await, uploaded(&app, 9).await);
+    let missing = avenue_shared::MediaId::parse("0123456789abcdef0123456789abcdef").expect("id");
+    let found = app
+        .client()
+        .lookup(&[b.id.clone(), missing.clone(), a.id.clone(), b.id.clone()])
+        .await
+        .expect("lookup");
+    let ids: Vec<&avenue_shared::MediaId> = found.items.iter().map(|m| &m.id).collect();
+    assert_eq!(ids, [&b.id, &a.id]);
+    assert_eq!(found.missing, [missing.to_string()]);
+    let too_many: Vec<String> = (0..201).map(|i| format!("{i:032x}")).collect();
+    let refused = app
+        .admin(Method::POST, "/v1/media/lookup")
+        .json(&serde_json::json!({ "ids": too_many }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 400);
+    let anonymous = reqwest::Client::new()
+        .post(app.url("/v1/media/lookup"))
+        .json(&serde_json::json!({ "ids": [a.id] }))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), 401);
+    app.stop().await;
 }

@@ -243,6 +243,21 @@ impl MediaRepo {
             .transpose()
     }
 
+    /// The media among `ids` that exist, in no particular order.
+    ///
+    /// # Errors
+    /// When the database fails or a stored document is unreadable.
+    pub async fn get_many(&self, ids: &[MediaId]) -> Result<Vec<MediaRecord>, RepoError> {
+        let wanted: Vec<&str> = ids.iter().map(MediaId::as_str).collect();
+        let docs: Vec<MediaDoc> = self
+            .media
+            .find(doc! { "_id": { "$in": wanted } })
+            .await?
+            .try_collect()
+            .await?;
+        docs.into_iter().map(MediaDoc::into_record).collect()
+    }
+
     /// # Errors
     /// When the database fails.
     pub async fn references_key(&self, key: &StorageKey) -> Result<bool, RepoError> {
