@@ -5,6 +5,7 @@
 //! released after, so a failure in between leaves a claim too many (which
 //! only keeps a file alive), never a record pointing at nothing.
 
+pub mod embed;
 pub mod urls;
 
 use std::collections::BTreeSet;

@@ -47,6 +47,20 @@ pub enum Block {
     },
 }
 
+impl Block {
+    /// The media the block shows, each with the block's own alt text.
+    pub fn shown_media(&self) -> Vec<(&MediaId, Option<&str>)> {
+        match self {
+            Self::Image { media_id, alt, .. } => vec![(media_id, alt.as_deref())],
+            Self::Gallery { media_ids } => media_ids.iter().map(|id| (id, None)).collect(),
+            Self::Hero {
+                media_id: Some(id), ..
+            } => vec![(id, None)],
+            _ => Vec::new(),
+        }
+    }
+}
+
 fn link(raw: &str, field: &str) -> Result<String, ApiError> {
     let value = raw.trim();
     let ok = value.starts_with('/')

@@ -5,6 +5,7 @@
 //! one never finds a file gone.
 
 use crate::indexes::IndexSpec;
+use crate::media::embed::EmbeddedMedia;
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
@@ -124,6 +125,13 @@ pub struct PageView {
     /// The published version's number, if any.
     published_version: Option<i64>,
     updated_at: String,
+    /// One list per block, in block order: the media it shows, ready to
+    /// embed (read by slug or id only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    embeds: Vec<Vec<EmbeddedMedia>>,
+    /// Media could not be asked: `embeds` lacks what it would hold.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    media_unavailable: bool,
 }
 
 impl PageView {
@@ -137,6 +145,8 @@ impl PageView {
             status: p.status,
             published_version: p.published.as_ref().map(|v| v.version),
             updated_at: p.updated_at.try_to_rfc3339_string().unwrap_or_default(),
+            embeds: Vec::new(),
+            media_unavailable: false,
         }
     }
 
@@ -157,7 +167,35 @@ impl PageView {
                 .saved_at
                 .try_to_rfc3339_string()
                 .unwrap_or_default(),
+            embeds: Vec::new(),
+            media_unavailable: false,
         })
+    }
+
+    /// Adds every block's media, ready to embed, from one lookup.
+    async fn embed(mut self, state: &AppState) -> Self {
+        let ids: Vec<MediaId> = self
+            .blocks
+            .iter()
+            .flat_map(|b| b.shown_media().into_iter().map(|(id, _)| id.clone()))
+            .collect();
+        if ids.is_empty() {
+            return self;
+        }
+        let found = state.media.embeds(&ids).await;
+        let widths = &state.config.media_responsive_widths;
+        self.embeds = self
+            .blocks
+            .iter()
+            .map(|b| {
+                b.shown_media()
+                    .into_iter()
+                    .filter_map(|(id, alt)| found.get(id, alt, state.media_public_url(), widths))
+                    .collect()
+            })
+            .collect();
+        self.media_unavailable = found.unavailable;
+        self
     }
 }
 
@@ -457,11 +495,10 @@ pub async fn show(
         if !admin {
             return Err(ApiError::forbidden("drafts are for admins"));
         }
-        return Ok(Json(PageView::draft(&page)));
+        return Ok(Json(PageView::draft(&page).embed(&state).await));
     }
-    PageView::published(&page)
-        .map(Json)
-        .ok_or(ApiError::NotFound("page"))
+    let view = PageView::published(&page).ok_or(ApiError::NotFound("page"))?;
+    Ok(Json(view.embed(&state).await))
 }
 
 /// Pages: every draft for admins, the published ones for everyone else.

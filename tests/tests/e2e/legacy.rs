@@ -434,7 +434,8 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
     );
     assert_eq!(stack.media.count("media", doc! {}).await, media_before);
 
-    // 5. The sweeper takes what nothing claims (the unused GIF), nothing else.
+    // 5. Imports are library assets: even the unused GIF outlives a sweep
+    // whose clocks have all run out.
     let sweep = media_command(&stack.media.db_name, None, &["sweep"])
         .env("MEDIA_PENDING_TTL", "0")
         .output()
@@ -442,7 +443,8 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
         .expect("sweep");
     let swept = String::from_utf8_lossy(&sweep.stdout).into_owned();
     assert!(sweep.status.success(), "{swept}");
-    assert!(swept.contains("removed 1 unclaimed upload"), "{swept}");
+    assert!(swept.contains("removed 0 unclaimed upload"), "{swept}");
+    assert_eq!(stack.media.count("media", doc! {}).await, media_before);
     let status = stack
         .api
         .expect(

@@ -20,6 +20,7 @@ mod crash;
 mod delivery;
 mod deploy;
 mod email;
+mod embed;
 mod faults;
 mod hardening;
 mod health;
