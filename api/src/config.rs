@@ -16,9 +16,6 @@ use avenue_shared::serve::ServerLimits;
 /// service uses the same one, so local tokens work across both.
 pub const DEV_JWT_SECRET: &str = "avenue-dev-secret-DO-NOT-USE-IN-PRODUCTION";
 
-/// What media serves unsigned for a `srcset` unless told otherwise.
-pub const DEFAULT_RESPONSIVE_WIDTHS: [u32; 5] = [320, 640, 960, 1280, 1920];
-
 /// A secret that never shows up in `Debug` output or logs.
 #[derive(Clone)]
 pub struct Secret(String);
@@ -181,7 +178,7 @@ impl Settings {
             mongodb_db: database.to_owned(),
             media_url: Url::parse(media_url).context("media URL")?,
             media_public_url: Url::parse(media_url).context("media URL")?,
-            media_responsive_widths: DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
+            media_responsive_widths: avenue_shared::media::DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
             jwt_secret: Secret::new(DEV_JWT_SECRET),
             auth: AuthSettings::default(),
             limits: Limits::default(),
@@ -278,17 +275,10 @@ impl Settings {
             mongodb_db: get("MONGODB_DB").unwrap_or_else(|| "avenue".to_owned()),
             media_url,
             media_public_url,
-            media_responsive_widths: match get("MEDIA_RESPONSIVE_WIDTHS") {
-                None => DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
-                Some(raw) => raw
-                    .split(',')
-                    .filter(|w| !w.trim().is_empty())
-                    .map(|w| w.trim().parse::<u32>().ok().filter(|w| (1..=8192).contains(w)))
-                    .collect::<Option<Vec<u32>>>()
-                    .with_context(|| {
-                        format!("MEDIA_RESPONSIVE_WIDTHS must be widths of 1 to 8192 pixels, comma-separated, got {raw:?}")
-                    })?,
-            },
+            media_responsive_widths: avenue_shared::media::responsive_widths(
+                get("MEDIA_RESPONSIVE_WIDTHS").as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?,
             jwt_secret,
             auth: AuthSettings {
                 access_ttl: seconds("API_ACCESS_TTL_SECS", auth_defaults.access_ttl)?,

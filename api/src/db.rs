@@ -293,18 +293,7 @@ pub async fn resolve_id(
     }
 }
 
-/// `text` as a regular expression that matches exactly it.
-pub fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\^$.|?*+()[]{}".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
-}
+pub use avenue_shared::db::regex_escape;
 
 /// Up to `limit` documents matching `filter`, newest by `at_field` first
 /// (ties by `_id`, so pages never shuffle).

@@ -119,7 +119,7 @@ impl Default for Delivery {
             render_wait: Duration::from_secs(10),
             remote: RemoteDelivery::Redirect,
             cors_origin: "*".to_owned(),
-            responsive_widths: vec![320, 640, 960, 1280, 1920],
+            responsive_widths: avenue_shared::media::DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
         }
     }
 }
@@ -307,21 +307,10 @@ impl Settings {
                     bail!("CLOUDINARY_DELIVERY must be redirect or proxy, got {other:?}")
                 }
             },
-            responsive_widths: match get("MEDIA_RESPONSIVE_WIDTHS") {
-                None => delivery_defaults.responsive_widths.clone(),
-                Some(raw) => {
-                    let widths: Vec<u32> = raw
-                        .split(',')
-                        .filter(|w| !w.trim().is_empty())
-                        .map(|w| w.trim().parse::<u32>().ok().filter(|w| (1..=8192).contains(w)))
-                        .collect::<Option<_>>()
-                        .filter(|w: &Vec<u32>| w.len() <= 20)
-                        .with_context(|| {
-                            format!("MEDIA_RESPONSIVE_WIDTHS must be up to 20 widths of 1 to 8192 pixels, comma-separated, got {raw:?}")
-                        })?;
-                    widths
-                }
-            },
+            responsive_widths: avenue_shared::media::responsive_widths(
+                get("MEDIA_RESPONSIVE_WIDTHS").as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?,
             cors_origin: match get("MEDIA_CORS_ORIGIN") {
                 None => delivery_defaults.cors_origin.clone(),
                 Some(origin)

@@ -66,3 +66,16 @@ pub fn unavailable_in_chain(err: &(dyn std::error::Error + 'static)) -> bool {
 /// Seconds a client is asked to wait when the database is away: readiness
 /// came back within a second of the database in the fault tests.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
+/// `text` as a regular expression that matches exactly it.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\^$.|?*+()[]{}".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}

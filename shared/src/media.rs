@@ -185,6 +185,36 @@ pub struct MediaPage {
     pub next_cursor: Option<String>,
 }
 
+/// The widths media serves unsigned for a `srcset` unless told otherwise.
+pub const DEFAULT_RESPONSIVE_WIDTHS: [u32; 5] = [320, 640, 960, 1280, 1920];
+
+/// `MEDIA_RESPONSIVE_WIDTHS` as both services read it: up to 20 widths of 1
+/// to 8192 pixels, comma-separated; the defaults when unset.
+///
+/// # Errors
+/// A message naming the variable and what it got.
+pub fn responsive_widths(raw: Option<&str>) -> Result<Vec<u32>, String> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_RESPONSIVE_WIDTHS.to_vec());
+    };
+    raw.split(',')
+        .filter(|w| !w.trim().is_empty())
+        .map(|w| {
+            w.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|w| (1..=8192).contains(w))
+        })
+        .collect::<Option<Vec<u32>>>()
+        .filter(|w| w.len() <= 20)
+        .ok_or_else(|| {
+            format!(
+                "MEDIA_RESPONSIVE_WIDTHS must be up to 20 widths of 1 to 8192 pixels, \
+                 comma-separated, got {raw:?}"
+            )
+        })
+}
+
 /// Many descriptors at once (`POST /v1/media/lookup`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaLookup {
@@ -197,6 +227,24 @@ pub struct MediaLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn responsive_widths_parse_or_name_the_variable() {
+        assert_eq!(
+            responsive_widths(None),
+            Ok(DEFAULT_RESPONSIVE_WIDTHS.to_vec())
+        );
+        assert_eq!(responsive_widths(Some(" 300, 600 ,")), Ok(vec![300, 600]));
+        for bad in [
+            "0",
+            "9000",
+            "wide",
+            "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21",
+        ] {
+            let err = responsive_widths(Some(bad)).expect_err(bad);
+            assert!(err.contains("MEDIA_RESPONSIVE_WIDTHS"), "{err}");
+        }
+    }
 
     #[test]
     fn parses_only_lower_hex_of_the_right_length() {

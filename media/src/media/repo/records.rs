@@ -292,17 +292,8 @@ impl MediaRepo {
             .map(str::trim)
             .filter(|n| !n.is_empty())
         {
-            let escaped: String = name
-                .chars()
-                .flat_map(|c| {
-                    let special = "\\^$.|?*+()[]{}".contains(c);
-                    special
-                        .then_some('\\')
-                        .into_iter()
-                        .chain(std::iter::once(c))
-                })
-                .collect();
-            filter.insert("original_name", doc! { "$regex": escaped, "$options": "i" });
+            let pattern = avenue_shared::db::regex_escape(name);
+            filter.insert("original_name", doc! { "$regex": pattern, "$options": "i" });
         }
         if let Some(after) = &query.after {
             let at = DateTime::from_millis(after.created_at_ms);
