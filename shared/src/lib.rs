@@ -17,6 +17,7 @@ pub mod legacy_urls;
 pub mod media;
 pub mod net;
 pub mod progress;
+pub mod retry;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

@@ -15,11 +15,6 @@ fn kind_word(word: &str) -> Option<&'static str> {
     })
 }
 
-/// The first of `fields` present, converted by `read`.
-fn first<T>(doc: &Document, fields: &[&str], read: impl Fn(&Bson) -> Option<T>) -> Option<T> {
-    fields.iter().find_map(|f| doc.get(*f).and_then(&read))
-}
-
 /// # Verdicts
 /// Refused: no code, a kind nobody mapped, a value out of range.
 pub fn convert(stored: &Document, rules: &Rules) -> Verdict {
@@ -36,7 +31,7 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         "upper case, as customers type it",
     );
 
-    let kind = match first(&draft.doc, &["kind", "discount_type", "type"], |v| {
+    let kind = match draft.first(&["kind", "discount_type", "type"], |v| {
         v.as_str().map(str::to_owned)
     }) {
         Some(word) => kind_word(&word)
@@ -44,12 +39,12 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         None => "percent",
     };
     draft.set("kind", kind, "from the old discount type");
-    let value = first(
-        &draft.doc,
-        &["value", "discount_value", "discount", "amount"],
-        values::guaranies,
-    )
-    .ok_or("no discount value")?;
+    let value = draft
+        .first(
+            &["value", "discount_value", "discount", "amount"],
+            values::guaranies,
+        )
+        .ok_or("no discount value")?;
     if kind == "percent" && !(1..=100).contains(&value) {
         return Err(format!("a percent coupon of {value}"));
     }
@@ -65,7 +60,9 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         ) {
             continue;
         }
-        let at = first(&draft.doc, &old, values::date).map_or(Bson::Null, Bson::DateTime);
+        let at = draft
+            .first(&old, values::date)
+            .map_or(Bson::Null, Bson::DateTime);
         draft.set(ours, at, "a date");
     }
     for (ours, old) in [
@@ -78,20 +75,17 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         if matches!(draft.doc.get(ours), Some(Bson::Int64(_)) | Some(Bson::Null)) {
             continue;
         }
-        let n = first(&draft.doc, &old, values::count).map_or(Bson::Null, Bson::Int64);
+        let n = draft
+            .first(&old, values::count)
+            .map_or(Bson::Null, Bson::Int64);
         draft.set(ours, n, "a count");
     }
     if !matches!(draft.doc.get("min_order"), Some(Bson::Int64(_))) {
-        let min = first(
-            &draft.doc,
-            &["min_order", "min_purchase", "minimum"],
-            values::guaranies,
-        );
+        let min = draft.first(&["min_order", "min_purchase", "minimum"], values::guaranies);
         draft.set("min_order", min.unwrap_or(0), "whole guaraníes");
     }
     if !matches!(draft.doc.get("uses"), Some(Bson::Int64(_))) {
-        let uses = first(
-            &draft.doc,
+        let uses = draft.first(
             &["uses", "used_count", "times_used", "usage_count"],
             values::count,
         );
@@ -101,11 +95,7 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
         draft.set("uses_by_user", Document::new(), "none recorded per user");
     }
     if !matches!(draft.doc.get("active"), Some(Bson::Boolean(_))) {
-        let active = first(
-            &draft.doc,
-            &["active", "is_active", "enabled"],
-            values::boolean,
-        );
+        let active = draft.first(&["active", "is_active", "enabled"], values::boolean);
         draft.set("active", active.unwrap_or(true), "from the old flag");
     }
     draft.timestamps(id)?;

@@ -121,6 +121,13 @@ impl Draft {
         }
     }
 
+    /// The creation time the document's ObjectId `_id` carries.
+    pub fn minted(&self) -> Result<DateTime, String> {
+        Ok(DateTime::from_millis(
+            self.object_id()?.timestamp().timestamp_millis(),
+        ))
+    }
+
     /// `created_at` and `updated_at` as BSON dates; when missing, the
     /// creation time from the ObjectId `id`, and the update from that.
     /// Answers the creation time.

@@ -8,6 +8,11 @@ use mongodb::bson::{oid::ObjectId, Bson, DateTime};
 use super::refs::RefIndex;
 use super::{values, Draft};
 
+/// `field` itself, then its old spellings.
+fn spellings<'a>(field: &'a str, old: &[&'a str]) -> Vec<&'a str> {
+    std::iter::once(field).chain(old.iter().copied()).collect()
+}
+
 impl Draft {
     /// The first of `fields` that `read` understands.
     pub fn first<T>(&self, fields: &[&str], read: impl Fn(&Bson) -> Option<T>) -> Option<T> {
@@ -67,8 +72,7 @@ impl Draft {
                 return Err(format!("{field} {raw} is not a whole amount"));
             }
         }
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let value = self
             .first(&spellings, read)
             .or(default)
@@ -99,8 +103,7 @@ impl Draft {
         if let Some(Bson::Boolean(b)) = self.doc.get(field) {
             return *b;
         }
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let value = self.first(&spellings, values::boolean).unwrap_or(default);
         self.set(field, value, "yes or no");
         value
@@ -108,8 +111,7 @@ impl Draft {
 
     /// A list of labels; empty when there are none.
     pub fn labels_field(&mut self, field: &str, old: &[&str]) -> Vec<String> {
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let found = self
             .first(&spellings, |v| values::labels(Some(v)))
             .unwrap_or_default();
@@ -134,8 +136,7 @@ impl Draft {
             }
             _ => {}
         }
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let at = self.first(&spellings, values::date).or(fallback);
         self.set(field, at.map_or(Bson::Null, Bson::DateTime), "a date");
         Ok(at)
@@ -150,8 +151,7 @@ impl Draft {
         map: fn(&str) -> Option<&'static str>,
         default: &'static str,
     ) -> Result<&'static str, String> {
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let raw = spellings
             .iter()
             .find_map(|f| self.doc.get(*f).filter(|v| !matches!(v, Bson::Null)))
@@ -176,8 +176,7 @@ impl Draft {
         collection: &str,
         refs: &RefIndex,
     ) -> Result<ObjectId, String> {
-        let mut spellings = vec![field];
-        spellings.extend_from_slice(old);
+        let spellings = spellings(field, old);
         let raw = spellings
             .iter()
             .find_map(|f| self.doc.get(*f).filter(|v| !matches!(v, Bson::Null)))

@@ -35,12 +35,6 @@ pub fn converter(collection: &str) -> Option<fn(&Document, &Rules, &RefIndex) ->
     })
 }
 
-fn minted(draft: &Draft) -> Result<DateTime, String> {
-    Ok(DateTime::from_millis(
-        draft.object_id()?.timestamp().timestamp_millis(),
-    ))
-}
-
 fn booking_word(word: &str) -> Option<&'static str> {
     Some(match word.trim().to_lowercase().as_str() {
         "confirmed" | "confirmada" | "confirmado" | "pending" | "pendiente" | "booked"
@@ -84,7 +78,7 @@ fn local_start(draft: &Draft, clock: StudioClock) -> Result<DateTime, String> {
 }
 
 fn reservation(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     draft.reference("user_id", &["customer_id", "client_id"], USERS, refs)?;
     let clock = refs.studio;
@@ -308,7 +302,7 @@ fn setting(stored: &Document) -> Verdict {
 }
 
 fn audit(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     draft.date_field("at", &["timestamp", "created_at", "date"], Some(created))?;
     if draft.doc.get_object_id("actor").is_err() {

@@ -73,13 +73,6 @@ fn deliverable_type(word: &str) -> Option<&'static str> {
     })
 }
 
-/// The creation time an ObjectId carries.
-fn minted(draft: &Draft) -> Result<DateTime, String> {
-    Ok(DateTime::from_millis(
-        draft.object_id()?.timestamp().timestamp_millis(),
-    ))
-}
-
 /// A creator or brand profile (by its id or its user's), as `field`;
 /// answers the profile's id and its user's.
 fn profile(
@@ -216,7 +209,7 @@ fn brand(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
 }
 
 fn package(draft: &mut Draft) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     draft.text_field("name", &["title"], None)?;
     draft.count_field(
@@ -291,7 +284,7 @@ fn campaign(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
 }
 
 fn application(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     let campaign = draft.reference("campaign_id", &[], CAMPAIGNS, refs)?;
     let (_, creator_user) = profile(draft, "creator_id", CREATORS, refs)?;
@@ -355,7 +348,7 @@ fn deliverable(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
 }
 
 fn metric(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     draft.reference("campaign_id", &[], CAMPAIGNS, refs)?;
     if draft.doc.contains_key("deliverable_id") {
@@ -381,7 +374,7 @@ fn metric(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
 }
 
 fn rating(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     if draft.doc.get_object_id("to_user").is_err() {
         let (rated, raw) = if let Some(c) = draft.doc.get("creator_id").cloned() {
@@ -419,7 +412,7 @@ fn rating(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
 }
 
 fn notification(draft: &mut Draft, refs: &RefIndex) -> Result<(), String> {
-    let created = minted(draft)?;
+    let created = draft.minted()?;
     draft.legacy_id();
     draft.reference("user_id", &[], USERS, refs)?;
     draft.text_field("kind", &["type", "category"], Some("notice"))?;

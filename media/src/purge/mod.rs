@@ -13,6 +13,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::{Collection, Database};
 
+use avenue_shared::retry::{after, doubling};
 use avenue_shared::MediaId;
 
 pub use targets::{PurgeTarget, Purger};
@@ -68,11 +69,6 @@ pub struct PurgeBatch {
 #[derive(Clone)]
 pub struct PurgeJournal {
     purges: Collection<Document>,
-}
-
-fn after(delay: Duration) -> DateTime {
-    let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-    DateTime::from_millis(DateTime::now().timestamp_millis().saturating_add(millis))
 }
 
 impl PurgeJournal {
@@ -229,10 +225,7 @@ impl PurgeJournal {
                 Err(reason) => {
                     let attempts = u32::try_from(attempts).unwrap_or(1);
                     let give_up = attempts >= settings.max_attempts;
-                    let wait = settings
-                        .first_backoff
-                        .saturating_mul(1 << attempts.saturating_sub(1).min(20))
-                        .min(MAX_BACKOFF);
+                    let wait = doubling(settings.first_backoff, attempts, MAX_BACKOFF);
                     tracing::warn!(%reason, attempts, give_up, target = purger.name(), "CDN purge failed");
                     self.purges
                         .update_many(

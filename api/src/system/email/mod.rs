@@ -18,6 +18,8 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 
+use avenue_shared::retry::after;
+
 use crate::config::EmailSettings;
 use crate::db::DbError;
 pub use templates::Template;
@@ -149,10 +151,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// The wait after `attempts` failed attempts.
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let doublings = attempts.saturating_sub(1).min(20);
-        self.first_backoff
-            .saturating_mul(1 << doublings)
-            .min(MAX_BACKOFF)
+        avenue_shared::retry::doubling(self.first_backoff, attempts, MAX_BACKOFF)
     }
 }
 
@@ -169,11 +168,6 @@ pub struct Outbox {
     raw: Collection<Document>,
     sender: Arc<dyn EmailSender>,
     retry: RetryPolicy,
-}
-
-fn after(delay: Duration) -> DateTime {
-    let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-    DateTime::from_millis(DateTime::now().timestamp_millis().saturating_add(millis))
 }
 
 fn history_entry(outcome: &str, detail: Option<&str>) -> Document {
