@@ -107,7 +107,9 @@ impl Default for AuthSettings {
 pub struct Limits {
     /// Largest JSON body accepted (413 beyond).
     pub max_body_bytes: usize,
-    /// Largest upload forwarded by `POST /api/uploads`.
+    /// Largest upload forwarded by `POST /api/uploads`: the largest media
+    /// takes of any kind (images, videos, documents); media then holds each
+    /// kind to its own limit.
     pub max_upload_bytes: usize,
 }
 
@@ -115,7 +117,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1024 * 1024,
-            max_upload_bytes: 25 * 1024 * 1024,
+            max_upload_bytes: 200 * 1024 * 1024,
         }
     }
 }
@@ -298,8 +300,12 @@ impl Settings {
             limits: Limits {
                 max_body_bytes: number(&get, "API_MAX_BODY_BYTES")?
                     .map_or(limit_defaults.max_body_bytes, |n| n as usize),
-                max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
-                    .map_or(limit_defaults.max_upload_bytes, |n| n as usize),
+                max_upload_bytes: {
+                    let image = number(&get, "MEDIA_MAX_UPLOAD_BYTES")?.unwrap_or(25 << 20);
+                    let video = number(&get, "MEDIA_MAX_VIDEO_BYTES")?.unwrap_or(200 << 20);
+                    let raw = number(&get, "MEDIA_MAX_RAW_BYTES")?.unwrap_or(25 << 20);
+                    image.max(video).max(raw) as usize
+                },
             },
             email: EmailSettings {
                 dispatch_interval: seconds(

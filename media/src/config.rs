@@ -132,8 +132,12 @@ pub struct MongoSettings {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Larger uploads are refused with 413 as soon as the count passes it.
+    /// Larger images are refused with 413 as soon as the count passes it.
     pub max_upload_bytes: u64,
+    /// The same for videos (MP4, WebM, QuickTime).
+    pub max_video_bytes: u64,
+    /// The same for documents (PDF).
+    pub max_raw_bytes: u64,
     /// Larger images (width x height) are refused with 422 from their header.
     pub max_pixels: u64,
     /// Larger originals are never decoded for a transformation, whatever
@@ -154,10 +158,30 @@ pub struct Lifecycle {
     pub release_grace: Duration,
 }
 
+impl Limits {
+    /// The limit for an upload of `format`.
+    pub fn max_bytes(&self, format: crate::process::format::FileFormat) -> u64 {
+        match format.resource() {
+            crate::store::ResourceKind::Image => self.max_upload_bytes,
+            crate::store::ResourceKind::Video => self.max_video_bytes,
+            crate::store::ResourceKind::Raw => self.max_raw_bytes,
+        }
+    }
+
+    /// The limit before the type is known: the largest of them.
+    pub fn max_any(&self) -> u64 {
+        self.max_upload_bytes
+            .max(self.max_video_bytes)
+            .max(self.max_raw_bytes)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_upload_bytes: 25 * 1024 * 1024,
+            max_video_bytes: 200 * 1024 * 1024,
+            max_raw_bytes: 25 * 1024 * 1024,
             max_pixels: 50_000_000,
             max_render_pixels: 50_000_000,
         }
@@ -356,6 +380,10 @@ impl Settings {
             limits: Limits {
                 max_upload_bytes: number(&get, "MEDIA_MAX_UPLOAD_BYTES")?
                     .unwrap_or(defaults.max_upload_bytes),
+                max_video_bytes: number(&get, "MEDIA_MAX_VIDEO_BYTES")?
+                    .unwrap_or(defaults.max_video_bytes),
+                max_raw_bytes: number(&get, "MEDIA_MAX_RAW_BYTES")?
+                    .unwrap_or(defaults.max_raw_bytes),
                 max_pixels: number(&get, "MEDIA_MAX_PIXELS")?.unwrap_or(defaults.max_pixels),
                 max_render_pixels: number(&get, "MEDIA_MAX_RENDER_PIXELS")?
                     .unwrap_or(defaults.max_render_pixels),

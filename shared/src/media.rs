@@ -142,10 +142,21 @@ impl From<MediaRef> for String {
 pub struct MediaDescriptor {
     #[schema(value_type = String, example = "0123456789abcdef0123456789abcdef")]
     pub id: MediaId,
-    /// MIME type decided from the bytes, e.g. `image/jpeg`.
+    /// MIME type decided from the bytes, e.g. `image/jpeg`, `video/mp4`,
+    /// `application/pdf`.
     pub content_type: String,
+    /// `image`, `video` or `raw` (documents): the first segment of its
+    /// delivery path, as on Cloudinary. Only images transform.
+    #[serde(default = "image_resource")]
+    pub resource_type: String,
+    /// A BlurHash (<https://blurha.sh>) of the image, computed once at
+    /// upload: paint it while the image loads. None for videos, documents
+    /// and media stored before placeholders existed.
+    #[serde(default)]
+    pub placeholder: Option<String>,
     /// Size of the original in bytes.
     pub bytes: u64,
+    /// Displayed size (after EXIF orientation); 0 for videos and documents.
     pub width: u32,
     pub height: u32,
     /// Lower-case hex SHA-256 of the original; also its strong ETag.
@@ -175,6 +186,10 @@ pub struct MediaDescriptor {
     pub created_at: time::OffsetDateTime,
     /// Absolute delivery URL of the original.
     pub url: String,
+}
+
+fn image_resource() -> String {
+    "image".to_owned()
 }
 
 /// One page of a media listing.

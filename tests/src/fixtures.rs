@@ -193,3 +193,66 @@ pub fn noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
     });
     encode(image::DynamicImage::ImageRgb8(img), ImageFormat::Png)
 }
+
+/// An MP4 (ISO BMFF): an `ftyp` box with brand `isom`, then an `mdat` box
+/// of `payload` bytes. Enough for magic-number checks and byte ranges;
+/// not a playable movie.
+pub fn mp4(payload: usize, seed: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload + 40);
+    out.extend_from_slice(&24u32.to_be_bytes());
+    out.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2");
+    let mdat = u32::try_from(payload + 8).unwrap_or(u32::MAX);
+    out.extend_from_slice(&mdat.to_be_bytes());
+    out.extend_from_slice(b"mdat");
+    out.extend((0..payload).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    out
+}
+
+/// A WebM: the EBML header with doctype `webm`, then filler.
+pub fn webm(payload: usize, seed: u8) -> Vec<u8> {
+    let mut out = vec![
+        0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0xf7, 0x81, 0x01, 0x42, 0xf2,
+        0x81, 0x04, 0x42, 0xf3, 0x81, 0x08, 0x42, 0x82, 0x84,
+    ];
+    out.extend_from_slice(b"webm");
+    out.extend((0..payload).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)));
+    out
+}
+
+/// A one-page PDF a viewer opens, with `text` on it.
+pub fn pdf(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}

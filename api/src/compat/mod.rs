@@ -69,14 +69,15 @@ fn media_refusal(err: MediaClientError) -> ApiError {
     }
 }
 
-/// Uploads an image (admins, brands and creators): multipart field `file`,
-/// optional `folder`, `tags`, `alt`. Answers the media id and its delivery
+/// Uploads an image, a video (MP4, WebM, QuickTime) or a PDF (admins,
+/// brands and creators), as the old endpoint took any file: multipart
+/// field `file`, optional `folder`, `tags`, `alt`. Answers the media id and its delivery
 /// URL. The upload is the caller's: only they (and admins) may then use
 /// it in a record, and an erasure of the caller removes it.
 #[utoipa::path(post, path = "/api/uploads", tag = "compat",
     request_body(content_type = "multipart/form-data", description = "field `file`"),
     responses((status = 201, body = Uploaded), (status = 413, description = "too large"),
-        (status = 415, description = "not an image"), (status = 503, description = "media down")),
+        (status = 415, description = "not an image, video or PDF"), (status = 503, description = "media down")),
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -125,7 +126,7 @@ pub async fn upload(
         }
     }
     let file =
-        file.ok_or_else(|| ApiError::invalid("file", "send the image in a field named file"))?;
+        file.ok_or_else(|| ApiError::invalid("file", "send the file in a field named file"))?;
     // The library is what everyone may use: only admins add to it.
     let in_library = options.folder.as_deref().is_some_and(|f| {
         let f = f.trim().trim_start_matches('/');

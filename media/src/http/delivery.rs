@@ -15,6 +15,7 @@ use avenue_shared::MediaId;
 
 use super::conditional::{etag_for, none_match_hits, range_request, RangeRequest};
 use super::error::AppError;
+use super::files::not_an_image;
 use super::AppState;
 use crate::config::RemoteDelivery;
 use crate::media::repo::MediaRecord;
@@ -30,7 +31,9 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const DEFAULT_QUALITY: u8 = 80;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/image/upload/{*path}", get(deliver))
+    Router::new()
+        .route("/image/upload/{*path}", get(deliver))
+        .merge(super::files::router())
 }
 
 /// The parsed tail of a delivery URL.
@@ -211,7 +214,10 @@ async fn deliver(
         None => false,
     };
     let record = state.library.get_for_delivery(&wanted.id).await?;
-    let plain_original = wanted.components.is_empty() && wanted.ext == record.format;
+    let Some(source_format) = record.format.image() else {
+        return Err(not_an_image(&record));
+    };
+    let plain_original = wanted.components.is_empty() && wanted.ext == source_format;
     let responsive = transformation
         .responsive_width()
         .is_some_and(|w| state.delivery.responsive_widths.contains(&w));
@@ -236,7 +242,7 @@ async fn deliver(
             RemoteDelivery::Redirect => return Ok(redirect(&location)),
             RemoteDelivery::Proxy if !plain_original => {
                 let (format, varies) =
-                    choose_output(transformation.format(), wanted.ext, record.format, accept)?;
+                    choose_output(transformation.format(), wanted.ext, source_format, accept)?;
                 let etag = etag_for(&proxied_id(&record, &canonical, format));
                 return proxy(store.as_ref(), &location, &etag, varies, &method, &headers).await;
             }
@@ -249,7 +255,7 @@ async fn deliver(
     }
 
     let (format, varies) =
-        choose_output(transformation.format(), wanted.ext, record.format, accept)?;
+        choose_output(transformation.format(), wanted.ext, source_format, accept)?;
     let quality = match format {
         ImageFormat::Png | ImageFormat::Gif => 0,
         ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
@@ -262,6 +268,7 @@ async fn deliver(
     };
     let request = VariantRequest {
         record: &record,
+        source_format,
         transformation: &transformation,
         format,
         quality,
@@ -369,7 +376,7 @@ async fn proxy(
 /// be cached, but not forever.
 const REDIRECT_CACHE: &str = "public, max-age=86400";
 
-fn redirect(location: &url::Url) -> Response {
+pub(super) fn redirect(location: &url::Url) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CACHE_CONTROL,
@@ -398,7 +405,7 @@ fn cache_headers(etag: &str) -> HeaderMap {
 }
 
 /// Streams the original, honouring `If-None-Match`, `Range` and `If-Range`.
-async fn original(
+pub(super) async fn original(
     state: &AppState,
     record: &MediaRecord,
     method: &Method,

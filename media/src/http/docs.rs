@@ -9,21 +9,21 @@ use utoipa::OpenApi;
 
 use avenue_shared::docs::BearerAuth;
 
-use super::{admin, delivery, health, lookup, media, metrics, storage, AppState};
+use super::{admin, delivery, files, health, lookup, media, metrics, storage, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Avenue media service", description = "The only place bytes live: upload, deliver (Cloudinary URL syntax), manage, claim."),
     paths(
         media::upload, media::list, media::erase_owner, media::show, media::update, media::remove,
-        media::claim, media::release, lookup::lookup, delivery::deliver, storage::status, health::healthz,
+        media::claim, media::release, lookup::lookup, delivery::deliver, files::deliver_video, files::deliver_raw, storage::status, health::healthz,
         health::readyz, metrics::render, admin::login, admin::presets, admin::sign, admin::variants,
     ),
     components(schemas(avenue_shared::MediaDescriptor, avenue_shared::MediaPage, avenue_shared::ErrorBody, lookup::LookupRequest, lookup::LookupAnswer)),
     modifiers(&BearerAuth),
     tags(
         (name = "media", description = "Upload, list, edit, delete, claims (admin or service token)"),
-        (name = "delivery", description = "Public, cacheable image URLs"),
+        (name = "delivery", description = "Public, cacheable URLs: images (transformable), videos and documents (as uploaded)"),
         (name = "admin", description = "What the media library page uses"),
         (name = "operations", description = "Probes, metrics, storage status"),
     )

@@ -265,8 +265,28 @@ async fn receive(
     query: UploadQuery,
     request: Request,
 ) -> Result<(StagedObject, UploadFields), AppError> {
-    let max = state.library.limits().max_upload_bytes;
+    let limits = state.library.limits();
     let multipart = is_multipart(request.headers());
+    // Each kind has its own limit, decided from the bytes once they come;
+    // before that, a raw upload's declared type (only a hint) picks the
+    // limit a declared length is held to, and anything else the largest.
+    let declared_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let max = if multipart {
+        limits.max_any()
+    } else if declared_type.starts_with("image/") {
+        limits.max_upload_bytes
+    } else if declared_type.starts_with("video/") {
+        limits.max_video_bytes
+    } else if declared_type == "application/pdf" {
+        limits.max_raw_bytes
+    } else {
+        limits.max_any()
+    };
     if let Some(declared) = content_length(request.headers()) {
         let allowed = if multipart {
             max + MULTIPART_SLACK
@@ -293,8 +313,9 @@ async fn receive(
         return Ok((staged, fields));
     }
 
-    // The whole form, not only its file, is held to the upload limit: a
-    // form of endless text fields is as large as an endless file.
+    // The whole form, not only its file, is held to a limit: a form of
+    // endless text fields is as large as an endless file. The file keeps
+    // its own kind's limit; text beside it gets MULTIPART_SLACK in all.
     let allowed = max + MULTIPART_SLACK;
     let over = Arc::new(AtomicBool::new(false));
     let request = {
@@ -357,8 +378,19 @@ async fn read_form(
     staged: &mut Option<StagedObject>,
     fields: &mut RawFields,
 ) -> Result<(), AppError> {
+    // Each text field counts as the most it may hold: at most 16 of them.
+    let mut text_total: u64 = 0;
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
+        if name != "file" {
+            text_total += TEXT_FIELD_MAX as u64;
+            if text_total > MULTIPART_SLACK {
+                return Err(MediaError::TooLarge {
+                    limit: MULTIPART_SLACK,
+                }
+                .into());
+            }
+        }
         match name.as_str() {
             "file" if staged.is_some() => {
                 return Err(AppError::bad_request(

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod lookup;
 pub mod media;

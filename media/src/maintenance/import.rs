@@ -230,7 +230,12 @@ pub async fn import_dir(
             .map(|prefix| format!("{}/{relative}", prefix.trim_end_matches('/')))
             .collect();
         // Kept in `legacy_urls` too, so the api redirects the old links.
-        let delivery_path = format!("/image/upload/{}.{}", record.id, record.format.extension());
+        let delivery_path = format!(
+            "/{}/upload/{}.{}",
+            record.format.resource().as_str(),
+            record.id,
+            record.format.extension()
+        );
         for old in &old_urls {
             library
                 .repo()

@@ -24,7 +24,7 @@ use crate::media::library::variant_backend;
 use crate::media::repo::{MediaRecord, MediaRepo, MigrationRun, RunState, VariantDoc};
 use crate::media::MediaError;
 use crate::media::MediaLibrary;
-use crate::store::{BackendKind, StorageKey, StoredCopy};
+use crate::store::{BackendKind, ResourceKind, StorageKey, StoredCopy};
 
 const BATCH: i64 = 100;
 /// How often a run writes its progress (and so proves it is alive).
@@ -249,12 +249,13 @@ async fn copy_verified(
     source: &StoredCopy,
     expected: &Expected<'_>,
     to: BackendKind,
+    kind: ResourceKind,
 ) -> Result<StorageKey, String> {
     let original = read_all(library, source).await?;
     verify(&original, expected).map_err(|e| format!("the original is damaged: {e}"))?;
     let sha256 = hex::encode(Sha256::digest(&original));
     let target = library.stores().get(to).map_err(|e| e.to_string())?;
-    let key = target.new_key();
+    let key = target.new_key(kind);
     library
         .repo()
         .stage(&key, to)
@@ -347,7 +348,8 @@ async fn move_one(
                 bytes: record.bytes,
                 sha256: Some(&record.sha256),
             };
-            let key = copy_verified(library, &source, &expected, to).await?;
+            let kind = record.format.resource();
+            let key = copy_verified(library, &source, &expected, to, kind).await?;
             (key, Outcome::Copied)
         }
     };
@@ -405,7 +407,8 @@ async fn move_variant(
         bytes: u64::try_from(variant.bytes).unwrap_or(0),
         sha256: None,
     };
-    let key = copy_verified(library, &source, &expected, to).await?;
+    // Variants are always rendered images.
+    let key = copy_verified(library, &source, &expected, to, ResourceKind::Image).await?;
     repo.stage(&old_key, source.backend)
         .await
         .map_err(|e| e.to_string())?;

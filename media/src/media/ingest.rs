@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 use super::error::MediaError;
 use super::repo::MediaRepo;
 use crate::config::Limits;
-use crate::process::format::{sniff, ImageFormat, Sniffed};
+use crate::process::format::{sniff, FileFormat, ImageFormat, Sniffed};
 use crate::process::geometry::extreme_shape;
-use crate::process::pipeline::inspect;
-use crate::store::{BackendKind, ObjectWriter, StorageKey, StoredCopy, Stores};
+use crate::process::inspect::{inspect, Inspected};
+use crate::store::{BackendKind, ObjectWriter, ResourceKind, StorageKey, StoredCopy, Stores};
 
 /// Most header bytes held in memory to find the dimensions. JPEG puts them
 /// after EXIF, ICC and Photoshop segments, which can be large.
@@ -33,10 +33,13 @@ const TOUCH_EVERY: Duration = Duration::from_secs(10);
 pub struct StagedObject {
     pub key: StorageKey,
     pub backend: BackendKind,
-    pub format: ImageFormat,
+    pub format: FileFormat,
     pub bytes: u64,
+    /// Displayed size of an image; 0 for videos and documents.
     pub width: u32,
     pub height: u32,
+    /// An image's BlurHash, when it could be computed.
+    pub placeholder: Option<String>,
     pub sha256: [u8; 32],
     /// The copy in the mirror backend, when one is configured and the
     /// write there succeeded.
@@ -117,11 +120,11 @@ struct MirrorWrite {
 }
 
 impl MirrorWrite {
-    async fn open(cleanup: &Cleanup) -> Option<Self> {
+    async fn open(cleanup: &Cleanup, kind: ResourceKind) -> Option<Self> {
         let store = cleanup.stores.mirror()?;
         let copy = StoredCopy {
             backend: store.backend(),
-            key: store.new_key(),
+            key: store.new_key(kind),
         };
         if let Err(err) = cleanup.repo.stage(&copy.key, copy.backend).await {
             tracing::warn!(error = %err, "mirror copy skipped: cannot journal it");
@@ -176,7 +179,9 @@ async fn give_up_mirror(
 /// Header facts learnt before any byte is stored.
 struct Head {
     bytes: BytesMut,
-    format: ImageFormat,
+    format: FileFormat,
+    /// The limit for this format.
+    limit: u64,
     width: u32,
     height: u32,
     ended: bool,
@@ -199,7 +204,8 @@ where
     let mut received: u64 = 0;
     let head = read_head(&mut body, &limits, &mut received).await?;
     let store = cleanup.stores.primary();
-    let key = store.new_key();
+    let kind = head.format.resource();
+    let key = store.new_key(kind);
     cleanup.repo.stage(&key, store.backend()).await?;
     // From here on the guard owns the bytes until a record claims them.
     let mut staged = StagedObject {
@@ -209,19 +215,25 @@ where
         bytes: 0,
         width: head.width,
         height: head.height,
+        placeholder: None,
         sha256: [0; 32],
         mirror: None,
         cleanup: Some(cleanup.clone()),
     };
 
     let mut writer = store.open_writer(&key).await?;
-    let mut mirror = MirrorWrite::open(&cleanup).await;
+    let mut mirror = MirrorWrite::open(&cleanup, kind).await;
     staged.mirror = mirror.as_ref().map(|m| m.copy.clone());
     let mut hasher = Sha256::new();
     hasher.update(&head.bytes);
-    // The whole original, to decode once it has arrived (at most
-    // `max_upload_bytes`, the limit every upload is held to anyway).
-    let mut whole = BytesMut::from(&head.bytes[..]);
+    // An image's whole original, to decode once it has arrived (at most
+    // `max_upload_bytes`). Videos and documents are never decoded, so a
+    // 200 MiB video is never held in memory here.
+    let image = head.format.image();
+    let mut whole = BytesMut::new();
+    if image.is_some() {
+        whole.extend_from_slice(&head.bytes);
+    }
     writer.write(&head.bytes).await?;
     MirrorWrite::write(&mut mirror, &head.bytes, &mut staged).await;
     let mut last_touch = Instant::now();
@@ -237,14 +249,14 @@ where
                 }
             };
             received += chunk.len() as u64;
-            if received > limits.max_upload_bytes {
+            if received > head.limit {
                 abort(writer, mirror, &mut staged).await;
-                return Err(MediaError::TooLarge {
-                    limit: limits.max_upload_bytes,
-                });
+                return Err(MediaError::TooLarge { limit: head.limit });
             }
             hasher.update(&chunk);
-            whole.extend_from_slice(&chunk);
+            if image.is_some() {
+                whole.extend_from_slice(&chunk);
+            }
             writer.write(&chunk).await?;
             MirrorWrite::write(&mut mirror, &chunk, &mut staged).await;
             if last_touch.elapsed() >= TOUCH_EVERY {
@@ -262,17 +274,14 @@ where
     }
     staged.bytes = received;
     staged.sha256 = hasher.finalize().into();
-    match check_decodes(
-        whole.freeze(),
-        head.format,
-        limits.max_render_pixels,
-        &cleanup,
-    )
-    .await
-    {
-        Ok((width, height)) => {
-            staged.width = width;
-            staged.height = height;
+    let Some(format) = image else {
+        return Ok(staged);
+    };
+    match check_decodes(whole.freeze(), format, limits.max_render_pixels, &cleanup).await {
+        Ok(inspected) => {
+            staged.width = inspected.width;
+            staged.height = inspected.height;
+            staged.placeholder = inspected.placeholder;
             Ok(staged)
         }
         Err(err) => {
@@ -283,13 +292,13 @@ where
 }
 
 /// Decodes the new original off the async workers, within the decode
-/// permits, and answers its displayed size.
+/// permits, and answers its displayed size and placeholder.
 async fn check_decodes(
     whole: Bytes,
     format: ImageFormat,
     max_pixels: u64,
     cleanup: &Cleanup,
-) -> Result<(u32, u32), MediaError> {
+) -> Result<Inspected, MediaError> {
     let _permit = cleanup
         .decode_permits
         .acquire()
@@ -299,7 +308,7 @@ async fn check_decodes(
         .await
         .map_err(|err| MediaError::UnreadableImage(format!("decoder failed: {err}")))?
         .map_err(|err| MediaError::UnreadableImage(err.to_string()))?;
-    Ok((inspected.width, inspected.height))
+    Ok(inspected)
 }
 
 async fn abort(
@@ -339,10 +348,9 @@ where
         let ended = match body.next().await {
             Some(Ok(chunk)) => {
                 *received += chunk.len() as u64;
-                if *received > limits.max_upload_bytes {
-                    return Err(MediaError::TooLarge {
-                        limit: limits.max_upload_bytes,
-                    });
+                let limit = format.map_or(limits.max_any(), |f| limits.max_bytes(f));
+                if *received > limit {
+                    return Err(MediaError::TooLarge { limit });
                 }
                 head.extend_from_slice(&chunk);
                 false
@@ -371,10 +379,26 @@ where
                 }
                 Sniffed::NeedMore | Sniffed::Unknown => {
                     return Err(MediaError::UnsupportedType(
-                        "the bytes are not a JPEG, PNG, WebP, GIF or AVIF image".into(),
+                        "the bytes are not a JPEG, PNG, WebP, GIF or AVIF image, \
+                         an MP4, WebM or QuickTime video, or a PDF"
+                            .into(),
                     ))
                 }
             },
+        };
+        let limit = limits.max_bytes(known);
+        if *received > limit {
+            return Err(MediaError::TooLarge { limit });
+        }
+        let Some(image) = known.image() else {
+            return Ok(Head {
+                bytes: head,
+                format: known,
+                limit,
+                width: 0,
+                height: 0,
+                ended,
+            });
         };
         if !ended && head.len() < next_probe {
             continue;
@@ -400,6 +424,7 @@ where
                 return Ok(Head {
                     bytes: head,
                     format: known,
+                    limit,
                     width,
                     height,
                     ended,
@@ -408,7 +433,7 @@ where
             None if ended || head.len() >= HEAD_MAX => {
                 return Err(MediaError::UnreadableImage(format!(
                     "no readable {} header with the image size",
-                    known.extension().to_uppercase()
+                    image.extension().to_uppercase()
                 )));
             }
             None => next_probe = (head.len() * 2).min(HEAD_MAX),

@@ -16,7 +16,9 @@ use super::fields::{MediaPatch, UploadFields};
 use super::ingest::{ingest, Cleanup, StagedObject};
 use super::repo::{ListQuery, MediaRecord, MediaRepo, PageCursor, RepoError};
 use crate::config::Limits;
-use crate::store::{BackendKind, ByteRange, ByteStream, StorageKey, Store, StoredCopy, Stores};
+use crate::store::{
+    BackendKind, ByteRange, ByteStream, ResourceKind, StorageKey, Store, StoredCopy, Stores,
+};
 
 /// What an upload did: stored new bytes, or found the same bytes already there.
 pub struct UploadOutcome {
@@ -120,7 +122,7 @@ impl MediaLibrary {
     /// Store or database failures; nothing is left visible.
     pub async fn ingest_trusted(&self, bytes: Bytes) -> Result<StorageKey, MediaError> {
         let store = self.stores.primary();
-        let key = store.new_key();
+        let key = store.new_key(ResourceKind::Image);
         self.repo.stage(&key, store.backend()).await?;
         let written = async {
             let mut writer = store.open_writer(&key).await?;
@@ -221,6 +223,7 @@ impl MediaLibrary {
         let record = MediaRecord {
             id: id.clone(),
             format: staged.format,
+            placeholder: staged.placeholder.clone(),
             bytes: staged.bytes,
             width: staged.width,
             height: staged.height,
@@ -508,7 +511,8 @@ impl MediaLibrary {
     pub fn delivery_url(&self, record: &MediaRecord) -> String {
         let base = self.public_url.as_str().trim_end_matches('/');
         format!(
-            "{base}/image/upload/{}.{}",
+            "{base}/{}/upload/{}.{}",
+            record.format.resource().as_str(),
             record.id,
             record.format.extension()
         )
@@ -518,6 +522,8 @@ impl MediaLibrary {
         MediaDescriptor {
             id: record.id.clone(),
             content_type: record.format.mime().to_owned(),
+            resource_type: record.format.resource().as_str().to_owned(),
+            placeholder: record.placeholder.clone(),
             bytes: record.bytes,
             width: record.width,
             height: record.height,

@@ -41,6 +41,8 @@ pub struct Variant {
 /// What the caller asks for.
 pub struct VariantRequest<'a> {
     pub record: &'a MediaRecord,
+    /// The record's format, known to be an image's.
+    pub source_format: ImageFormat,
     pub transformation: &'a Transformation,
     pub format: ImageFormat,
     pub quality: u8,
@@ -217,7 +219,7 @@ impl Variants {
             })?;
         let cost = estimate_ms(
             (record.width, record.height),
-            record.format,
+            request.source_format,
             &plans,
             request.format,
         );
@@ -263,7 +265,7 @@ impl Variants {
                     RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
                 }
             })?;
-        let job_format = request.record.format;
+        let job_format = request.source_format;
         let transformation = request.transformation.clone();
         let output = request.format;
         let quality = request.quality;

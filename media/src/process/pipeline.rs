@@ -137,93 +137,11 @@ fn check_encoder_limits(output: (u32, u32), format: ImageFormat) -> Result<(), P
     Ok(())
 }
 
-/// What a new original turned out to be once decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Inspected {
-    /// Width and height as displayed: EXIF orientation applied.
-    pub width: u32,
-    pub height: u32,
-    /// `false` where no decoder can check the pixels yet (AVIF).
-    pub decoded: bool,
-}
-
-/// Decodes a new original far enough to know it is whole, so a truncated
-/// or corrupt file is refused at upload instead of failing every render
-/// later. JPEGs are decoded at 1/8 scale (libjpeg-turbo still reads every
-/// entropy-coded byte, so truncation shows, for a few milliseconds); other
-/// PNGs row by row (one row in memory), GIF and WebP whole. Images over
-/// `max_pixels` are not decoded here; rendering refuses them anyway.
-///
-/// # Errors
-/// [`ProcessError::Unreadable`] when the pixels cannot be decoded.
-pub fn inspect(
-    source: &[u8],
-    format: ImageFormat,
-    max_pixels: u64,
-) -> Result<Inspected, ProcessError> {
-    if format == ImageFormat::Avif {
-        let size = imagesize::blob_size(source).map_err(unreadable)?;
-        return Ok(Inspected {
-            width: u32::try_from(size.width).map_err(unreadable)?,
-            height: u32::try_from(size.height).map_err(unreadable)?,
-            decoded: false,
-        });
-    }
-    let (width, height, orientation) = probe(source, format)?;
-    let oriented = if rotates(orientation) {
-        (height, width)
-    } else {
-        (width, height)
-    };
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Ok(Inspected {
-            width: oriented.0,
-            height: oriented.1,
-            decoded: false,
-        });
-    }
-    match format {
-        ImageFormat::Jpeg => {
-            let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
-            decompressor
-                .set_scaling_factor(turbojpeg::ScalingFactor::ONE_EIGHTH)
-                .map_err(unreadable)?;
-            let header = decompressor.read_header(source).map_err(unreadable)?;
-            let scaled = header.scaled(turbojpeg::ScalingFactor::ONE_EIGHTH);
-            let mut image = turbojpeg::Image {
-                pixels: vec![0u8; scaled.width * scaled.height],
-                width: scaled.width,
-                pitch: scaled.width,
-                height: scaled.height,
-                format: turbojpeg::PixelFormat::GRAY,
-            };
-            decompressor
-                .decompress(source, image.as_deref_mut())
-                .map_err(unreadable)?;
-        }
-        ImageFormat::Png => {
-            let mut reader = png::Decoder::new(Cursor::new(source))
-                .read_info()
-                .map_err(unreadable)?;
-            while reader.next_row().map_err(unreadable)?.is_some() {}
-        }
-        other => {
-            let decoder = other_decoder(source, other)?;
-            DynamicImage::from_decoder(decoder).map_err(unreadable)?;
-        }
-    }
-    Ok(Inspected {
-        width: oriented.0,
-        height: oriented.1,
-        decoded: true,
-    })
-}
-
-fn unreadable(err: impl std::fmt::Display) -> ProcessError {
+pub(super) fn unreadable(err: impl std::fmt::Display) -> ProcessError {
     ProcessError::Unreadable(err.to_string())
 }
 
-fn rotates(orientation: Orientation) -> bool {
+pub(super) fn rotates(orientation: Orientation) -> bool {
     matches!(
         orientation,
         Orientation::Rotate90
@@ -234,7 +152,10 @@ fn rotates(orientation: Orientation) -> bool {
 }
 
 /// Size and orientation from the headers, without decoding pixels.
-fn probe(source: &[u8], format: ImageFormat) -> Result<(u32, u32, Orientation), ProcessError> {
+pub(super) fn probe(
+    source: &[u8],
+    format: ImageFormat,
+) -> Result<(u32, u32, Orientation), ProcessError> {
     match format {
         ImageFormat::Jpeg => {
             let header = turbojpeg::read_header(source).map_err(unreadable)?;
@@ -259,7 +180,7 @@ fn probe(source: &[u8], format: ImageFormat) -> Result<(u32, u32, Orientation), 
     }
 }
 
-fn other_decoder(
+pub(super) fn other_decoder(
     source: &[u8],
     format: ImageFormat,
 ) -> Result<Box<dyn ImageDecoder + '_>, ProcessError> {

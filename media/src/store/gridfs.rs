@@ -14,7 +14,9 @@ use mongodb::options::{GridFsBucketOptions, IndexOptions};
 use mongodb::{Collection, Database, IndexModel};
 use serde::Deserialize;
 
-use super::{BackendKind, ByteRange, ByteStream, ObjectWriter, StorageKey, Store, StoreError};
+use super::{
+    BackendKind, ByteRange, ByteStream, ObjectWriter, ResourceKind, StorageKey, Store, StoreError,
+};
 
 pub const BUCKET: &str = "media";
 
@@ -147,7 +149,7 @@ impl Store for GridFsStore {
         BackendKind::GridFs
     }
 
-    fn new_key(&self) -> StorageKey {
+    fn new_key(&self, _kind: ResourceKind) -> StorageKey {
         StorageKey::new(ObjectId::new().to_hex())
     }
 

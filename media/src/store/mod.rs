@@ -54,6 +54,26 @@ pub struct Rendered {
     pub body: ByteStream,
 }
 
+/// What kind of object a key names. Backends that file objects by kind
+/// (Cloudinary's `image`, `video` and `raw` resource types) need it to
+/// write, read and delete; the others ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceKind {
+    Image,
+    Video,
+    Raw,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Video => "video",
+            Self::Raw => "raw",
+        }
+    }
+}
+
 /// Which backend holds an object; recorded with each media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
@@ -142,8 +162,9 @@ pub trait ObjectWriter: Send {
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> BackendKind;
 
-    /// A fresh key no other object has.
-    fn new_key(&self) -> StorageKey;
+    /// A fresh key no other object has, for an object of `kind`. A backend
+    /// may spell the kind into the key, to find it again from the key alone.
+    fn new_key(&self, kind: ResourceKind) -> StorageKey;
 
     async fn open_writer(&self, key: &StorageKey) -> Result<Box<dyn ObjectWriter>, StoreError>;
 

@@ -21,7 +21,7 @@ use super::{FakeState, StoredResource};
 /// what it delivers.
 pub(super) async fn deliver(
     State(state): State<FakeState>,
-    Path((cloud, path)): Path<(String, String)>,
+    Path((cloud, resource_type, path)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
     if cloud != state.cloud {
@@ -44,13 +44,16 @@ pub(super) async fn deliver(
         let inner = state.lock();
         (0..segments.len()).find_map(|split| {
             let tail = segments[split..].join("/");
+            // A raw file's public id is its whole name, extension and all.
             let (id, ext) = match tail.rsplit_once('.') {
-                Some((id, ext)) if !id.contains('.') => (id.to_owned(), Some(ext.to_owned())),
+                Some((id, ext)) if !id.contains('.') && resource_type != "raw" => {
+                    (id.to_owned(), Some(ext.to_owned()))
+                }
                 _ => (tail.clone(), None),
             };
             inner
                 .resources
-                .get(&id)
+                .get(&(resource_type.clone(), id))
                 .cloned()
                 .map(|r| (split, tail, ext, r))
         })
@@ -67,6 +70,13 @@ pub(super) async fn deliver(
         .collect();
     if components.is_empty() {
         return deliver_original(resource, &headers);
+    }
+    if resource_type != "image" {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("x-cld-error", "The fake transforms images only")],
+        )
+            .into_response();
     }
     let to_sign = format!("{}/{file}", components.join("/"));
     let expected = {

@@ -32,6 +32,9 @@ const MAX_CLOCK_SKEW_SECS: i64 = 3600;
 
 #[derive(Debug, Clone)]
 pub struct StoredResource {
+    /// `image`, `video` or `raw`: Cloudinary keeps a namespace of public
+    /// ids per resource type, and every call must name the right one.
+    pub resource_type: String,
     pub bytes: Vec<u8>,
     pub format: String,
     pub version: i64,
@@ -54,7 +57,8 @@ pub enum Failure {
 
 #[derive(Default)]
 struct Inner {
-    resources: HashMap<String, StoredResource>,
+    /// By `(resource_type, public_id)`.
+    resources: HashMap<(String, String), StoredResource>,
     failures: VecDeque<Failure>,
     /// Fails every n-th call (all endpoints counted together) when no
     /// queued failure is due: steady unreliability under load.
@@ -104,7 +108,7 @@ impl CloudinaryFake {
                 get(resource),
             )
             .route("/v1_1/{cloud}/ping", get(ping))
-            .route("/{cloud}/image/upload/{*path}", get(deliver))
+            .route("/{cloud}/{resource_type}/upload/{*path}", get(deliver))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -144,8 +148,16 @@ impl CloudinaryFake {
         inner.total_calls = 0;
     }
 
+    /// The image under `public_id`.
     pub fn resource(&self, public_id: &str) -> Option<StoredResource> {
-        self.lock().resources.get(public_id).cloned()
+        self.resource_of("image", public_id)
+    }
+
+    pub fn resource_of(&self, resource_type: &str, public_id: &str) -> Option<StoredResource> {
+        self.lock()
+            .resources
+            .get(&(resource_type.to_owned(), public_id.to_owned()))
+            .cloned()
     }
 
     pub fn resource_count(&self) -> usize {
@@ -377,8 +389,8 @@ async fn upload(
     if cloud != state.cloud {
         return error(StatusCode::NOT_FOUND, "Unknown cloud");
     }
-    if resource_type != "image" {
-        return error(StatusCode::BAD_REQUEST, "Only image uploads are faked");
+    if !matches!(resource_type.as_str(), "image" | "video" | "raw") {
+        return error(StatusCode::BAD_REQUEST, "Invalid resource type");
     }
     let (params, file) = match read_form(form).await {
         Ok(read) => read,
@@ -390,16 +402,37 @@ async fn upload(
     let Some(bytes) = file else {
         return error(StatusCode::BAD_REQUEST, "Missing required parameter - file");
     };
-    let Ok(size) = imagesize::blob_size(&bytes) else {
-        return error(StatusCode::BAD_REQUEST, "Invalid image file");
-    };
-    let format = match imagesize::image_type(&bytes) {
-        Ok(imagesize::ImageType::Jpeg) => "jpg",
-        Ok(imagesize::ImageType::Png) => "png",
-        Ok(imagesize::ImageType::Webp) => "webp",
-        Ok(imagesize::ImageType::Gif) => "gif",
-        Ok(imagesize::ImageType::Heif(_)) => "avif",
-        _ => return error(StatusCode::BAD_REQUEST, "Invalid image file"),
+    let (format, size) = match resource_type.as_str() {
+        "image" => {
+            let Ok(size) = imagesize::blob_size(&bytes) else {
+                return error(StatusCode::BAD_REQUEST, "Invalid image file");
+            };
+            let format = match imagesize::image_type(&bytes) {
+                Ok(imagesize::ImageType::Jpeg) => "jpg",
+                Ok(imagesize::ImageType::Png) => "png",
+                Ok(imagesize::ImageType::Webp) => "webp",
+                Ok(imagesize::ImageType::Gif) => "gif",
+                Ok(imagesize::ImageType::Heif(_)) => "avif",
+                _ => return error(StatusCode::BAD_REQUEST, "Invalid image file"),
+            };
+            (format, (size.width as u32, size.height as u32))
+        }
+        "video" => {
+            let format = if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+                if &bytes[8..12] == b"qt  " {
+                    "mov"
+                } else {
+                    "mp4"
+                }
+            } else if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+                "webm"
+            } else {
+                return error(StatusCode::BAD_REQUEST, "Invalid video file");
+            };
+            (format, (0, 0))
+        }
+        // Raw files are kept as they are; they have no format.
+        _ => ("", (0, 0)),
     };
     let base_id = params
         .get("public_id")
@@ -423,20 +456,22 @@ async fn upload(
     let version = time::OffsetDateTime::now_utc().unix_timestamp();
     let resource = {
         let mut inner = state.lock();
+        let key = (resource_type.clone(), public_id.clone());
         if !overwrite {
-            if let Some(existing) = inner.resources.get(&public_id) {
+            if let Some(existing) = inner.resources.get(&key) {
                 return Json(describe(&state, &public_id, existing, bytes.len())).into_response();
             }
         }
         let resource = StoredResource {
+            resource_type,
             bytes,
             format: format.to_owned(),
             version,
-            width: size.width as u32,
-            height: size.height as u32,
+            width: size.0,
+            height: size.1,
             tags,
         };
-        inner.resources.insert(public_id.clone(), resource.clone());
+        inner.resources.insert(key, resource.clone());
         resource
     };
     let len = resource.bytes.len();
@@ -444,9 +479,14 @@ async fn upload(
 }
 
 fn describe(state: &FakeState, public_id: &str, r: &StoredResource, bytes: usize) -> Value {
+    let file = if r.format.is_empty() {
+        public_id.to_owned()
+    } else {
+        format!("{public_id}.{}", r.format)
+    };
     let path = format!(
-        "/{}/image/upload/v{}/{public_id}.{}",
-        state.cloud, r.version, r.format
+        "/{}/{}/upload/v{}/{file}",
+        state.cloud, r.resource_type, r.version
     );
     json!({
         "public_id": public_id,
@@ -454,7 +494,7 @@ fn describe(state: &FakeState, public_id: &str, r: &StoredResource, bytes: usize
         "width": r.width,
         "height": r.height,
         "format": r.format,
-        "resource_type": "image",
+        "resource_type": r.resource_type,
         "type": "upload",
         "bytes": bytes,
         "tags": r.tags,
@@ -468,7 +508,7 @@ fn describe(state: &FakeState, public_id: &str, r: &StoredResource, bytes: usize
 
 async fn destroy(
     State(state): State<FakeState>,
-    Path((cloud, _resource_type)): Path<(String, String)>,
+    Path((cloud, resource_type)): Path<(String, String)>,
     form: Multipart,
 ) -> Response {
     if let Some(failed) = state.before("destroy").await {
@@ -490,14 +530,18 @@ async fn destroy(
             "Missing required parameter - public_id",
         );
     };
-    let removed = state.lock().resources.remove(public_id).is_some();
+    let removed = state
+        .lock()
+        .resources
+        .remove(&(resource_type, public_id.clone()))
+        .is_some();
     Json(json!({ "result": if removed { "ok" } else { "not found" } })).into_response()
 }
 
 /// The Admin API's resource lookup, with HTTP basic auth key:secret.
 async fn resource(
     State(state): State<FakeState>,
-    Path((cloud, _resource_type, public_id)): Path<(String, String, String)>,
+    Path((cloud, resource_type, public_id)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
     if let Some(failed) = state.before("resource").await {
@@ -514,7 +558,11 @@ async fn resource(
     if cloud != state.cloud {
         return error(StatusCode::NOT_FOUND, "Unknown cloud");
     }
-    let found = state.lock().resources.get(&public_id).cloned();
+    let found = state
+        .lock()
+        .resources
+        .get(&(resource_type, public_id.clone()))
+        .cloned();
     match found {
         Some(r) => Json(describe(&state, &public_id, &r, r.bytes.len())).into_response(),
         None => error(

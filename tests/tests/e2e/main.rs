@@ -22,6 +22,7 @@ mod deploy;
 mod email;
 mod embed;
 mod faults;
+mod files;
 mod hardening;
 mod health;
 mod legacy;

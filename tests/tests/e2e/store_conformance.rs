@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avenue_media::store::cloudinary::{CloudinaryAccount, CloudinaryStore, RetryPolicy};
-use avenue_media::store::{ByteRange, GridFsStore, Store, StoreError};
+use avenue_media::store::{ByteRange, GridFsStore, ResourceKind, Store, StoreError};
 use avenue_tests::cloudinary_fake::{CloudinaryFake, Failure};
 use avenue_tests::{fixtures, StorageProbe};
 use futures::TryStreamExt;
@@ -25,8 +25,8 @@ async fn conformance(store: Arc<dyn Store>) {
     store.health_check().await.expect("healthy");
     // Three GridFS chunks' worth, so ranges cross chunk borders.
     let bytes = fixtures::padded_png(600 * 1024, 99);
-    let key = store.new_key();
-    assert_ne!(key, store.new_key(), "keys are fresh");
+    let key = store.new_key(ResourceKind::Image);
+    assert_ne!(key, store.new_key(ResourceKind::Image), "keys are fresh");
     let mut writer = store.open_writer(&key).await.expect("open");
     for piece in bytes.chunks(100_000) {
         writer.write(piece).await.expect("write");
@@ -51,7 +51,7 @@ async fn conformance(store: Arc<dyn Store>) {
     store.delete(&key).await.expect("deleting twice is fine");
 
     // An aborted write leaves nothing readable.
-    let aborted = store.new_key();
+    let aborted = store.new_key(ResourceKind::Image);
     let mut writer = store.open_writer(&aborted).await.expect("open");
     writer.write(&bytes[..1000]).await.expect("write");
     writer.abort().await.expect("abort");
@@ -59,6 +59,32 @@ async fn conformance(store: Arc<dyn Store>) {
         .await
         .expect_err("aborted");
     assert!(err.is_not_found(), "{err:?}");
+
+    // Videos and documents are kept as well, under their own kind.
+    for (kind, bytes) in [
+        (ResourceKind::Video, fixtures::mp4(300 * 1024, 3)),
+        (ResourceKind::Raw, fixtures::pdf("size guide")),
+    ] {
+        let key = store.new_key(kind);
+        let mut writer = store.open_writer(&key).await.expect("open");
+        writer.write(&bytes).await.expect("write");
+        writer.finish().await.expect("finish");
+        assert_eq!(read_all(&*store, &key, None).await.expect("read"), bytes);
+        let tail = read_all(
+            &*store,
+            &key,
+            Some(ByteRange {
+                start: 100,
+                end: bytes.len() as u64 - 1,
+            }),
+        )
+        .await
+        .expect("range");
+        assert_eq!(tail, &bytes[100..], "{kind:?}");
+        store.delete(&key).await.expect("delete");
+        let gone = read_all(&*store, &key, None).await.expect_err("deleted");
+        assert!(gone.is_not_found(), "{kind:?}: {gone:?}");
+    }
 }
 
 fn cloudinary_store(fake: &CloudinaryFake, retry: RetryPolicy) -> CloudinaryStore {
@@ -105,7 +131,7 @@ async fn cloudinary_retries_rate_limits_and_server_errors() {
         Failure::Status(429),
         Failure::Status(503),
     ]);
-    let key = store.new_key();
+    let key = store.new_key(ResourceKind::Image);
     let mut writer = store.open_writer(&key).await.expect("open");
     writer.write(&fixtures::png(4, 4, 1)).await.expect("write");
     writer
@@ -121,7 +147,10 @@ async fn cloudinary_credentials_errors_are_not_retried() {
     let fake = CloudinaryFake::start().await;
     let store = cloudinary_store(&fake, quick_retries());
     fake.fail_next([Failure::Status(401)]);
-    let err = store.delete(&store.new_key()).await.expect_err("refused");
+    let err = store
+        .delete(&store.new_key(ResourceKind::Image))
+        .await
+        .expect_err("refused");
     assert!(matches!(err, StoreError::Misconfigured(_)), "{err:?}");
     assert_eq!(fake.calls("destroy"), 1, "no retry");
 
@@ -138,7 +167,7 @@ async fn cloudinary_credentials_errors_are_not_retried() {
     )
     .expect("store");
     let err = wrong
-        .delete(&wrong.new_key())
+        .delete(&wrong.new_key(ResourceKind::Image))
         .await
         .expect_err("bad signature");
     assert!(matches!(err, StoreError::Misconfigured(_)), "{err:?}");
@@ -159,7 +188,7 @@ async fn cloudinary_gives_up_after_the_deadline() {
     );
     fake.fail_next(std::iter::repeat_n(Failure::Status(500), 50));
     let err = store
-        .delete(&store.new_key())
+        .delete(&store.new_key(ResourceKind::Image))
         .await
         .expect_err("unavailable");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -183,7 +212,7 @@ async fn cloudinary_slow_answers_time_out_and_are_retried() {
     );
     fake.fail_next([Failure::Slow(Duration::from_secs(2))]);
     store
-        .delete(&store.new_key())
+        .delete(&store.new_key(ResourceKind::Image))
         .await
         .expect("second attempt answers");
     assert_eq!(fake.calls("destroy"), 2);

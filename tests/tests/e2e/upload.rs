@@ -35,6 +35,17 @@ async fn each_accepted_format_is_stored_with_its_type_and_size() {
         assert_eq!(d.sha256, sha256_hex(&bytes));
         assert_eq!(d.id.as_str(), &d.sha256[..32]);
         assert_eq!(d.backend, "gridfs");
+        assert_eq!(d.resource_type, "image");
+        // A BlurHash, computed at upload, for every image that was decoded
+        // (AVIF originals are not decoded yet: no placeholder).
+        match (ext, d.placeholder.as_deref()) {
+            ("avif", None) => {}
+            (_, Some(hash)) => {
+                assert_eq!(hash.len(), 28, "{mime}: {hash}");
+                assert!(hash.is_ascii(), "{mime}: {hash}");
+            }
+            (_, None) => panic!("{mime} has no placeholder"),
+        }
         assert!(
             d.url.ends_with(&format!("/image/upload/{}.{ext}", d.id)),
             "{}",

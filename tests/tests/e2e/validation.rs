@@ -39,7 +39,7 @@ async fn empty_bodies_are_400() {
 }
 
 #[tokio::test]
-async fn anything_but_the_five_formats_is_415() {
+async fn anything_but_the_accepted_formats_is_415() {
     let app = spawn_media().await;
     let svg = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>"#;
     let bmp = {
@@ -54,10 +54,16 @@ async fn anything_but_the_five_formats_is_415() {
             b"hello, this is not an image at all, just some text bytes here".to_vec(),
         ),
         ("bmp", bmp),
-        (
-            "pdf",
-            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF".to_vec(),
-        ),
+        ("zip", {
+            let mut z = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+            z.resize(200, 7);
+            z
+        }),
+        ("mkv", {
+            let mut m = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska".to_vec();
+            m.resize(200, 0);
+            m
+        }),
         ("tiny", b"GI".to_vec()),
     ];
     for (name, bytes) in cases {

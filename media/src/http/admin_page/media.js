@@ -129,22 +129,53 @@ drop.addEventListener("drop", (event) => {
   for (const file of event.dataTransfer.files) upload(file);
 });
 
-// Browsing.
-function card(media) {
-  const div = document.createElement("div");
-  div.className = "card";
-  div.dataset.id = media.id;
+// Browsing. Images show a thumbnail; videos their first frame in a muted
+// <video>; documents an icon (nothing is rendered from a PDF).
+function kind(media) {
+  return media.resource_type || "image";
+}
+
+// Where the original is served: /image|video|raw/upload/{id}.{ext}.
+function originalPath(media) {
+  return "/" + kind(media) + "/upload/" + media.id + "." + media.url.split(".").pop();
+}
+
+function thumbnail(media) {
+  if (kind(media) === "video") {
+    const video = document.createElement("video");
+    video.src = originalPath(media) + "#t=0.1";
+    video.preload = "metadata";
+    video.muted = true;
+    return video;
+  }
+  if (kind(media) === "raw") {
+    const icon = document.createElement("span");
+    icon.className = "file-icon";
+    icon.textContent = media.url.split(".").pop().toUpperCase();
+    return icon;
+  }
   const img = document.createElement("img");
   img.src = "/image/upload/t_thumb/" + media.id + ".jpg";
   img.alt = media.alt || "";
   img.loading = "lazy";
+  return img;
+}
+
+function shape(media) {
+  return kind(media) === "image" ? media.width + "×" + media.height : media.content_type;
+}
+
+function card(media) {
+  const div = document.createElement("div");
+  div.className = "card " + kind(media);
+  div.dataset.id = media.id;
   const name = document.createElement("span");
   name.className = "name";
   name.textContent = media.original_name || media.id;
   name.title = name.textContent;
   const label = document.createElement("span");
-  label.textContent = (media.folder ? media.folder + " · " : "") + media.width + "×" + media.height;
-  div.append(img, name, label);
+  label.textContent = (media.folder ? media.folder + " · " : "") + shape(media);
+  div.append(thumbnail(media), name, label);
   if (!media.refs || media.refs.length === 0) {
     const badge = document.createElement("span");
     badge.className = "badge unused";
@@ -186,11 +217,27 @@ async function open(id) {
   if (status !== 200) return;
   current = data;
   $("details").hidden = false;
-  $("preview").src = "/image/upload/t_card/" + id + ".jpg";
-  $("preview").alt = data.alt || "";
+  const image = kind(data) === "image";
+  $("preview").hidden = !image;
+  $("preview-video").hidden = kind(data) !== "video";
+  $("preview-file").hidden = kind(data) !== "raw";
+  // Presets and signing are for images; other files link their original.
+  $("preset").parentElement.hidden = !image;
+  $("custom").parentElement.hidden = !image;
+  $("sign").hidden = !image;
+  if (image) {
+    $("preview").src = "/image/upload/t_card/" + id + ".jpg";
+    $("preview").alt = data.alt || "";
+    $("preview-video").removeAttribute("src");
+  } else if (kind(data) === "video") {
+    $("preview-video").src = originalPath(data);
+  } else {
+    $("preview-file").href = originalPath(data);
+    $("preview-file").textContent = "Open the " + data.url.split(".").pop().toUpperCase();
+  }
   $("detail-name").textContent = data.original_name || "(not recorded)";
   $("detail-id").textContent = data.id;
-  $("detail-type").textContent = data.content_type + ", " + data.width + "×" + data.height;
+  $("detail-type").textContent = image ? data.content_type + ", " + shape(data) : data.content_type;
   $("detail-size").textContent = data.bytes + " bytes";
   $("detail-backend").textContent = data.backend + (data.mirrors && data.mirrors.length ? " (mirrored to " + data.mirrors.join(", ") + ")" : "");
   $("refs").textContent = data.refs.length
@@ -203,8 +250,12 @@ async function open(id) {
   $("detail-folder").value = data.folder || "";
   $("saved").textContent = "";
   $("delete-error").textContent = "";
-  $("url").value = "";
+  $("url").value = image ? "" : location.origin + originalPath(data);
   $("link-status").textContent = "";
+  if (!image) {
+    $("variants").textContent = "none: " + (kind(data) === "video" ? "videos" : "documents") + " are delivered as uploaded";
+    return;
+  }
   const variants = await api("GET", "/v1/media/" + id + "/variants");
   $("variants").textContent = variants.status === 200 && variants.data.length
     ? variants.data.map((v) => v.transformation + " → " + v.format + " " + v.width + "×" + v.height).join("; ")

@@ -9,7 +9,7 @@ use avenue_shared::{MediaId, MediaRef};
 
 use super::{from_bson_time, is_duplicate_key, to_bson_time, unclaimed, MediaRepo, RepoError};
 use crate::media::fields::{Alt, Folder, MediaPatch, Tags, LIBRARY_FOLDER};
-use crate::process::format::ImageFormat;
+use crate::process::format::FileFormat;
 use crate::store::{BackendKind, StorageKey, StoredCopy};
 use base64::Engine;
 
@@ -17,7 +17,10 @@ use base64::Engine;
 #[derive(Debug, Clone)]
 pub struct MediaRecord {
     pub id: MediaId,
-    pub format: ImageFormat,
+    pub format: FileFormat,
+    /// A BlurHash of the image, computed at upload (none for videos,
+    /// documents and media stored before placeholders existed).
+    pub placeholder: Option<String>,
     pub bytes: u64,
     pub width: u32,
     pub height: u32,
@@ -76,6 +79,8 @@ pub(super) struct MediaDoc {
     pending: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     original_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    placeholder: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -114,6 +119,7 @@ impl MediaDoc {
             updated_at: created,
             pending: record.pending,
             original_name: record.original_name.clone(),
+            placeholder: record.placeholder.clone(),
         }
     }
 
@@ -123,7 +129,7 @@ impl MediaDoc {
             reason,
         };
         let id = MediaId::parse(&self.id).map_err(|e| corrupt(e.to_string()))?;
-        let format = ImageFormat::from_mime(&self.content_type)
+        let format = FileFormat::from_mime(&self.content_type)
             .ok_or_else(|| corrupt(format!("content type {}", self.content_type)))?;
         let backend = BackendKind::parse(&self.backend)
             .ok_or_else(|| corrupt(format!("backend {}", self.backend)))?;
@@ -177,6 +183,7 @@ impl MediaDoc {
             created_at: from_bson_time(self.created_at),
             pending: self.pending,
             original_name: self.original_name,
+            placeholder: self.placeholder,
             id,
         })
     }

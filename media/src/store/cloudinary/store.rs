@@ -15,11 +15,27 @@ use url::Url;
 use super::account::CloudinaryAccount;
 use super::signing::sign_params;
 use crate::store::{
-    BackendKind, ByteRange, ByteStream, ObjectWriter, Rendered, StorageKey, Store, StoreError,
+    BackendKind, ByteRange, ByteStream, ObjectWriter, Rendered, ResourceKind, StorageKey, Store,
+    StoreError,
 };
 
 /// Where keys live inside the Cloudinary account.
 const KEY_PREFIX: &str = "avenue";
+
+/// Cloudinary files each object under a resource type, and every call and
+/// delivery URL must name it. Image keys are the bare public id (as they
+/// always were); videos and documents carry their type in front:
+/// `video:avenue/{oid}`, `raw:avenue/{oid}`.
+fn split_key(key: &StorageKey) -> (ResourceKind, &str) {
+    let raw = key.as_str();
+    if let Some(id) = raw.strip_prefix("video:") {
+        (ResourceKind::Video, id)
+    } else if let Some(id) = raw.strip_prefix("raw:") {
+        (ResourceKind::Raw, id)
+    } else {
+        (ResourceKind::Image, raw)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -80,22 +96,24 @@ impl CloudinaryStore {
     }
 
     fn delivery_url(&self, key: &StorageKey) -> String {
+        let (kind, public_id) = split_key(key);
         format!(
-            "{}/{}/image/upload/{}",
+            "{}/{}/{}/upload/{public_id}",
             self.delivery_base.as_str().trim_end_matches('/'),
             self.account.cloud_name,
-            key
+            kind.as_str(),
         )
     }
 
     /// One signed call to the upload API, retried as the policy allows.
     async fn signed_post(
         &self,
+        kind: ResourceKind,
         action: &str,
         params: &[(&str, &str)],
         file: Option<&Bytes>,
     ) -> Result<serde_json::Value, StoreError> {
-        let url = self.account.endpoint("image", action);
+        let url = self.account.endpoint(kind.as_str(), action);
         let started = Instant::now();
         let mut delay = self.retry.first_delay;
         loop {
@@ -188,10 +206,12 @@ impl ObjectWriter for CloudinaryWriter {
 
     async fn finish(self: Box<Self>) -> Result<(), StoreError> {
         let bytes = Bytes::from(self.buffer);
+        let (kind, public_id) = split_key(&self.key);
         self.store
             .signed_post(
+                kind,
                 "upload",
-                &[("public_id", self.key.as_str()), ("overwrite", "true")],
+                &[("public_id", public_id), ("overwrite", "true")],
                 Some(&bytes),
             )
             .await
@@ -210,11 +230,12 @@ impl Store for CloudinaryStore {
         BackendKind::Cloudinary
     }
 
-    fn new_key(&self) -> StorageKey {
-        StorageKey::new(format!(
-            "{KEY_PREFIX}/{}",
-            mongodb::bson::oid::ObjectId::new().to_hex()
-        ))
+    fn new_key(&self, kind: ResourceKind) -> StorageKey {
+        let id = mongodb::bson::oid::ObjectId::new().to_hex();
+        StorageKey::new(match kind {
+            ResourceKind::Image => format!("{KEY_PREFIX}/{id}"),
+            other => format!("{}:{KEY_PREFIX}/{id}", other.as_str()),
+        })
     }
 
     async fn open_writer(&self, key: &StorageKey) -> Result<Box<dyn ObjectWriter>, StoreError> {
@@ -255,10 +276,12 @@ impl Store for CloudinaryStore {
     }
 
     async fn delete(&self, key: &StorageKey) -> Result<(), StoreError> {
+        let (kind, public_id) = split_key(key);
         let answer = self
             .signed_post(
+                kind,
                 "destroy",
-                &[("public_id", key.as_str()), ("invalidate", "true")],
+                &[("public_id", public_id), ("invalidate", "true")],
                 None,
             )
             .await?;
@@ -292,7 +315,12 @@ impl Store for CloudinaryStore {
     }
 
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<Url> {
-        let file = format!("{key}.{ext}");
+        let (kind, public_id) = split_key(key);
+        // A raw file's public id is its whole name: no extension is added.
+        let file = match kind {
+            ResourceKind::Raw => public_id.to_owned(),
+            _ => format!("{public_id}.{ext}"),
+        };
         let path = if transformation.is_empty() {
             file
         } else {
@@ -309,9 +337,10 @@ impl Store for CloudinaryStore {
             path
         };
         Url::parse(&format!(
-            "{}/{}/image/upload/{signed}",
+            "{}/{}/{}/upload/{signed}",
             self.delivery_base.as_str().trim_end_matches('/'),
-            self.account.cloud_name
+            self.account.cloud_name,
+            kind.as_str(),
         ))
         .ok()
     }
