@@ -49,6 +49,21 @@ impl AppState {
     pub fn media_public_url(&self) -> &url::Url {
         &self.config.media_public_url
     }
+
+    /// Looks up `ids` in one call to media, to embed them in an answer
+    /// (URLs under the public base, `srcset`s of the responsive widths).
+    pub async fn embeds<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a avenue_shared::MediaId>,
+    ) -> crate::media::embed::Embeds {
+        self.media
+            .embeds(
+                ids,
+                self.media_public_url(),
+                &self.config.media_responsive_widths,
+            )
+            .await
+    }
 }
 
 impl FromRef<AppState> for crate::media::urls::MediaUrls {

@@ -161,6 +161,10 @@ fn block(section: &Document, i: usize) -> Result<Document, String> {
             }
             if image != Bson::Null {
                 hero.insert("image", image);
+                let alt = text(&["alt", "image_alt", "alt_text"]);
+                if alt != Bson::Null {
+                    hero.insert("alt", alt);
+                }
             } else {
                 hero.insert("media_id", Bson::Null);
             }
@@ -177,21 +181,34 @@ fn block(section: &Document, i: usize) -> Result<Document, String> {
             "caption": text(&["caption"]),
         },
         "gallery" | "carousel" | "slider" => {
-            let images = match section.get("images").or_else(|| section.get("slides")) {
-                Some(Bson::Array(items)) => items
-                    .iter()
-                    .filter_map(|item| match item {
-                        Bson::String(s) => Some(Bson::String(s.clone())),
-                        Bson::Document(d) => ["image", "url", "src"]
-                            .iter()
-                            .find_map(|f| values::text(d.get(*f)))
-                            .map(Bson::String),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => vec![],
-            };
-            doc! { "type": "gallery", "images": images }
+            // Each item's link, and its own alt text when it had one.
+            let items: Vec<(Bson, Bson)> =
+                match section.get("images").or_else(|| section.get("slides")) {
+                    Some(Bson::Array(items)) => items
+                        .iter()
+                        .filter_map(|item| match item {
+                            Bson::String(s) => Some((Bson::String(s.clone()), Bson::Null)),
+                            Bson::Document(d) => ["image", "url", "src"]
+                                .iter()
+                                .find_map(|f| values::text(d.get(*f)))
+                                .map(|link| {
+                                    let alt = ["alt", "alt_text", "caption"]
+                                        .iter()
+                                        .find_map(|f| values::text(d.get(*f)))
+                                        .map_or(Bson::Null, Bson::String);
+                                    (Bson::String(link), alt)
+                                }),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+            let (images, alts): (Vec<Bson>, Vec<Bson>) = items.into_iter().unzip();
+            let mut gallery = doc! { "type": "gallery", "images": images };
+            if alts.iter().any(|a| *a != Bson::Null) {
+                gallery.insert("alts", alts);
+            }
+            gallery
         }
         "button" | "cta" | "link" => doc! {
             "type": "button", "label": text(&["label", "text", "title"]),
@@ -373,4 +390,40 @@ fn email(draft: &mut Draft) -> Result<(), String> {
         draft.set("history", Bson::Array(vec![]), "no attempts recorded");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_galleries_and_heroes_keep_their_alt_text() {
+        let gallery = block(
+            &doc! { "type": "carousel", "slides": [
+                { "image": "/uploads/a.jpg", "alt": "Frente" },
+                "/uploads/b.jpg",
+                { "src": "/uploads/c.jpg" },
+            ] },
+            0,
+        )
+        .expect("converts");
+        assert_eq!(
+            gallery.get_array("images").expect("images").len(),
+            3,
+            "{gallery}"
+        );
+        assert_eq!(
+            gallery.get_array("alts").expect("alts"),
+            &vec![Bson::from("Frente"), Bson::Null, Bson::Null]
+        );
+        let plain =
+            block(&doc! { "type": "gallery", "images": ["/uploads/a.jpg"] }, 1).expect("converts");
+        assert!(plain.get("alts").is_none(), "{plain}");
+        let hero = block(
+            &doc! { "type": "banner", "title": "Otoño", "image": "/uploads/h.jpg", "image_alt": "Portada" },
+            2,
+        )
+        .expect("converts");
+        assert_eq!(hero.get_str("alt"), Ok("Portada"));
+    }
 }

@@ -1,8 +1,9 @@
-//! Media ready to embed: wherever a page names a media id, its answer also
-//! carries what a front end needs to draw the `<img>` (the URL, the size to
-//! reserve, the alt text, the type and a `srcset` of widths media serves
-//! unsigned). A page costs one batched lookup to media, and when media is
-//! away the page still answers, with ids only and `media_unavailable` set.
+//! Media ready to embed: wherever an answer names a media id (page blocks,
+//! products, profiles, settings), it also carries what a front end needs to
+//! draw it: the URL, the size to reserve, the alt text, the type, a
+//! `srcset` of widths media serves unsigned, and a BlurHash to paint while
+//! it loads. An answer costs one batched lookup to media, and when media
+//! is away it still answers, with ids only and `media_unavailable` set.
 
 use std::collections::HashMap;
 
@@ -14,26 +15,34 @@ use avenue_shared::{MediaDescriptor, MediaId};
 
 use super::MediaGateway;
 
-/// One media as an `<img>` needs it.
+/// One media as an `<img>` (or `<video>`, or a link) needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct EmbeddedMedia {
     pub id: String,
     /// The original, under the public media base.
     pub url: String,
+    /// As displayed (EXIF orientation applied); 0 for videos and documents.
     pub width: u32,
     pub height: u32,
-    /// The block's own alt text if it has one, else the library's.
+    /// The record's own alt text if it has one, else the library's.
     pub alt: Option<String>,
     pub content_type: String,
+    /// `image`, `video` or `raw` (documents).
+    pub resource_type: String,
     /// `URL 320w, URL 640w, ...`: the allowed responsive widths below the
-    /// original's, then the original at its own width.
+    /// original's (`c_limit,f_auto,q_auto`, so browsers get AVIF or WebP),
+    /// then the original at its own width. Empty for videos and documents.
     pub srcset: String,
+    /// A BlurHash of the image, to paint until it loads.
+    pub placeholder: Option<String>,
 }
 
-/// What one lookup found.
-#[derive(Debug, Default)]
+/// What one lookup found, and how to write URLs for it.
+#[derive(Debug)]
 pub struct Embeds {
     found: HashMap<MediaId, MediaDescriptor>,
+    base: String,
+    widths: Vec<u32>,
     /// Media could not be asked: answers carry ids only.
     pub unavailable: bool,
 }
@@ -41,9 +50,20 @@ pub struct Embeds {
 impl MediaGateway {
     /// Looks `ids` up in one call (200 at a time). A failure is logged and
     /// marked, never an error: a page must render without its images'
-    /// details rather than not at all.
-    pub async fn embeds(&self, ids: &[MediaId]) -> Embeds {
-        let mut embeds = Embeds::default();
+    /// details rather than not at all. URLs are written under `base`, with
+    /// `widths` in each `srcset`.
+    pub async fn embeds<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a MediaId>,
+        base: &Url,
+        widths: &[u32],
+    ) -> Embeds {
+        let mut embeds = Embeds {
+            found: HashMap::new(),
+            base: base.as_str().trim_end_matches('/').to_owned(),
+            widths: widths.to_vec(),
+            unavailable: false,
+        };
         let mut unique: Vec<MediaId> = Vec::new();
         for id in ids {
             if !unique.contains(id) {
@@ -73,25 +93,26 @@ impl MediaGateway {
 }
 
 impl Embeds {
-    /// `id` ready to embed, or `None` when media does not know it (or was
-    /// away).
-    pub fn get(
-        &self,
-        id: &MediaId,
-        alt: Option<&str>,
-        base: &Url,
-        widths: &[u32],
-    ) -> Option<EmbeddedMedia> {
+    /// `id` ready to embed with `alt` (else the library's), or `None` when
+    /// media does not know it (or was away).
+    pub fn get(&self, id: &MediaId, alt: Option<&str>) -> Option<EmbeddedMedia> {
         let media = self.found.get(id)?;
-        let base = base.as_str().trim_end_matches('/');
+        let base = &self.base;
         let ext = media.url.rsplit('.').next().unwrap_or("jpg");
-        let original = format!("{base}/image/upload/{id}.{ext}");
-        let mut srcset: Vec<String> = widths
-            .iter()
-            .filter(|w| **w < media.width)
-            .map(|w| format!("{base}/image/upload/c_limit,f_auto,q_auto,w_{w}/{id}.{ext} {w}w"))
-            .collect();
-        srcset.push(format!("{original} {}w", media.width));
+        let resource = media.resource_type.as_str();
+        let original = format!("{base}/{resource}/upload/{id}.{ext}");
+        let srcset = if resource == "image" {
+            let mut srcset: Vec<String> = self
+                .widths
+                .iter()
+                .filter(|w| **w < media.width)
+                .map(|w| format!("{base}/image/upload/c_limit,f_auto,q_auto,w_{w}/{id}.{ext} {w}w"))
+                .collect();
+            srcset.push(format!("{original} {}w", media.width));
+            srcset.join(", ")
+        } else {
+            String::new()
+        };
         Some(EmbeddedMedia {
             id: id.to_string(),
             url: original,
@@ -102,7 +123,37 @@ impl Embeds {
                 .map(str::to_owned)
                 .or_else(|| media.alt.clone()),
             content_type: media.content_type.clone(),
-            srcset: srcset.join(", "),
+            resource_type: media.resource_type.clone(),
+            srcset,
+            placeholder: media.placeholder.clone(),
         })
+    }
+
+    /// Each of `ids` media knows, in order, with the library's alt text.
+    pub fn all<'a>(&self, ids: impl IntoIterator<Item = &'a MediaId>) -> Vec<EmbeddedMedia> {
+        ids.into_iter()
+            .filter_map(|id| self.get(id, None))
+            .collect()
+    }
+}
+
+/// A record's one picture (a profile's photo or logo), ready to embed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EmbeddedPicture {
+    /// Absent when the picture is an external URL, unknown to media, or
+    /// media was away.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<EmbeddedMedia>,
+    /// Media could not be asked: `picture` lacks what it would hold.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub media_unavailable: bool,
+}
+
+impl Embeds {
+    pub fn picture(&self, id: Option<&MediaId>) -> EmbeddedPicture {
+        EmbeddedPicture {
+            picture: id.and_then(|id| self.get(id, None)),
+            media_unavailable: self.unavailable && id.is_some(),
+        }
     }
 }

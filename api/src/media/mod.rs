@@ -111,6 +111,21 @@ impl MediaGateway {
                 .claim(&item.id, reference, self.on_behalf_of.as_deref())
                 .await
             {
+                // Every field that names media shows it as an image (product
+                // photos, pictures, logos, page blocks): a video or a PDF
+                // there would be a broken `<img>`.
+                Ok(media) if media.resource_type != "image" => {
+                    taken.push(item.id.clone());
+                    self.release_all(reference, &taken).await;
+                    return Err(FieldError::new(
+                        item.field.clone(),
+                        format!(
+                            "media {} is {}, not an image; link videos and documents by their URL",
+                            item.id, media.content_type
+                        ),
+                    )
+                    .into());
+                }
                 Ok(_) => taken.push(item.id.clone()),
                 Err(err) => {
                     self.release_all(reference, &taken).await;

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use avenue_shared::MediaId;
 
 use super::money::Money;
+use crate::media::embed::{EmbeddedMedia, Embeds};
 
 pub const PRODUCTS: &str = "shop_products";
 
@@ -87,6 +88,13 @@ pub struct ProductView {
     image_ids: Vec<MediaId>,
     /// Delivery URLs of the images, in order.
     image_urls: Vec<String>,
+    /// The images ready to embed, in order (reads): URL, size, alt,
+    /// `srcset`, placeholder. Images media does not know are left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    images: Vec<EmbeddedMedia>,
+    /// Media could not be asked: `images` lacks what it would hold.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    media_unavailable: bool,
     status: ProductStatus,
     created_at: String,
     updated_at: String,
@@ -114,9 +122,18 @@ impl ProductView {
                 .iter()
                 .map(|id| format!("{base}/image/upload/t_product/{id}.jpg"))
                 .collect(),
+            images: Vec::new(),
+            media_unavailable: false,
             status: doc.status,
             created_at: doc.created_at.try_to_rfc3339_string().unwrap_or_default(),
             updated_at: doc.updated_at.try_to_rfc3339_string().unwrap_or_default(),
         }
+    }
+
+    /// Adds the images found by `embeds`.
+    pub fn embedding(mut self, embeds: &Embeds) -> Self {
+        self.images = embeds.all(&self.image_ids);
+        self.media_unavailable = embeds.unavailable && !self.image_ids.is_empty();
+        self
     }
 }

@@ -512,10 +512,12 @@ pub async fn list(
     let total = products.count_documents(filter.clone()).await?;
     let page = crate::db::Page::of(query.page, query.limit);
     let docs: Vec<ProductDoc> = crate::db::find_page(&products, filter, sort, page).await?;
+    // One lookup for the whole page's images.
+    let embeds = state.embeds(docs.iter().flat_map(|d| &d.image_ids)).await;
     Ok(Json(ProductPage {
         items: docs
             .iter()
-            .map(|d| ProductView::of(d, state.media_public_url()))
+            .map(|d| ProductView::of(d, state.media_public_url()).embedding(&embeds))
             .collect(),
         total,
         page: query.page.unwrap_or(1).max(1),
@@ -546,5 +548,8 @@ pub async fn show(
             p.status == ProductStatus::Published || user.as_ref().is_some_and(|u| u.is_admin())
         })
         .ok_or(ApiError::NotFound("product"))?;
-    Ok(Json(ProductView::of(&product, state.media_public_url())))
+    let embeds = state.embeds(&product.image_ids).await;
+    Ok(Json(
+        ProductView::of(&product, state.media_public_url()).embedding(&embeds),
+    ))
 }

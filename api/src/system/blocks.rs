@@ -33,12 +33,19 @@ pub enum Block {
     Gallery {
         #[schema(value_type = Vec<String>)]
         media_ids: Vec<MediaId>,
+        /// Each item's own alt text, in `media_ids` order (`null` or a
+        /// missing entry: the library's alt).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        alts: Vec<Option<String>>,
     },
     Hero {
         title: String,
         subtitle: Option<String>,
         #[schema(value_type = Option<String>)]
         media_id: Option<MediaId>,
+        /// The image's alt text on this page (else the library's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alt: Option<String>,
         link: Option<String>,
     },
     Button {
@@ -52,10 +59,16 @@ impl Block {
     pub fn shown_media(&self) -> Vec<(&MediaId, Option<&str>)> {
         match self {
             Self::Image { media_id, alt, .. } => vec![(media_id, alt.as_deref())],
-            Self::Gallery { media_ids } => media_ids.iter().map(|id| (id, None)).collect(),
+            Self::Gallery { media_ids, alts } => media_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id, alts.get(i).and_then(|a| a.as_deref())))
+                .collect(),
             Self::Hero {
-                media_id: Some(id), ..
-            } => vec![(id, None)],
+                media_id: Some(id),
+                alt,
+                ..
+            } => vec![(id, alt.as_deref())],
             _ => Vec::new(),
         }
     }
@@ -114,20 +127,36 @@ pub(super) fn check_blocks(blocks: Vec<Block>) -> Result<Vec<Block>, ApiError> {
                     alt: opt(alt, "alt", 300)?,
                     caption: opt(caption, "caption", 500)?,
                 },
-                Block::Gallery { media_ids } => {
+                Block::Gallery { media_ids, alts } => {
                     if media_ids.is_empty() || media_ids.len() > 50 {
                         return Err(ApiError::invalid(f("media_ids"), "1 to 50 images"));
                     }
-                    Block::Gallery { media_ids }
+                    if alts.len() > media_ids.len() {
+                        return Err(ApiError::invalid(
+                            f("alts"),
+                            "at most one alt text per image",
+                        ));
+                    }
+                    let mut alts = alts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(j, alt)| opt(alt, &format!("alts[{j}]"), 300))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    while alts.last().is_some_and(Option::is_none) {
+                        alts.pop();
+                    }
+                    Block::Gallery { media_ids, alts }
                 }
                 Block::Hero {
                     title,
                     subtitle,
                     media_id,
+                    alt,
                     link: target,
                 } => Block::Hero {
                     title: fields::text(&title, &f("title"), 200)?,
                     subtitle: opt(subtitle, "subtitle", 500)?,
+                    alt: opt(alt, "alt", 300)?,
                     media_id,
                     link: target.map(|l| link(&l, &f("link"))).transpose()?,
                 },
@@ -156,7 +185,7 @@ pub(super) fn media_in(blocks: &[Block], prefix: &str) -> Vec<FieldMedia> {
                     id: media_id.clone(),
                 });
             }
-            Block::Gallery { media_ids } => {
+            Block::Gallery { media_ids, .. } => {
                 for (j, id) in media_ids.iter().enumerate() {
                     out.push(FieldMedia {
                         field: field(&format!("media_ids[{j}]")),

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish))
         .routes(routes!(unpublish))
         .routes(routes!(versions))
+        .routes(routes!(preview))
 }
 
 pub const PAGES: &str = "page_content";
@@ -174,29 +175,67 @@ impl PageView {
 
     /// Adds every block's media, ready to embed, from one lookup.
     async fn embed(mut self, state: &AppState) -> Self {
-        let ids: Vec<MediaId> = self
-            .blocks
-            .iter()
-            .flat_map(|b| b.shown_media().into_iter().map(|(id, _)| id.clone()))
-            .collect();
-        if ids.is_empty() {
-            return self;
-        }
-        let found = state.media.embeds(&ids).await;
-        let widths = &state.config.media_responsive_widths;
-        self.embeds = self
-            .blocks
-            .iter()
-            .map(|b| {
-                b.shown_media()
-                    .into_iter()
-                    .filter_map(|(id, alt)| found.get(id, alt, state.media_public_url(), widths))
-                    .collect()
-            })
-            .collect();
-        self.media_unavailable = found.unavailable;
+        let (embeds, unavailable) = block_embeds(state, &self.blocks).await;
+        self.embeds = embeds;
+        self.media_unavailable = unavailable;
         self
     }
+}
+
+/// Each block's media ready to embed (one list per block, empty when the
+/// page shows none), from one lookup; and whether media was away.
+async fn block_embeds(state: &AppState, blocks: &[Block]) -> (Vec<Vec<EmbeddedMedia>>, bool) {
+    let shown: Vec<Vec<(&MediaId, Option<&str>)>> = blocks.iter().map(Block::shown_media).collect();
+    if shown.iter().all(Vec::is_empty) {
+        return (Vec::new(), false);
+    }
+    let found = state
+        .embeds(shown.iter().flatten().map(|(id, _)| *id))
+        .await;
+    let embeds = shown
+        .iter()
+        .map(|media| {
+            media
+                .iter()
+                .filter_map(|(id, alt)| found.get(id, *alt))
+                .collect()
+        })
+        .collect();
+    (embeds, found.unavailable)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    blocks: Vec<Block>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewView {
+    /// One list per block, in block order, as a page read answers them.
+    embeds: Vec<Vec<EmbeddedMedia>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    media_unavailable: bool,
+}
+
+/// What blocks being edited would show (admin): each block's media with
+/// its URL, size, alt, `srcset` and placeholder, before anything is saved.
+/// The blocks are checked as a save checks them.
+#[utoipa::path(post, path = "/api/page-preview", tag = "system", request_body = PreviewRequest,
+    responses((status = 200, body = PreviewView), (status = 422, description = "a block is invalid")),
+    security(("bearer" = [])))]
+pub async fn preview(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiJson(request): ApiJson<PreviewRequest>,
+) -> Result<Json<PreviewView>, ApiError> {
+    let blocks = check_blocks(request.blocks)?;
+    let (mut embeds, media_unavailable) = block_embeds(&state, &blocks).await;
+    embeds.resize(blocks.len(), Vec::new());
+    Ok(Json(PreviewView {
+        embeds,
+        media_unavailable,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -17,6 +17,7 @@ use avenue_shared::{MediaId, MediaRef};
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::media::embed::{EmbeddedMedia, Embeds};
 use crate::media::FieldMedia;
 use crate::state::AppState;
 use crate::users::model::Email;
@@ -273,6 +274,41 @@ pub struct SettingView {
     default: Value,
     public: bool,
     description: String,
+    /// A media-valued setting's media, ready to embed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<EmbeddedMedia>,
+}
+
+impl SettingView {
+    fn of(definition: &Definition, value: Value, embeds: &Embeds) -> Self {
+        let media = matches!(definition.kind, Kind::Media)
+            .then(|| media_in(&value))
+            .flatten()
+            .and_then(|id| embeds.get(&id, None));
+        Self {
+            key: definition.key.to_owned(),
+            kind: type_name(definition.kind).to_owned(),
+            value,
+            default: (definition.default)(),
+            public: definition.public,
+            description: definition.description.to_owned(),
+            media,
+        }
+    }
+}
+
+fn media_in(value: &Value) -> Option<MediaId> {
+    value.as_str().and_then(|s| MediaId::parse(s).ok())
+}
+
+/// The media the media-valued settings name, looked up in one call.
+async fn setting_embeds(state: &AppState, values: &Values) -> Embeds {
+    let ids: Vec<MediaId> = DEFINITIONS
+        .iter()
+        .filter(|d| matches!(d.kind, Kind::Media))
+        .filter_map(|d| media_in(&values.json(d.key)))
+        .collect();
+    state.embeds(&ids).await
 }
 
 /// Every setting with its type, current value and default (admin).
@@ -283,31 +319,40 @@ pub async fn list(
     _admin: Admin,
 ) -> Result<Json<Vec<SettingView>>, ApiError> {
     let values = Values::load(&state.db).await?;
+    let embeds = setting_embeds(&state, &values).await;
     Ok(Json(
         DEFINITIONS
             .iter()
-            .map(|d| SettingView {
-                key: d.key.to_owned(),
-                kind: type_name(d.kind).to_owned(),
-                value: values.json(d.key),
-                default: (d.default)(),
-                public: d.public,
-                description: d.description.to_owned(),
-            })
+            .map(|d| SettingView::of(d, values.json(d.key), &embeds))
             .collect(),
     ))
 }
 
-/// The public settings as one object, for the storefront.
+/// The public settings as one object, for the storefront: key -> value,
+/// plus `media`: for each media-valued key set, its media ready to embed
+/// (and `media_unavailable: true` when media could not be asked).
 #[utoipa::path(get, path = "/api/settings/public", tag = "system",
-    responses((status = 200, description = "key -> value")))]
+    responses((status = 200, description = "key -> value, and `media`: key -> EmbeddedMedia")))]
 pub async fn public(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let values = Values::load(&state.db).await?;
-    let map: serde_json::Map<String, Value> = DEFINITIONS
-        .iter()
-        .filter(|d| d.public)
-        .map(|d| (d.key.to_owned(), values.json(d.key)))
-        .collect();
+    let embeds = setting_embeds(&state, &values).await;
+    let mut media = serde_json::Map::new();
+    let mut map: serde_json::Map<String, Value> = serde_json::Map::new();
+    for d in DEFINITIONS.iter().filter(|d| d.public) {
+        let value = values.json(d.key);
+        if matches!(d.kind, Kind::Media) {
+            if let Some(found) = media_in(&value).and_then(|id| embeds.get(&id, None)) {
+                let found =
+                    serde_json::to_value(found).map_err(|e| ApiError::Internal(e.into()))?;
+                media.insert(d.key.to_owned(), found);
+            }
+        }
+        map.insert(d.key.to_owned(), value);
+    }
+    map.insert("media".to_owned(), Value::Object(media));
+    if embeds.unavailable {
+        map.insert("media_unavailable".to_owned(), Value::Bool(true));
+    }
     Ok(Json(Value::Object(map)))
 }
 
@@ -340,9 +385,8 @@ pub async fn put(
     }
     let value = parse_value(definition, &given)?;
     let before = Values::load(&state.db).await?.json(definition.key);
-    let media_of = |v: &Value| v.as_str().and_then(|s| MediaId::parse(s).ok());
-    let held: Vec<MediaId> = media_of(&before).into_iter().collect();
-    let wanted: Vec<FieldMedia> = media_of(&value)
+    let held: Vec<MediaId> = media_in(&before).into_iter().collect();
+    let wanted: Vec<FieldMedia> = media_in(&value)
         .map(|id| FieldMedia {
             field: "value".into(),
             id,
@@ -377,12 +421,6 @@ pub async fn put(
             Some(&value),
         )
         .await;
-    Ok(Json(SettingView {
-        key: definition.key.to_owned(),
-        kind: type_name(definition.kind).to_owned(),
-        value,
-        default: (definition.default)(),
-        public: definition.public,
-        description: definition.description.to_owned(),
-    }))
+    let embeds = state.embeds(media_in(&value).iter()).await;
+    Ok(Json(SettingView::of(definition, value, &embeds)))
 }

@@ -60,6 +60,8 @@ async fn a_public_page_embeds_its_media_and_survives_media_being_away() {
                 { "type": "heading", "text": "Verano", "level": 1 },
                 { "type": "image", "media_id": wide, "alt": "Vestido largo", "caption": null },
                 { "type": "gallery", "media_ids": [small, wide] },
+                { "type": "gallery", "media_ids": [small, wide], "alts": [null, "Vestido de lado"] },
+                { "type": "hero", "title": "Nueva temporada", "media_id": wide, "alt": "Portada" },
             ] })),
         )
         .await;
@@ -73,11 +75,34 @@ async fn a_public_page_embeds_its_media_and_survives_media_being_away() {
     )
     .await;
 
+    let lookups = || {
+        stack.media.metric(
+            "avenue_media_http_requests_total{method=\"POST\",route=\"/v1/media/lookup\",status=\"200\"}",
+        )
+    };
+    let lookups_before = lookups().await;
     let read = api
         .expect(200, Method::GET, "/api/pages/verano", None, None)
         .await;
+    assert_eq!(
+        lookups().await - lookups_before,
+        1.0,
+        "six images, one lookup"
+    );
     let embeds = read["embeds"].as_array().expect("embeds");
-    assert_eq!(embeds.len(), 3, "{read}");
+    assert_eq!(embeds.len(), 5, "{read}");
+    // Gallery items and the hero carry their own alt text.
+    assert_eq!(
+        embeds[3][0]["alt"], "Remera azul",
+        "no own alt: the library's"
+    );
+    assert_eq!(embeds[3][1]["alt"], "Vestido de lado");
+    assert_eq!(embeds[4][0]["alt"], "Portada");
+    assert_eq!(read["blocks"][4]["alt"], "Portada");
+    // A placeholder to paint while loading, computed at upload.
+    let hash = embeds[1][0]["placeholder"].as_str().expect("placeholder");
+    assert_eq!(hash.len(), 28, "{hash}");
+    assert_eq!(embeds[1][0]["resource_type"], "image");
     assert_eq!(embeds[0], json!([]), "a heading shows no media");
     let image = &embeds[1][0];
     assert_eq!(image["id"], wide.as_str());
@@ -122,6 +147,195 @@ async fn a_public_page_embeds_its_media_and_survives_media_being_away() {
         .await;
     assert_eq!(without["media_unavailable"], true, "{without}");
     assert_eq!(without["blocks"][1]["media_id"], wide.as_str());
+    stack.media_link.restore();
+    stack.stop().await;
+}
+
+/// Products, profiles and settings embed their media too: one lookup per
+/// read (a whole product page included), ids kept and marked when media is
+/// away. The page editor previews unsaved blocks the same way.
+#[tokio::test]
+async fn products_profiles_settings_and_previews_embed_their_media() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let front = upload_sized(&stack, &admin.token, 1000, 11).await;
+    let back = upload_sized(&stack, &admin.token, 400, 12).await;
+    let lookups = || {
+        stack.media.metric(
+            "avenue_media_http_requests_total{method=\"POST\",route=\"/v1/media/lookup\",status=\"200\"}",
+        )
+    };
+
+    for (sku, images) in [("EMB-1", json!([front, back])), ("EMB-2", json!([back]))] {
+        api.expect(
+            201,
+            Method::POST,
+            "/api/shop/products",
+            Some(&admin.token),
+            Some(json!({
+                "name": format!("Vestido {sku}"), "sku": sku, "price": 150000, "stock": 3,
+                "status": "published", "image_ids": images,
+            })),
+        )
+        .await;
+    }
+    let before = lookups().await;
+    let list = api
+        .expect(200, Method::GET, "/api/shop/products?limit=10", None, None)
+        .await;
+    assert_eq!(
+        lookups().await - before,
+        1.0,
+        "one lookup for the whole list"
+    );
+    let items = list["items"].as_array().expect("items");
+    let first = items
+        .iter()
+        .find(|p| p["sku"] == "EMB-1")
+        .expect("EMB-1 listed");
+    let images = first["images"].as_array().expect("images");
+    assert_eq!(images.len(), 2, "{first}");
+    assert_eq!(images[0]["id"], front.as_str());
+    assert_eq!(
+        (images[0]["width"].as_u64(), images[0]["height"].as_u64()),
+        (Some(1000), Some(500))
+    );
+    assert_eq!(
+        images[0]["srcset"].as_str().map(|s| s.split(", ").count()),
+        Some(4),
+        "{first}"
+    );
+    assert_eq!(images[0]["placeholder"].as_str().map(str::len), Some(28));
+    assert_eq!(images[1]["id"], back.as_str());
+    let slug = first["slug"].as_str().expect("slug");
+    let one = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/shop/products/{slug}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(one["images"], first["images"]);
+
+    // A creator's picture and the site logo.
+    let creator = api.user("creator").await;
+    let portrait = upload_sized(&stack, &creator.token, 300, 13).await;
+    api.expect(
+        201,
+        Method::PUT,
+        "/api/ugc/creators/me",
+        Some(&creator.token),
+        Some(json!({
+            "name": "Creadora", "bio": "Moda", "niches": ["moda"], "profile_image": portrait,
+        })),
+    )
+    .await;
+    let mine = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/creators/me",
+            Some(&creator.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine["picture"]["id"], portrait.as_str(), "{mine}");
+    assert_eq!(mine["picture"]["content_type"], "image/png");
+    let listed = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/creators",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(listed[0]["picture"]["id"], portrait.as_str(), "{listed}");
+    let logo = api
+        .expect(
+            200,
+            Method::PUT,
+            "/api/admin/settings/site.logo_media_id",
+            Some(&admin.token),
+            Some(json!({ "value": front })),
+        )
+        .await;
+    assert_eq!(logo["media"]["id"], front.as_str(), "{logo}");
+    let public = api
+        .expect(200, Method::GET, "/api/settings/public", None, None)
+        .await;
+    assert_eq!(public["site.logo_media_id"], front.as_str());
+    assert_eq!(
+        public["media"]["site.logo_media_id"]["width"], 1000,
+        "{public}"
+    );
+
+    // The editor's preview of unsaved blocks, checked like a save.
+    let preview = api
+        .expect(
+            200,
+            Method::POST,
+            "/api/page-preview",
+            Some(&admin.token),
+            Some(json!({ "blocks": [
+            { "type": "text", "text": "Hola" },
+            { "type": "gallery", "media_ids": [front, back], "alts": ["Frente"] },
+        ] })),
+        )
+        .await;
+    assert_eq!(preview["embeds"][0], json!([]));
+    assert_eq!(preview["embeds"][1][0]["alt"], "Frente");
+    assert_eq!(preview["embeds"][1][1]["id"], back.as_str());
+    api.expect(
+        422,
+        Method::POST,
+        "/api/page-preview",
+        Some(&admin.token),
+        Some(json!({ "blocks": [
+        { "type": "gallery", "media_ids": [front], "alts": ["a", "b"] },
+    ] })),
+    )
+    .await;
+    api.expect(
+        403,
+        Method::POST,
+        "/api/page-preview",
+        Some(&creator.token),
+        Some(json!({ "blocks": [] })),
+    )
+    .await;
+
+    // Media away: every read still answers, ids kept, marked.
+    stack.media_link.cut();
+    let without = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/shop/products/{slug}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(without["media_unavailable"], true, "{without}");
+    assert_eq!(without["image_ids"][0], front.as_str());
+    let mine = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/creators/me",
+            Some(&creator.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine["media_unavailable"], true, "{mine}");
+    assert_eq!(mine["profile_image"], portrait.as_str());
+    let public = api
+        .expect(200, Method::GET, "/api/settings/public", None, None)
+        .await;
+    assert_eq!(public["media_unavailable"], true, "{public}");
     stack.media_link.restore();
     stack.stop().await;
 }

@@ -273,6 +273,34 @@ async fn the_old_upload_endpoint_takes_videos_and_pdfs() {
             delivered.bytes().await.expect("body").as_ref(),
             bytes.as_slice()
         );
+        // Not an image: a product photo is refused, and nothing claims it.
+        let id = body["id"].as_str().expect("id");
+        let product = api
+            .request(Method::POST, "/api/shop/products", Some(&admin.token))
+            .json(&serde_json::json!({
+                "name": "Vestido", "sku": format!("F-{name}"), "price": 1000, "stock": 1,
+                "image_ids": [id],
+            }))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(product.status(), 422, "{name}");
+        let refusal: ErrorBody = product.json().await.expect("envelope");
+        assert_eq!(refusal.field.as_deref(), Some("image_ids[0]"));
+        assert!(
+            refusal.message.contains("not an image"),
+            "{}",
+            refusal.message
+        );
+        let record = media
+            .documents("media", doc! { "_id": id })
+            .await
+            .pop()
+            .expect("record");
+        assert!(
+            record.get_array("refs").is_ok_and(Vec::is_empty),
+            "{record}"
+        );
     }
     media.stop().await;
 }

@@ -18,6 +18,7 @@ use crate::fields::{self, double_option};
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::media::embed::{EmbeddedPicture, Embeds};
 use crate::state::AppState;
 use crate::ugc::common::{http_url, Picture};
 use crate::users::model::Email;
@@ -130,6 +131,10 @@ impl Profile for BrandDoc {
     fn view(&self, media_base: &url::Url) -> BrandView {
         BrandView::of(self, media_base)
     }
+
+    fn embedded_view(&self, media_base: &url::Url, embeds: &Embeds) -> BrandView {
+        BrandView::of(self, media_base).embedding(embeds)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -144,9 +149,18 @@ pub struct BrandView {
     rating_average: Option<f64>,
     rating_count: i64,
     subscription: Option<Subscription>,
+    /// The picture ready to embed (reads), when it is a media.
+    #[serde(flatten)]
+    embedded: EmbeddedPicture,
 }
 
 impl BrandView {
+    /// Adds the picture found by `embeds`.
+    pub fn embedding(mut self, embeds: &Embeds) -> Self {
+        self.embedded = embeds.picture(Picture::media_of(self.logo_url.as_deref()).as_ref());
+        self
+    }
+
     pub fn of(b: &BrandDoc, media_base: &url::Url) -> Self {
         Self {
             id: b.id.to_hex(),
@@ -162,6 +176,7 @@ impl BrandView {
             rating_average: average(b.rating_sum, b.rating_count),
             rating_count: b.rating_count,
             subscription: b.subscription.clone(),
+            embedded: EmbeddedPicture::default(),
         }
     }
 }
@@ -242,7 +257,7 @@ pub async fn my_brand(
     user: CurrentUser,
 ) -> Result<Json<BrandView>, ApiError> {
     let brand: BrandDoc = super::mine(&state.db, &user).await?;
-    Ok(Json(brand.view(state.media_public_url())))
+    Ok(Json(super::embedded(&state, &brand).await))
 }
 
 /// One brand (any signed-in user).
@@ -255,7 +270,7 @@ pub async fn show_brand(
     Path(id): Path<String>,
 ) -> Result<Json<BrandView>, ApiError> {
     let brand: BrandDoc = super::by_id(&state.db, &id).await?;
-    Ok(Json(brand.view(state.media_public_url())))
+    Ok(Json(super::embedded(&state, &brand).await))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -18,6 +18,7 @@ use crate::fields::{self, double_option};
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::media::embed::{EmbeddedPicture, Embeds};
 use crate::state::AppState;
 use crate::ugc::common::{self, http_url, Level, Picture};
 
@@ -135,6 +136,10 @@ impl Profile for CreatorDoc {
     fn view(&self, media_base: &url::Url) -> CreatorView {
         CreatorView::of(self, media_base)
     }
+
+    fn embedded_view(&self, media_base: &url::Url, embeds: &Embeds) -> CreatorView {
+        CreatorView::of(self, media_base).embedding(embeds)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,9 +157,18 @@ pub struct CreatorView {
     portfolio_links: Vec<String>,
     rating_average: Option<f64>,
     rating_count: i64,
+    /// The picture ready to embed (reads), when it is a media.
+    #[serde(flatten)]
+    embedded: EmbeddedPicture,
 }
 
 impl CreatorView {
+    /// Adds the picture found by `embeds`.
+    pub fn embedding(mut self, embeds: &Embeds) -> Self {
+        self.embedded = embeds.picture(Picture::media_of(self.profile_image.as_deref()).as_ref());
+        self
+    }
+
     pub fn of(c: &CreatorDoc, media_base: &url::Url) -> Self {
         Self {
             id: c.id.to_hex(),
@@ -172,6 +186,7 @@ impl CreatorView {
             portfolio_links: c.portfolio_links.clone(),
             rating_average: average(c.rating_sum, c.rating_count),
             rating_count: c.rating_count,
+            embedded: EmbeddedPicture::default(),
         }
     }
 }
@@ -246,7 +261,7 @@ pub async fn my_creator(
     user: CurrentUser,
 ) -> Result<Json<CreatorView>, ApiError> {
     let creator: CreatorDoc = super::mine(&state.db, &user).await?;
-    Ok(Json(creator.view(state.media_public_url())))
+    Ok(Json(super::embedded(&state, &creator).await))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -293,9 +308,18 @@ pub async fn list_creators(
         crate::db::Page::of(query.page, query.limit),
     )
     .await?;
+    // One lookup for the whole page's pictures.
+    let embeds = state
+        .embeds(
+            docs.iter()
+                .filter_map(|c| Picture::media_of(c.profile_image.as_deref()))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .await;
     Ok(Json(
         docs.iter()
-            .map(|c| CreatorView::of(c, state.media_public_url()))
+            .map(|c| CreatorView::of(c, state.media_public_url()).embedding(&embeds))
             .collect(),
     ))
 }
@@ -310,7 +334,7 @@ pub async fn show_creator(
     Path(id): Path<String>,
 ) -> Result<Json<CreatorView>, ApiError> {
     let creator: CreatorDoc = super::by_id(&state.db, &id).await?;
-    Ok(Json(creator.view(state.media_public_url())))
+    Ok(Json(super::embedded(&state, &creator).await))
 }
 
 /// Edits a creator profile: its owner, or an admin (who alone sets `level`).

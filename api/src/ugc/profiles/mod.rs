@@ -22,6 +22,7 @@ use super::common::Picture;
 use crate::db::OnDuplicate;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
+use crate::media::embed::Embeds;
 use crate::media::FieldMedia;
 use crate::state::AppState;
 
@@ -60,6 +61,16 @@ pub trait Profile: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 
         Document::new()
     }
     fn view(&self, media_base: &url::Url) -> Self::View;
+    /// The view with its picture ready to embed.
+    fn embedded_view(&self, media_base: &url::Url, embeds: &Embeds) -> Self::View;
+}
+
+/// `profile` as a read answers it: its picture ready to embed, from one
+/// lookup (none when the picture is an external URL).
+pub async fn embedded<P: Profile>(state: &AppState, profile: &P) -> P::View {
+    let id = Picture::media_of(profile.picture());
+    let embeds = state.embeds(id.iter()).await;
+    profile.embedded_view(state.media_public_url(), &embeds)
 }
 
 pub fn collection<P: Profile>(db: &Database) -> Collection<P> {
