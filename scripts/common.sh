@@ -66,12 +66,16 @@ ensure_system_packages() {
   local missing=() package check
   while read -r package check; do
     case "$package" in ''|'#'*) continue ;; esac
-    command -v "$check" >/dev/null || missing+=("$package")
+    if [[ "$check" == /* ]]; then
+      [ -e "$check" ] || missing+=("$package")
+    else
+      command -v "$check" >/dev/null || missing+=("$package")
+    fi
   done <"$ROOT/scripts/build-deps.txt"
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  log "installing ${missing[*]} (needed to build libjpeg-turbo)"
+  log "installing ${missing[*]} (needed to build libjpeg-turbo and link libheif)"
   apt_install "$sudo" "${missing[@]}"
 }
 

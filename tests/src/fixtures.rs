@@ -256,3 +256,52 @@ pub fn pdf(text: &str) -> Vec<u8> {
     );
     out
 }
+
+/// Red on the left half, blue on the right: a picture whose decoding can
+/// be checked pixel by pixel after any lossy codec.
+pub fn halves(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            Rgb([220, 20, 20])
+        } else {
+            Rgb([20, 20, 220])
+        }
+    })
+}
+
+/// `picture` as a real HEIF file, encoded by libheif: HEVC (x265) for a
+/// HEIC as phones write them, AV1 (libaom) for an AVIF.
+pub fn heif(picture: &RgbImage, format: libheif_rs::CompressionFormat) -> Vec<u8> {
+    use libheif_rs::{Channel, ColorSpace, EncoderQuality, HeifContext, Image, RgbChroma};
+    let (width, height) = picture.dimensions();
+    let mut image =
+        Image::new(width, height, ColorSpace::Rgb(RgbChroma::Rgb)).expect("a HEIF image");
+    image
+        .create_plane(Channel::Interleaved, width, height, 8)
+        .expect("an interleaved plane");
+    let planes = image.planes_mut();
+    let plane = planes.interleaved.expect("interleaved");
+    let row = width as usize * 3;
+    for (y, pixels) in picture.as_raw().chunks_exact(row).enumerate() {
+        plane.data[y * plane.stride..y * plane.stride + row].copy_from_slice(pixels);
+    }
+    let mut context = HeifContext::new().expect("a context");
+    let mut encoder = context.encoder_for_format(format).expect("an encoder");
+    encoder
+        .set_quality(EncoderQuality::Lossy(90))
+        .expect("quality");
+    context
+        .encode_image(&image, &mut encoder, None)
+        .expect("encodes");
+    context.write_to_bytes().expect("serialises")
+}
+
+/// A HEIC photo of [`halves`].
+pub fn heic(width: u32, height: u32) -> Vec<u8> {
+    heif(&halves(width, height), libheif_rs::CompressionFormat::Hevc)
+}
+
+/// An AVIF of [`halves`].
+pub fn avif(width: u32, height: u32) -> Vec<u8> {
+    heif(&halves(width, height), libheif_rs::CompressionFormat::Av1)
+}

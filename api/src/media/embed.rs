@@ -100,15 +100,25 @@ impl Embeds {
         let base = &self.base;
         let ext = media.url.rsplit('.').next().unwrap_or("jpg");
         let resource = media.resource_type.as_str();
-        let original = format!("{base}/{resource}/upload/{id}.{ext}");
+        let responsive =
+            |w: u32| format!("{base}/image/upload/c_limit,f_auto,q_auto,w_{w}/{id}.{ext}");
+        // Browsers other than Safari cannot show a HEIC original: it is
+        // embedded through the smallest allowed width that covers it (or
+        // the largest there is), which media serves unsigned as AVIF,
+        // WebP or JPEG.
+        let (original, original_width) =
+            match (media.content_type.as_str(), self.cover(media.width)) {
+                ("image/heic", Some(w)) => (responsive(w), w.min(media.width)),
+                _ => (format!("{base}/{resource}/upload/{id}.{ext}"), media.width),
+            };
         let srcset = if resource == "image" {
             let mut srcset: Vec<String> = self
                 .widths
                 .iter()
-                .filter(|w| **w < media.width)
-                .map(|w| format!("{base}/image/upload/c_limit,f_auto,q_auto,w_{w}/{id}.{ext} {w}w"))
+                .filter(|w| **w < original_width)
+                .map(|w| format!("{} {w}w", responsive(*w)))
                 .collect();
-            srcset.push(format!("{original} {}w", media.width));
+            srcset.push(format!("{original} {original_width}w"));
             srcset.join(", ")
         } else {
             String::new()
@@ -127,6 +137,18 @@ impl Embeds {
             srcset,
             placeholder: media.placeholder.clone(),
         })
+    }
+
+    /// The smallest allowed responsive width at least `width`, else the
+    /// largest allowed.
+    fn cover(&self, width: u32) -> Option<u32> {
+        let mut widths = self.widths.clone();
+        widths.sort_unstable();
+        widths
+            .iter()
+            .copied()
+            .find(|w| *w >= width)
+            .or_else(|| widths.last().copied())
     }
 
     /// Each of `ids` media knows, in order, with the library's alt text.
@@ -155,5 +177,73 @@ impl Embeds {
             picture: id.and_then(|id| self.get(id, None)),
             media_unavailable: self.unavailable && id.is_some(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn descriptor(
+        id: &MediaId,
+        content_type: &str,
+        resource: &str,
+        ext: &str,
+        width: u32,
+    ) -> MediaDescriptor {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "content_type": content_type, "resource_type": resource,
+            "bytes": 10, "width": width, "height": width / 2, "sha256": "00",
+            "backend": "gridfs", "refs": [], "folder": null, "tags": [], "alt": "library alt",
+            "created_at": "2026-12-03T00:00:00Z",
+            "url": format!("https://media.test/{resource}/upload/{id}.{ext}"),
+        }))
+        .expect("a descriptor")
+    }
+
+    fn embeds(media: MediaDescriptor) -> Embeds {
+        Embeds {
+            found: HashMap::from([(media.id.clone(), media)]),
+            base: "https://cdn.test".into(),
+            widths: vec![320, 640, 960],
+            unavailable: false,
+        }
+    }
+
+    #[test]
+    fn a_heic_embeds_through_a_responsive_width_and_a_video_without_srcset() {
+        let id = MediaId::parse("0123456789abcdef0123456789abcdef").expect("id");
+        let heic = embeds(descriptor(&id, "image/heic", "image", "heic", 800))
+            .get(&id, None)
+            .expect("found");
+        assert_eq!(
+            heic.url,
+            format!("https://cdn.test/image/upload/c_limit,f_auto,q_auto,w_960/{id}.heic")
+        );
+        assert!(
+            heic.srcset.ends_with(&format!("w_960/{id}.heic 800w")),
+            "{}",
+            heic.srcset
+        );
+        assert_eq!(heic.srcset.split(", ").count(), 3, "{}", heic.srcset);
+        assert_eq!(heic.alt.as_deref(), Some("library alt"));
+        let wide = embeds(descriptor(&id, "image/heic", "image", "heic", 4000))
+            .get(&id, Some("mine"))
+            .expect("found");
+        assert!(
+            wide.url.contains("w_960/"),
+            "the largest allowed: {}",
+            wide.url
+        );
+        assert_eq!(wide.alt.as_deref(), Some("mine"));
+        let jpeg = embeds(descriptor(&id, "image/jpeg", "image", "jpg", 800))
+            .get(&id, None)
+            .expect("found");
+        assert_eq!(jpeg.url, format!("https://cdn.test/image/upload/{id}.jpg"));
+        let video = embeds(descriptor(&id, "video/mp4", "video", "mp4", 0))
+            .get(&id, None)
+            .expect("found");
+        assert_eq!(video.url, format!("https://cdn.test/video/upload/{id}.mp4"));
+        assert_eq!(video.srcset, "");
     }
 }

@@ -135,7 +135,7 @@ fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppE
 /// The family a media falls back to when `f_auto` finds nothing better.
 fn family(original: ImageFormat) -> ImageFormat {
     match original {
-        ImageFormat::Jpeg | ImageFormat::Avif => ImageFormat::Jpeg,
+        ImageFormat::Jpeg | ImageFormat::Avif | ImageFormat::Heic => ImageFormat::Jpeg,
         ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif => ImageFormat::Png,
     }
 }
@@ -178,6 +178,12 @@ fn choose_output(
             ImageFormat::Webp => Ok((ImageFormat::Webp, false)),
             ImageFormat::Gif => Ok((ImageFormat::Gif, false)),
             ImageFormat::Avif => Ok((ImageFormat::Avif, false)),
+            // Browsers other than Safari cannot show HEIC: it is kept and
+            // served as uploaded, and every rendering is another format.
+            ImageFormat::Heic => Err(AppError::bad_request(
+                "invalid-transformation",
+                "HEIC is delivered only as uploaded; ask for .jpg, .png, .webp or .avif (or f_auto) to transform it",
+            )),
         },
     }
 }
@@ -257,7 +263,7 @@ async fn deliver(
     let (format, varies) =
         choose_output(transformation.format(), wanted.ext, source_format, accept)?;
     let quality = match format {
-        ImageFormat::Png | ImageFormat::Gif => 0,
+        ImageFormat::Png | ImageFormat::Gif | ImageFormat::Heic => 0,
         ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
             match transformation.quality() {
                 Some(Quality::Value(q)) => q,

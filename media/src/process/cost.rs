@@ -16,6 +16,8 @@ fn decode_ms_per_mp(format: ImageFormat) -> f64 {
         ImageFormat::Jpeg => 1.5,
         ImageFormat::Png | ImageFormat::Gif => 10.0,
         ImageFormat::Webp | ImageFormat::Avif => 12.0,
+        // HEVC through libde265, whole (no scaled decode).
+        ImageFormat::Heic => 20.0,
     }
 }
 
@@ -27,6 +29,8 @@ fn encode_ms_per_mp(format: ImageFormat) -> f64 {
         ImageFormat::Gif => 60.0,
         // rav1e, even at speed 8, is two orders of magnitude slower.
         ImageFormat::Avif => 2000.0,
+        // Never an output; priced like the slowest so it is never cheap.
+        ImageFormat::Heic => 2000.0,
     }
 }
 

@@ -15,6 +15,9 @@ pub enum ImageFormat {
     Webp,
     Gif,
     Avif,
+    /// HEIF with HEVC: what phones take photos in. Decoded for every
+    /// transformation; delivered as uploaded only under its own extension.
+    Heic,
 }
 
 /// A video container the site plays in a `<video>` element.
@@ -115,6 +118,7 @@ impl ImageFormat {
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
             Self::Avif => "image/avif",
+            Self::Heic => "image/heic",
         }
     }
 
@@ -126,6 +130,7 @@ impl ImageFormat {
             Self::Webp => "webp",
             Self::Gif => "gif",
             Self::Avif => "avif",
+            Self::Heic => "heic",
         }
     }
 
@@ -137,14 +142,22 @@ impl ImageFormat {
             "webp" => Some(Self::Webp),
             "gif" => Some(Self::Gif),
             "avif" => Some(Self::Avif),
+            "heic" | "heif" => Some(Self::Heic),
             _ => None,
         }
     }
 
     pub fn from_mime(mime: &str) -> Option<Self> {
-        [Self::Jpeg, Self::Png, Self::Webp, Self::Gif, Self::Avif]
-            .into_iter()
-            .find(|format| format.mime() == mime)
+        [
+            Self::Jpeg,
+            Self::Png,
+            Self::Webp,
+            Self::Gif,
+            Self::Avif,
+            Self::Heic,
+        ]
+        .into_iter()
+        .find(|format| format.mime() == mime)
     }
 }
 
@@ -179,7 +192,8 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         {
             sniff_file(head).unwrap_or(Sniffed::Unknown)
         }
-        Ok(imagesize::ImageType::Heif(_)) => Sniffed::Refused("HEIF/HEIC"),
+        Ok(imagesize::ImageType::Heif(imagesize::Compression::Hevc)) => image(ImageFormat::Heic),
+        Ok(imagesize::ImageType::Heif(_)) => Sniffed::Refused("HEIF other than HEIC or AVIF"),
         Ok(other) => Sniffed::Refused(refused_name(other)),
         Err(_) => match sniff_file(head) {
             Some(found) => found,
@@ -316,6 +330,7 @@ mod tests {
             ImageFormat::Webp,
             ImageFormat::Gif,
             ImageFormat::Avif,
+            ImageFormat::Heic,
         ] {
             assert_eq!(
                 ImageFormat::from_extension(format.extension()),

@@ -24,7 +24,7 @@ pub struct Inspected {
     /// Width and height as displayed: EXIF orientation applied.
     pub width: u32,
     pub height: u32,
-    /// `false` where no decoder can check the pixels yet (AVIF).
+    /// `false` when the image is over the pixel limit and was not decoded.
     pub decoded: bool,
     /// A BlurHash of the image as displayed, when it was decoded.
     pub placeholder: Option<String>,
@@ -35,8 +35,8 @@ pub struct Inspected {
 /// later. JPEGs are decoded at 1/8 scale (libjpeg-turbo still reads every
 /// entropy-coded byte, so truncation shows, for a few milliseconds); PNGs
 /// row by row (one row in memory, every few pixels sampled for the
-/// placeholder), GIF and WebP whole. Images over `max_pixels` are not
-/// decoded here; rendering refuses them anyway.
+/// placeholder), GIF, WebP, AVIF and HEIC whole. Images over `max_pixels`
+/// are not decoded here; rendering refuses them anyway.
 ///
 /// # Errors
 /// [`ProcessError::Unreadable`] when the pixels cannot be decoded.
@@ -45,15 +45,6 @@ pub fn inspect(
     format: ImageFormat,
     max_pixels: u64,
 ) -> Result<Inspected, ProcessError> {
-    if format == ImageFormat::Avif {
-        let size = imagesize::blob_size(source).map_err(unreadable)?;
-        return Ok(Inspected {
-            width: u32::try_from(size.width).map_err(unreadable)?,
-            height: u32::try_from(size.height).map_err(unreadable)?,
-            decoded: false,
-            placeholder: None,
-        });
-    }
     let (width, height, orientation) = probe(source, format)?;
     let oriented = if rotates(orientation) {
         (height, width)
@@ -71,6 +62,14 @@ pub fn inspect(
     let small = match format {
         ImageFormat::Jpeg => jpeg_eighth(source)?,
         ImageFormat::Png => png_sampled(source)?,
+        ImageFormat::Avif | ImageFormat::Heic => {
+            let image = super::heif::decode(source)?;
+            Some(
+                image
+                    .thumbnail(PLACEHOLDER_SIDE, PLACEHOLDER_SIDE)
+                    .to_rgba8(),
+            )
+        }
         other => {
             let decoder = other_decoder(source, other)?;
             let image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;

@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod format;
 pub mod geometry;
+pub mod heif;
 pub mod inspect;
 pub mod pipeline;
 pub mod presets;

@@ -114,7 +114,7 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
 fn encoder_max_side(format: ImageFormat) -> u32 {
     match format {
         ImageFormat::Webp => 16_383,
-        ImageFormat::Avif => 16_384,
+        ImageFormat::Avif | ImageFormat::Heic => 16_384,
         ImageFormat::Gif => 65_535,
         ImageFormat::Jpeg => 65_500,
         ImageFormat::Png => u32::MAX,
@@ -168,9 +168,11 @@ pub(super) fn probe(
                 orientation,
             ))
         }
-        ImageFormat::Avif => Err(ProcessError::Unsupported(
-            "AVIF originals cannot be transformed yet; request the original".into(),
-        )),
+        // libheif applies the container's rotation: sizes are as shown.
+        ImageFormat::Avif | ImageFormat::Heic => {
+            let (w, h) = super::heif::size(source)?;
+            Ok((w, h, Orientation::NoTransforms))
+        }
         other => {
             let mut decoder = other_decoder(source, other)?;
             let (w, h) = decoder.dimensions();
@@ -189,8 +191,10 @@ pub(super) fn other_decoder(
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Avif => {
-            return Err(ProcessError::Unsupported("AVIF decoding".into()));
+        ImageFormat::Avif | ImageFormat::Heic => {
+            return Err(ProcessError::Unsupported(
+                "HEIF images are decoded through libheif".into(),
+            ));
         }
     };
     let mut reader = image::ImageReader::with_format(Cursor::new(source), image_format);
@@ -212,6 +216,9 @@ fn decode(
     oriented: (u32, u32),
     orientation: Orientation,
 ) -> Result<DynamicImage, ProcessError> {
+    if matches!(job.source_format, ImageFormat::Avif | ImageFormat::Heic) {
+        return super::heif::decode(job.source);
+    }
     if job.source_format != ImageFormat::Jpeg {
         let decoder = other_decoder(job.source, job.source_format)?;
         let (width, height) = decoder.dimensions();
@@ -463,6 +470,10 @@ fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<Vec<
                 .map_err(|e| failed(&e))?;
             Ok(out)
         }
+        // Delivery never asks for it: HEIC is an input format only.
+        ImageFormat::Heic => Err(ProcessError::Unsupported(
+            "HEIC is not an output format".into(),
+        )),
     }
 }
 

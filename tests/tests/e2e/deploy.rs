@@ -257,12 +257,36 @@ fn the_dockerfile_installs_the_build_packages_make_installs() {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
         .collect();
-    for needed in ["cmake", "nasm"] {
+    for needed in ["cmake", "nasm", "libheif-dev"] {
         assert!(
             packages.iter().any(|p| p == needed),
             "{needed} in {packages:?}"
         );
     }
+}
+
+/// The runtime image must carry the shared libraries the binaries link:
+/// a build that links libheif and an image without it would not start.
+#[test]
+fn the_runtime_image_installs_the_libraries_media_links() {
+    let dockerfile = read("Dockerfile");
+    let runtime = dockerfile
+        .rsplit("\nFROM ")
+        .next()
+        .expect("a runtime stage");
+    let linked = std::process::Command::new("ldd")
+        .arg(avenue_tests::binary("avenue-media"))
+        .output()
+        .expect("ldd runs");
+    let linked = String::from_utf8_lossy(&linked.stdout).into_owned();
+    assert!(
+        linked.contains("libheif.so.1"),
+        "media decodes HEIC through libheif: {linked}"
+    );
+    assert!(
+        runtime.contains("libheif1"),
+        "the runtime stage must install libheif1:\n{runtime}"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,7 @@ mod faults;
 mod files;
 mod hardening;
 mod health;
+mod heif;
 mod legacy;
 mod lifecycle;
 mod limits;
