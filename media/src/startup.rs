@@ -192,7 +192,7 @@ impl Application {
         // A refused upload's rest is read up to what an upload may be, so
         // the refusal reaches the client whole.
         limits.drain_bytes =
-            self.settings.limits.max_upload_bytes + crate::http::media::MULTIPART_SLACK;
+            self.settings.limits.max_any() + crate::http::upload_body::MULTIPART_SLACK;
         let served = avenue_shared::serve::serve(
             self.listener,
             limits,

@@ -12,8 +12,8 @@ use axum::Router;
 
 use avenue_shared::MediaId;
 
-use super::delivery::original;
 use super::error::AppError;
+use super::originals::{original, redirect};
 use super::AppState;
 use crate::config::RemoteDelivery;
 use crate::media::repo::MediaRecord;
@@ -105,7 +105,7 @@ async fn deliver(
     if state.delivery.remote == RemoteDelivery::Redirect {
         let store = state.library.stores().get(record.backend)?;
         if let Some(location) = store.public_url(&record.storage_key, "", format.extension()) {
-            return Ok(super::delivery::redirect(&location));
+            return Ok(redirect(&location));
         }
     }
     original(&state, &record, &method, &headers).await

@@ -14,7 +14,9 @@ pub mod health;
 pub mod lookup;
 pub mod media;
 pub mod metrics;
+pub mod originals;
 pub mod storage;
+pub mod upload_body;
 
 use std::sync::Arc;
 

@@ -6,14 +6,21 @@
 use image::{DynamicImage, RgbImage, RgbaImage};
 use libheif_rs::{ColorSpace, HeifContext, RgbChroma};
 
-use super::pipeline::{unreadable, ProcessError};
+/// Why libheif could not read a file, in its words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HeifError(String);
+
+fn unreadable(err: impl std::fmt::Display) -> HeifError {
+    HeifError(err.to_string())
+}
 
 /// Displayed width and height of the primary image, from the container
 /// alone (no pixel decoded).
 ///
 /// # Errors
-/// [`ProcessError::Unreadable`] when the container does not parse.
-pub fn size(source: &[u8]) -> Result<(u32, u32), ProcessError> {
+/// [`HeifError`] when the container does not parse.
+pub fn size(source: &[u8]) -> Result<(u32, u32), HeifError> {
     let context = HeifContext::read_from_bytes(source).map_err(unreadable)?;
     let handle = context.primary_image_handle().map_err(unreadable)?;
     Ok((handle.width(), handle.height()))
@@ -23,9 +30,9 @@ pub fn size(source: &[u8]) -> Result<(u32, u32), ProcessError> {
 /// pixel count against its limit from [`size`] first.
 ///
 /// # Errors
-/// [`ProcessError::Unreadable`] when the pixels cannot be decoded (a
+/// [`HeifError`] when the pixels cannot be decoded (a
 /// truncated file, a codec this libheif lacks).
-pub fn decode(source: &[u8]) -> Result<DynamicImage, ProcessError> {
+pub fn decode(source: &[u8]) -> Result<DynamicImage, HeifError> {
     let context = HeifContext::read_from_bytes(source).map_err(unreadable)?;
     let handle = context.primary_image_handle().map_err(unreadable)?;
     let alpha = handle.has_alpha_channel();

@@ -63,7 +63,7 @@ pub fn inspect(
         ImageFormat::Jpeg => jpeg_eighth(source)?,
         ImageFormat::Png => png_sampled(source)?,
         ImageFormat::Avif | ImageFormat::Heic => {
-            let image = super::heif::decode(source)?;
+            let image = super::heif::decode(source).map_err(unreadable)?;
             Some(
                 image
                     .thumbnail(PLACEHOLDER_SIDE, PLACEHOLDER_SIDE)

@@ -170,7 +170,7 @@ pub(super) fn probe(
         }
         // libheif applies the container's rotation: sizes are as shown.
         ImageFormat::Avif | ImageFormat::Heic => {
-            let (w, h) = super::heif::size(source)?;
+            let (w, h) = super::heif::size(source).map_err(unreadable)?;
             Ok((w, h, Orientation::NoTransforms))
         }
         other => {
@@ -217,7 +217,7 @@ fn decode(
     orientation: Orientation,
 ) -> Result<DynamicImage, ProcessError> {
     if matches!(job.source_format, ImageFormat::Avif | ImageFormat::Heic) {
-        return super::heif::decode(job.source);
+        return super::heif::decode(job.source).map_err(unreadable);
     }
     if job.source_format != ImageFormat::Jpeg {
         let decoder = other_decoder(job.source, job.source_format)?;

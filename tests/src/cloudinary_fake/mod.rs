@@ -24,8 +24,10 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 mod delivery;
+mod upload;
 
 use delivery::deliver;
+use upload::{read_form, upload};
 
 /// How far a request's timestamp may be from now, as Cloudinary allows.
 const MAX_CLOCK_SKEW_SECS: i64 = 3600;
@@ -66,6 +68,10 @@ struct Inner {
     total_calls: u64,
     /// Requests by endpoint name (`upload`, `destroy`, `resource`), failures included.
     calls: HashMap<&'static str, u64>,
+    /// Chunked uploads under way: the bytes so far, by `X-Unique-Upload-Id`.
+    partial: HashMap<String, Vec<u8>>,
+    /// Chunks accepted, last chunks included.
+    chunks: u64,
 }
 
 #[derive(Clone)]
@@ -109,6 +115,9 @@ impl CloudinaryFake {
             )
             .route("/v1_1/{cloud}/ping", get(ping))
             .route("/{cloud}/{resource_type}/upload/{*path}", get(deliver))
+            // Cloudinary's limit for one upload request; larger files must
+            // come as a chunked upload.
+            .layer(axum::extract::DefaultBodyLimit::max(100 * 1024 * 1024))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -158,6 +167,11 @@ impl CloudinaryFake {
             .resources
             .get(&(resource_type.to_owned(), public_id.to_owned()))
             .cloned()
+    }
+
+    /// Chunks of chunked uploads accepted so far.
+    pub fn chunks_received(&self) -> u64 {
+        self.lock().chunks
     }
 
     pub fn resource_count(&self) -> usize {
@@ -323,159 +337,6 @@ pub fn fake_signature(params: &[(&str, &str)], secret: &str, sha256: bool) -> (S
         hex::encode(Sha1::digest(format!("{text}{secret}")))
     };
     (text, digest)
-}
-
-/// Reads every form field; `file` may be bytes, a data URI or plain text.
-async fn read_form(
-    mut form: Multipart,
-) -> Result<(HashMap<String, String>, Option<Vec<u8>>), Refusal> {
-    let mut params = HashMap::new();
-    let mut file = None;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| refuse(StatusCode::BAD_REQUEST, &e.body_text()))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        let is_file = field.file_name().is_some()
-            || field
-                .content_type()
-                .is_some_and(|c| !c.starts_with("text/"));
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| refuse(StatusCode::BAD_REQUEST, &e.body_text()))?;
-        if name == "file" {
-            if is_file {
-                file = Some(data.to_vec());
-            } else {
-                let text = String::from_utf8_lossy(&data).into_owned();
-                file = Some(decode_file_text(&text)?);
-                params.insert(name, text);
-            }
-        } else {
-            params.insert(name, String::from_utf8_lossy(&data).into_owned());
-        }
-    }
-    Ok((params, file))
-}
-
-fn decode_file_text(text: &str) -> Result<Vec<u8>, Refusal> {
-    if let Some(rest) = text.strip_prefix("data:") {
-        let (_, payload) = rest
-            .split_once(";base64,")
-            .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "Invalid data URI"))?;
-        return base64::engine::general_purpose::STANDARD
-            .decode(payload)
-            .map_err(|_| refuse(StatusCode::BAD_REQUEST, "Invalid data URI"));
-    }
-    if text.starts_with("http://") || text.starts_with("https://") {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "Remote URLs are not fetched by the fake",
-        ));
-    }
-    Ok(text.as_bytes().to_vec())
-}
-
-async fn upload(
-    State(state): State<FakeState>,
-    Path((cloud, resource_type)): Path<(String, String)>,
-    form: Multipart,
-) -> Response {
-    if let Some(failed) = state.before("upload").await {
-        return failed;
-    }
-    if cloud != state.cloud {
-        return error(StatusCode::NOT_FOUND, "Unknown cloud");
-    }
-    if !matches!(resource_type.as_str(), "image" | "video" | "raw") {
-        return error(StatusCode::BAD_REQUEST, "Invalid resource type");
-    }
-    let (params, file) = match read_form(form).await {
-        Ok(read) => read,
-        Err(refusal) => return refusal.into_response(),
-    };
-    if let Err(refusal) = state.check_signature(&params) {
-        return refusal.into_response();
-    }
-    let Some(bytes) = file else {
-        return error(StatusCode::BAD_REQUEST, "Missing required parameter - file");
-    };
-    let (format, size) = match resource_type.as_str() {
-        "image" => {
-            let Ok(size) = imagesize::blob_size(&bytes) else {
-                return error(StatusCode::BAD_REQUEST, "Invalid image file");
-            };
-            let format = match imagesize::image_type(&bytes) {
-                Ok(imagesize::ImageType::Jpeg) => "jpg",
-                Ok(imagesize::ImageType::Png) => "png",
-                Ok(imagesize::ImageType::Webp) => "webp",
-                Ok(imagesize::ImageType::Gif) => "gif",
-                Ok(imagesize::ImageType::Heif(_)) => "avif",
-                _ => return error(StatusCode::BAD_REQUEST, "Invalid image file"),
-            };
-            (format, (size.width as u32, size.height as u32))
-        }
-        "video" => {
-            let format = if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-                if &bytes[8..12] == b"qt  " {
-                    "mov"
-                } else {
-                    "mp4"
-                }
-            } else if bytes.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
-                "webm"
-            } else {
-                return error(StatusCode::BAD_REQUEST, "Invalid video file");
-            };
-            (format, (0, 0))
-        }
-        // Raw files are kept as they are; they have no format.
-        _ => ("", (0, 0)),
-    };
-    let base_id = params
-        .get("public_id")
-        .filter(|p| !p.is_empty())
-        .cloned()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let public_id = match params.get("folder").filter(|f| !f.is_empty()) {
-        Some(folder) => format!("{}/{base_id}", folder.trim_end_matches('/')),
-        None => base_id,
-    };
-    let overwrite = params.get("overwrite").is_none_or(|v| v != "false");
-    let tags: Vec<String> = params
-        .get("tags")
-        .map(|t| {
-            t.split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let version = time::OffsetDateTime::now_utc().unix_timestamp();
-    let resource = {
-        let mut inner = state.lock();
-        let key = (resource_type.clone(), public_id.clone());
-        if !overwrite {
-            if let Some(existing) = inner.resources.get(&key) {
-                return Json(describe(&state, &public_id, existing, bytes.len())).into_response();
-            }
-        }
-        let resource = StoredResource {
-            resource_type,
-            bytes,
-            format: format.to_owned(),
-            version,
-            width: size.0,
-            height: size.1,
-            tags,
-        };
-        inner.resources.insert(key, resource.clone());
-        resource
-    };
-    let len = resource.bytes.len();
-    Json(describe(&state, &public_id, &resource, len)).into_response()
 }
 
 fn describe(state: &FakeState, public_id: &str, r: &StoredResource, bytes: usize) -> Value {

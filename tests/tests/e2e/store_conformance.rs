@@ -217,3 +217,39 @@ async fn cloudinary_slow_answers_time_out_and_are_retried() {
         .expect("second attempt answers");
     assert_eq!(fake.calls("destroy"), 2);
 }
+
+/// A video larger than a chunk goes up as Cloudinary's chunked upload, a
+/// chunk at a time as the bytes arrive (one chunk in memory, never the
+/// file), and comes back whole.
+#[tokio::test]
+async fn cloudinary_takes_large_files_in_chunks() {
+    let fake = CloudinaryFake::start().await;
+    let store = cloudinary_store(&fake, quick_retries())
+        .with_chunk_size(avenue_media::store::cloudinary::store::MIN_CHUNK_SIZE);
+    let video = fixtures::mp4(12 * 1024 * 1024, 4);
+    let key = store.new_key(ResourceKind::Video);
+    let mut writer = store.open_writer(&key).await.expect("open");
+    for piece in video.chunks(300_000) {
+        writer.write(piece).await.expect("write");
+    }
+    // Two full chunks went while the bytes streamed; the rest at finish.
+    assert_eq!(fake.chunks_received(), 2);
+    assert_eq!(
+        fake.resource_count(),
+        0,
+        "nothing stored before the last chunk"
+    );
+    writer.finish().await.expect("finish");
+    assert_eq!(fake.chunks_received(), 3);
+    assert_eq!(read_all(&store, &key, None).await.expect("read"), video);
+
+    // A small file is still one plain upload.
+    let small = store.new_key(ResourceKind::Raw);
+    let mut writer = store.open_writer(&small).await.expect("open");
+    writer.write(&fixtures::pdf("tiny")).await.expect("write");
+    writer.finish().await.expect("finish");
+    assert_eq!(fake.chunks_received(), 3, "no chunk for a small file");
+    store.delete(&key).await.expect("delete");
+    store.delete(&small).await.expect("delete");
+    assert_eq!(fake.resource_count(), 0);
+}

@@ -66,7 +66,14 @@ pub struct CloudinaryStore {
     retry: RetryPolicy,
     /// Sign transformed delivery URLs (accounts with strict transformations).
     sign_delivery: bool,
+    /// Files larger than this go as a chunked upload, in chunks this size.
+    chunk_size: usize,
 }
+
+/// Cloudinary's SDKs send 20 MB chunks; chunks must be at least 5 MB.
+pub const DEFAULT_CHUNK_SIZE: usize = 20 * 1024 * 1024;
+/// The smallest chunk Cloudinary takes (all but the last).
+pub const MIN_CHUNK_SIZE: usize = 5 * 1024 * 1024;
 
 impl CloudinaryStore {
     /// # Errors
@@ -86,7 +93,14 @@ impl CloudinaryStore {
             delivery_base,
             retry,
             sign_delivery: true,
+            chunk_size: DEFAULT_CHUNK_SIZE,
         })
+    }
+
+    /// Chunk size of chunked uploads (at least Cloudinary's 5 MB).
+    pub fn with_chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(MIN_CHUNK_SIZE);
+        self
     }
 
     /// Whether transformed delivery URLs carry `s--SIG--` (default: yes).
@@ -113,6 +127,20 @@ impl CloudinaryStore {
         params: &[(&str, &str)],
         file: Option<&Bytes>,
     ) -> Result<serde_json::Value, StoreError> {
+        self.signed_post_part(kind, action, params, file, None)
+            .await
+    }
+
+    /// [`Self::signed_post`], optionally as one chunk of a chunked upload
+    /// (`X-Unique-Upload-Id` and `Content-Range`, as Cloudinary documents).
+    async fn signed_post_part(
+        &self,
+        kind: ResourceKind,
+        action: &str,
+        params: &[(&str, &str)],
+        file: Option<&Bytes>,
+        chunk: Option<&ChunkHeaders>,
+    ) -> Result<serde_json::Value, StoreError> {
         let url = self.account.endpoint(kind.as_str(), action);
         let started = Instant::now();
         let mut delay = self.retry.first_delay;
@@ -137,13 +165,17 @@ impl CloudinaryStore {
                     multipart::Part::stream(bytes.clone()).file_name("upload"),
                 );
             }
-            let outcome = self
+            let mut request = self
                 .http
                 .post(&url)
                 .multipart(form)
-                .timeout(self.retry.attempt_timeout)
-                .send()
-                .await;
+                .timeout(self.retry.attempt_timeout);
+            if let Some(chunk) = chunk {
+                request = request
+                    .header("X-Unique-Upload-Id", &chunk.upload_id)
+                    .header(reqwest::header::CONTENT_RANGE, &chunk.range);
+            }
+            let outcome = request.send().await;
             let retryable = match outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -188,24 +220,76 @@ async fn error_message(response: reqwest::Response) -> String {
         .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
-/// Cloudinary takes a whole file per upload: bytes are gathered, then sent
-/// (and re-sent on retry) at `finish`. Uploads are capped by
-/// MEDIA_MAX_UPLOAD_BYTES before they get here.
+/// Headers that make one upload call a chunk of a larger upload.
+struct ChunkHeaders {
+    upload_id: String,
+    /// `bytes START-END/TOTAL`, TOTAL being `-1` until the last chunk.
+    range: String,
+}
+
+/// Bytes are gathered up to one chunk. A file that fits in one chunk is sent
+/// whole at `finish` (and re-sent whole on retry); a larger one (videos) goes
+/// as a chunked upload, a chunk at a time as the bytes arrive, so memory
+/// holds one chunk, not the file, and Cloudinary's per-request size limit
+/// (100 MB) never applies.
 struct CloudinaryWriter {
     store: CloudinaryStore,
     key: StorageKey,
     buffer: Vec<u8>,
+    /// Bytes already sent in chunks.
+    sent: u64,
+    upload_id: String,
+}
+
+impl CloudinaryWriter {
+    async fn send_chunk(&mut self, bytes: Vec<u8>, last: bool) -> Result<(), StoreError> {
+        let start = self.sent;
+        let end = start + bytes.len() as u64 - 1;
+        let total = if last {
+            (end + 1).to_string()
+        } else {
+            "-1".to_owned()
+        };
+        let headers = ChunkHeaders {
+            upload_id: self.upload_id.clone(),
+            range: format!("bytes {start}-{end}/{total}"),
+        };
+        let (kind, public_id) = split_key(&self.key);
+        self.store
+            .signed_post_part(
+                kind,
+                "upload",
+                &[("public_id", public_id), ("overwrite", "true")],
+                Some(&Bytes::from(bytes)),
+                Some(&headers),
+            )
+            .await?;
+        self.sent = end + 1;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl ObjectWriter for CloudinaryWriter {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         self.buffer.extend_from_slice(chunk);
+        // A full chunk is sent once more bytes follow it: the last chunk
+        // must be the one that names the total.
+        let size = self.store.chunk_size;
+        while self.buffer.len() > size {
+            let rest = self.buffer.split_off(size);
+            let full = std::mem::replace(&mut self.buffer, rest);
+            self.send_chunk(full, false).await?;
+        }
         Ok(())
     }
 
-    async fn finish(self: Box<Self>) -> Result<(), StoreError> {
-        let bytes = Bytes::from(self.buffer);
+    async fn finish(mut self: Box<Self>) -> Result<(), StoreError> {
+        let rest = std::mem::take(&mut self.buffer);
+        if self.sent > 0 {
+            return self.send_chunk(rest, true).await;
+        }
+        let bytes = Bytes::from(rest);
         let (kind, public_id) = split_key(&self.key);
         self.store
             .signed_post(
@@ -219,7 +303,8 @@ impl ObjectWriter for CloudinaryWriter {
     }
 
     async fn abort(self: Box<Self>) -> Result<(), StoreError> {
-        // Nothing was sent yet.
+        // Nothing was stored: Cloudinary drops a chunked upload that never
+        // got its last chunk.
         Ok(())
     }
 }
@@ -243,6 +328,8 @@ impl Store for CloudinaryStore {
             store: self.clone(),
             key: key.clone(),
             buffer: Vec::new(),
+            sent: 0,
+            upload_id: mongodb::bson::oid::ObjectId::new().to_hex(),
         }))
     }
 
