@@ -6,6 +6,16 @@ use avenue_tests::fixtures;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+/// Batched lookups media has answered so far.
+async fn lookups(stack: &avenue_tests::api::Stack) -> f64 {
+    stack
+        .media
+        .metric(
+            "avenue_media_http_requests_total{method=\"POST\",route=\"/v1/media/lookup\",status=\"200\"}",
+        )
+        .await
+}
+
 async fn upload_sized(
     stack: &avenue_tests::api::Stack,
     token: &str,
@@ -75,17 +85,12 @@ async fn a_public_page_embeds_its_media_and_survives_media_being_away() {
     )
     .await;
 
-    let lookups = || {
-        stack.media.metric(
-            "avenue_media_http_requests_total{method=\"POST\",route=\"/v1/media/lookup\",status=\"200\"}",
-        )
-    };
-    let lookups_before = lookups().await;
+    let lookups_before = lookups(&stack).await;
     let read = api
         .expect(200, Method::GET, "/api/pages/verano", None, None)
         .await;
     assert_eq!(
-        lookups().await - lookups_before,
+        lookups(&stack).await - lookups_before,
         1.0,
         "six images, one lookup"
     );
@@ -161,11 +166,6 @@ async fn products_profiles_settings_and_previews_embed_their_media() {
     let admin = api.admin().await;
     let front = upload_sized(&stack, &admin.token, 1000, 11).await;
     let back = upload_sized(&stack, &admin.token, 400, 12).await;
-    let lookups = || {
-        stack.media.metric(
-            "avenue_media_http_requests_total{method=\"POST\",route=\"/v1/media/lookup\",status=\"200\"}",
-        )
-    };
 
     for (sku, images) in [("EMB-1", json!([front, back])), ("EMB-2", json!([back]))] {
         api.expect(
@@ -180,12 +180,12 @@ async fn products_profiles_settings_and_previews_embed_their_media() {
         )
         .await;
     }
-    let before = lookups().await;
+    let before = lookups(&stack).await;
     let list = api
         .expect(200, Method::GET, "/api/shop/products?limit=10", None, None)
         .await;
     assert_eq!(
-        lookups().await - before,
+        lookups(&stack).await - before,
         1.0,
         "one lookup for the whole list"
     );
