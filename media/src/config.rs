@@ -71,6 +71,15 @@ pub struct CloudinarySettings {
     pub sign_delivery: bool,
 }
 
+/// What `f_auto` answers a browser that takes AVIF before the AVIF exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoAvif {
+    /// WebP at once (briefly cacheable), the AVIF rendered in the background.
+    Deferred,
+    /// The AVIF, rendered while the client waits.
+    Inline,
+}
+
 /// How media held by a backend that delivers by itself (Cloudinary) reach
 /// clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +114,13 @@ pub struct Delivery {
     /// Widths a `srcset` may ask for unsigned in strict mode
     /// (`MEDIA_RESPONSIVE_WIDTHS`): `c_limit,f_auto,q_auto,w_{W}`.
     pub responsive_widths: Vec<u32>,
+    /// `MEDIA_AUTO_AVIF`: `deferred` (default) or `inline`.
+    pub auto_avif: AutoAvif,
+    /// `MEDIA_EAGER`: presets rendered after each upload, in the
+    /// background, in every format a request may get for them.
+    pub eager: Vec<String>,
+    /// `MEDIA_BACKGROUND_QUEUE`: background renders waiting at most.
+    pub background_queue: usize,
 }
 
 impl Default for Delivery {
@@ -120,6 +136,9 @@ impl Default for Delivery {
             remote: RemoteDelivery::Redirect,
             cors_origin: "*".to_owned(),
             responsive_widths: avenue_shared::media::DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
+            auto_avif: AutoAvif::Deferred,
+            eager: Vec::new(),
+            background_queue: 256,
         }
     }
 }
@@ -306,6 +325,13 @@ impl Settings {
                 .map_err(|err| anyhow::anyhow!("MEDIA_PRESETS: {err}"))?;
         }
         let delivery_defaults = Delivery::default();
+        let eager = presets
+            .names(get("MEDIA_EAGER").as_deref().unwrap_or_default())
+            .map_err(|unknown| {
+                anyhow::anyhow!(
+                    "MEDIA_EAGER names preset {unknown:?}, which MEDIA_PRESETS does not define"
+                )
+            })?;
         let delivery = Delivery {
             signing_secret,
             strict: match get("MEDIA_STRICT").as_deref() {
@@ -335,6 +361,14 @@ impl Settings {
                 get("MEDIA_RESPONSIVE_WIDTHS").as_deref(),
             )
             .map_err(anyhow::Error::msg)?,
+            auto_avif: match get("MEDIA_AUTO_AVIF").as_deref() {
+                None | Some("deferred") => AutoAvif::Deferred,
+                Some("inline") => AutoAvif::Inline,
+                Some(other) => bail!("MEDIA_AUTO_AVIF must be deferred or inline, got {other:?}"),
+            },
+            eager,
+            background_queue: number(&get, "MEDIA_BACKGROUND_QUEUE")?
+                .map_or(delivery_defaults.background_queue, |n| n.clamp(1, 100_000) as usize),
             cors_origin: match get("MEDIA_CORS_ORIGIN") {
                 None => delivery_defaults.cors_origin.clone(),
                 Some(origin)

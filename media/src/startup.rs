@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::media::background::Background;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::Client;
 use tokio::net::TcpListener;
@@ -133,9 +135,12 @@ impl Application {
             },
             metrics.variants.clone(),
         );
+        let background = Background::start(variants.clone(), settings.delivery.background_queue)
+            .context("starting the background renderer")?;
         let state = AppState {
             library,
             variants,
+            background,
             delivery: Arc::new(settings.delivery.clone()),
             keys: JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes()),
             metrics,

@@ -18,17 +18,21 @@ use super::error::AppError;
 use super::files::not_an_image;
 use super::originals::{cache_headers, original, redirect};
 use super::AppState;
+use crate::config::AutoAvif;
 use crate::config::RemoteDelivery;
+use crate::media::background::{family, BackgroundRender};
 use crate::media::repo::MediaRecord;
-use crate::media::variants::VariantRequest;
+use crate::media::variants::{quality_for, VariantRequest};
 use crate::process::format::ImageFormat;
 use crate::process::presets::Presets;
 use crate::process::signature;
-use crate::process::transformation::{FormatRequest, Quality, Transformation};
+use crate::process::transformation::{FormatRequest, Transformation};
 use crate::store::Store;
 
-/// Quality when none (or `q_auto`) is asked for.
-const DEFAULT_QUALITY: u8 = 80;
+/// How long a WebP stand-in for an AVIF not rendered yet may be cached:
+/// long enough to absorb a burst, short enough that the CDN soon asks
+/// again and gets the AVIF.
+const STAND_IN_CACHE: &str = "public, max-age=60";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -130,14 +134,6 @@ fn expand(components: &[&str], presets: &Presets) -> Result<Transformation, AppE
     }
     Transformation::parse(expanded)
         .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))
-}
-
-/// The family a media falls back to when `f_auto` finds nothing better.
-fn family(original: ImageFormat) -> ImageFormat {
-    match original {
-        ImageFormat::Jpeg | ImageFormat::Avif | ImageFormat::Heic => ImageFormat::Jpeg,
-        ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif => ImageFormat::Png,
-    }
 }
 
 fn accepts(accept: Option<&str>, mime: &str) -> bool {
@@ -260,27 +256,42 @@ async fn deliver(
         return original(&state, &record, &method, &headers).await;
     }
 
-    let (format, varies) =
+    let (mut format, varies) =
         choose_output(transformation.format(), wanted.ext, source_format, accept)?;
-    let quality = match format {
-        ImageFormat::Png | ImageFormat::Gif | ImageFormat::Heic => 0,
-        ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
-            match transformation.quality() {
-                Some(Quality::Value(q)) => q,
-                Some(Quality::Auto(level)) => level.value(),
-                None => DEFAULT_QUALITY,
-            }
+    let mut stand_in = false;
+    if varies && format == ImageFormat::Avif && state.delivery.auto_avif == AutoAvif::Deferred {
+        // AVIF costs tens of times WebP's CPU: a first visitor should not
+        // wait for it. Until it exists it is rendered in the background,
+        // and the browser (which accepts WebP too) gets WebP, briefly
+        // cacheable, after which the CDN asks again and gets the AVIF.
+        let avif = BackgroundRender {
+            record: record.clone(),
+            transformation: transformation.clone(),
+            source_format,
+            format: ImageFormat::Avif,
+            quality: quality_for(ImageFormat::Avif, &transformation),
+        };
+        if !state.variants.ready(&avif.request()).await {
+            state.background.enqueue(avif);
+            format = ImageFormat::Webp;
+            stand_in = true;
         }
-    };
+    }
     let request = VariantRequest {
         record: &record,
         source_format,
         transformation: &transformation,
         format,
-        quality,
+        quality: quality_for(format, &transformation),
     };
     let etag = etag_for(&request.id());
     let mut response_headers = cache_headers(&etag);
+    if stand_in {
+        response_headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(STAND_IN_CACHE),
+        );
+    }
     if varies {
         response_headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     }

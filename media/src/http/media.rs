@@ -168,6 +168,13 @@ async fn upload(
             };
             state.metrics.record_upload(label);
             state.metrics.upload_bytes.inc_by(done.record.bytes);
+            if done.created {
+                state.background.eager(
+                    &done.record,
+                    &state.delivery.eager,
+                    &state.delivery.presets,
+                );
+            }
             let descriptor = state.library.describe(&done.record);
             let status = if done.created {
                 StatusCode::CREATED

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use avenue_shared::JwtKeys;
 
 use crate::config::Delivery;
+use crate::media::background::Background;
 use crate::media::variants::Variants;
 use crate::media::MediaLibrary;
 use metrics::Metrics;
@@ -35,6 +36,8 @@ use metrics::Metrics;
 pub struct AppState {
     pub library: MediaLibrary,
     pub variants: Variants,
+    /// Renders nobody waits for (deferred AVIF, eager presets).
+    pub background: Background,
     pub delivery: Arc<Delivery>,
     pub keys: JwtKeys,
     pub metrics: Arc<Metrics>,

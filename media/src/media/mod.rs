@@ -2,6 +2,7 @@
 //! lives (repo), and the operations on a library of media (library).
 //! Nothing here knows about HTTP.
 
+pub mod background;
 pub mod error;
 pub mod fields;
 pub mod ingest;

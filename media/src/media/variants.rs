@@ -10,8 +10,8 @@ use super::repo::{MediaRecord, RepoError, VariantDoc};
 use crate::process::cost::{estimate_ms, HEAVY_MS};
 use crate::process::format::ImageFormat;
 use crate::process::geometry::plan_chain;
-use crate::process::pipeline::{render, RenderJob};
-use crate::process::transformation::Transformation;
+use crate::process::pipeline::{render, ProcessError, RenderJob, Rendered};
+use crate::process::transformation::{Quality, Transformation};
 use crate::store::StorageKey;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
@@ -248,23 +248,7 @@ impl Variants {
                 message: "too many images are being rendered; retry shortly".into(),
             }
         })?;
-        let record = request.record;
-        let source = self
-            .originals
-            .try_get_with(record.storage_key.clone(), async {
-                collect(self.library.read_original(record, None).await?).await
-            })
-            .await
-            .map_err(|err| {
-                if err.is_unavailable() {
-                    RenderFailure {
-                        kind: FailureKind::Unavailable,
-                        message: "the database is unavailable; try again shortly".into(),
-                    }
-                } else {
-                    RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
-                }
-            })?;
+        let source = self.source(request.record).await?;
         let job_format = request.source_format;
         let transformation = request.transformation.clone();
         let output = request.format;
@@ -291,6 +275,91 @@ impl Variants {
             width: rendered.width,
             height: rendered.height,
         })
+    }
+
+    /// The original's bytes, through the originals cache.
+    async fn source(&self, record: &MediaRecord) -> Result<Bytes, RenderFailure> {
+        self.originals
+            .try_get_with(record.storage_key.clone(), async {
+                collect(self.library.read_original(record, None).await?).await
+            })
+            .await
+            .map_err(|err| {
+                if err.is_unavailable() {
+                    RenderFailure {
+                        kind: FailureKind::Unavailable,
+                        message: "the database is unavailable; try again shortly".into(),
+                    }
+                } else {
+                    RenderFailure::internal("reading an original", anyhow::anyhow!("{err}"))
+                }
+            })
+    }
+
+    /// Whether the variant exists (in memory or the store) without a render.
+    pub async fn ready(&self, request: &VariantRequest<'_>) -> bool {
+        let id = request.id();
+        self.cache.contains_key(&id)
+            || matches!(self.library.repo().variant(&id).await, Ok(Some(_)))
+    }
+
+    /// Renders `request` through `run` (the background thread) unless it
+    /// exists, then keeps it in memory and in the store. Nobody waits for
+    /// it, so it takes no lane.
+    ///
+    /// # Errors
+    /// Why it could not be made.
+    pub async fn render_detached<F, Fut>(
+        &self,
+        request: &VariantRequest<'_>,
+        run: F,
+    ) -> Result<(), RenderFailure>
+    where
+        F: FnOnce(Box<dyn FnOnce() -> Result<Rendered, ProcessError> + Send>) -> Fut,
+        Fut: std::future::Future<Output = Option<Result<Rendered, ProcessError>>>,
+    {
+        if self.ready(request).await {
+            return Ok(());
+        }
+        let source = self.source(request.record).await?;
+        let (source_format, output, quality) =
+            (request.source_format, request.format, request.quality);
+        let transformation = request.transformation.clone();
+        let max_pixels = self.library.limits().max_render_pixels;
+        let rendered = run(Box::new(move || {
+            render(&RenderJob {
+                source: &source,
+                source_format,
+                transformation: &transformation,
+                output,
+                quality,
+                max_pixels,
+            })
+        }))
+        .await
+        .ok_or_else(|| {
+            RenderFailure::internal(
+                "background render",
+                anyhow::anyhow!("the render thread is gone"),
+            )
+        })??;
+        self.counters.renders.inc();
+        let id = request.id();
+        let variant = Variant {
+            bytes: Bytes::from(rendered.bytes),
+            format: rendered.format,
+            width: rendered.width,
+            height: rendered.height,
+        };
+        self.cache.insert(id.clone(), variant.clone()).await;
+        self.persist(Persist {
+            id,
+            media_id: request.record.id.to_string(),
+            transformation: request.transformation.canonical(),
+            variant,
+        })
+        .await;
+        Ok(())
     }
 
     /// Keeps the variant in the store. Failure only costs a future render.
@@ -332,6 +401,24 @@ impl Variants {
             created_at: DateTime::now(),
         };
         self.library.adopt_variant(staged, &doc).await;
+    }
+}
+
+/// Quality when none (or `q_auto`) is asked for.
+pub const DEFAULT_QUALITY: u8 = 80;
+
+/// The encoder quality of `format` for `transformation` (0 for lossless
+/// formats).
+pub fn quality_for(format: ImageFormat, transformation: &Transformation) -> u8 {
+    match format {
+        ImageFormat::Png | ImageFormat::Gif | ImageFormat::Heic => 0,
+        ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
+            match transformation.quality() {
+                Some(Quality::Value(q)) => q,
+                Some(Quality::Auto(level)) => level.value(),
+                None => DEFAULT_QUALITY,
+            }
+        }
     }
 }
 

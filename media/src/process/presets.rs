@@ -55,6 +55,24 @@ impl Presets {
     }
 
     /// The transformation string of `name`.
+    /// Comma-separated preset names (`t_` optional), each one defined.
+    ///
+    /// # Errors
+    /// The first name no preset has.
+    pub fn names(&self, raw: &str) -> Result<Vec<String>, String> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                let name = name.strip_prefix("t_").unwrap_or(name);
+                match self.get(name) {
+                    Some(_) => Ok(name.to_owned()),
+                    None => Err(name.to_owned()),
+                }
+            })
+            .collect()
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
@@ -78,6 +96,11 @@ mod tests {
             .extend_from("thumb=c_fill,w_64,h_64; banner=c_fill,w_1200,h_300/q_70")
             .expect("valid");
         assert_eq!(presets.get("thumb"), Some("c_fill,w_64,h_64"));
+        assert_eq!(
+            presets.names(" t_thumb, banner ,"),
+            Ok(vec!["thumb".to_owned(), "banner".to_owned()])
+        );
+        assert_eq!(presets.names("thumb,nope"), Err("nope".to_owned()));
         assert!(presets.get("banner").is_some());
         assert!(presets.extend_from("Bad Name=w_1").is_err());
         assert!(presets.extend_from("x=w_0").is_err());

@@ -13,6 +13,7 @@ mod api_system;
 mod api_ugc;
 mod api_users;
 mod auth;
+mod background;
 mod cdn;
 mod cloudinary_backend;
 mod cloudinary_fake;

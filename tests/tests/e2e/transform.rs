@@ -134,7 +134,11 @@ async fn nonsense_parameters_are_400_naming_the_parameter() {
 
 #[tokio::test]
 async fn f_auto_negotiates_from_accept_and_varies() {
-    let app = spawn_media().await;
+    // AVIF rendered while the client waits (deferral: background.rs).
+    let app = spawn_media_with(|s| {
+        s.delivery.auto_avif = avenue_media::config::AutoAvif::Inline;
+    })
+    .await;
     let jpeg = stored(&app, fixtures::jpeg(60, 40, 4)).await;
     let png = stored(&app, fixtures::png(60, 40, 4)).await;
     let path = signed_path("f_auto,w_30", &file(&jpeg, "jpg"));
