@@ -407,14 +407,24 @@ impl Variants {
 /// Quality when none (or `q_auto`) is asked for.
 pub const DEFAULT_QUALITY: u8 = 80;
 
+/// How many points below the level `q_auto` encodes AVIF. At the same
+/// number AV1 keeps more than WebP: `make bench` (2026-12-03) measured a
+/// 400x300 photo at `q_auto` as WebP 4,528 bytes (SSIM 0.8564) and AVIF at
+/// 80 as 3,886 (SSIM 0.8603); at 74 the AVIF is 2,391 bytes (SSIM 0.8562),
+/// the same fidelity as the WebP for 53% of its bytes.
+const AVIF_AUTO_OFFSET: u8 = 6;
+
 /// The encoder quality of `format` for `transformation` (0 for lossless
-/// formats).
+/// formats). An explicit `q_N` is taken as given; `q_auto` picks per format.
 pub fn quality_for(format: ImageFormat, transformation: &Transformation) -> u8 {
     match format {
         ImageFormat::Png | ImageFormat::Gif | ImageFormat::Heic => 0,
         ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
             match transformation.quality() {
                 Some(Quality::Value(q)) => q,
+                Some(Quality::Auto(level)) if format == ImageFormat::Avif => {
+                    level.value().saturating_sub(AVIF_AUTO_OFFSET).max(1)
+                }
                 Some(Quality::Auto(level)) => level.value(),
                 None => DEFAULT_QUALITY,
             }
@@ -437,4 +447,28 @@ async fn collect(stream: crate::store::ByteStream) -> Result<Bytes, MediaError> 
         buffer.extend_from_slice(&chunk);
     }
     Ok(buffer.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Transformation {
+        Transformation::parse(text.split('/')).expect("a transformation")
+    }
+
+    #[test]
+    fn q_auto_picks_per_format_and_q_n_is_taken_as_given() {
+        let auto = parsed("c_fill,w_40,h_30,q_auto");
+        assert_eq!(quality_for(ImageFormat::Webp, &auto), 80);
+        assert_eq!(quality_for(ImageFormat::Jpeg, &auto), 80);
+        assert_eq!(quality_for(ImageFormat::Avif, &auto), 80 - AVIF_AUTO_OFFSET);
+        assert_eq!(quality_for(ImageFormat::Png, &auto), 0);
+        let fixed = parsed("c_fill,w_40,h_30,q_55");
+        assert_eq!(quality_for(ImageFormat::Avif, &fixed), 55);
+        assert_eq!(
+            quality_for(ImageFormat::Webp, &parsed("w_40")),
+            DEFAULT_QUALITY
+        );
+    }
 }
