@@ -42,6 +42,7 @@ pub struct EmbeddedMedia {
 pub struct Embeds {
     found: HashMap<MediaId, MediaDescriptor>,
     base: String,
+    /// Ascending.
     widths: Vec<u32>,
     /// Media could not be asked: answers carry ids only.
     pub unavailable: bool,
@@ -61,7 +62,11 @@ impl MediaGateway {
         let mut embeds = Embeds {
             found: HashMap::new(),
             base: base.as_str().trim_end_matches('/').to_owned(),
-            widths: widths.to_vec(),
+            widths: {
+                let mut sorted = widths.to_vec();
+                sorted.sort_unstable();
+                sorted
+            },
             unavailable: false,
         };
         let mut unique: Vec<MediaId> = Vec::new();
@@ -142,13 +147,11 @@ impl Embeds {
     /// The smallest allowed responsive width at least `width`, else the
     /// largest allowed.
     fn cover(&self, width: u32) -> Option<u32> {
-        let mut widths = self.widths.clone();
-        widths.sort_unstable();
-        widths
+        self.widths
             .iter()
             .copied()
             .find(|w| *w >= width)
-            .or_else(|| widths.last().copied())
+            .or_else(|| self.widths.last().copied())
     }
 
     /// Each of `ids` media knows, in order, with the library's alt text.

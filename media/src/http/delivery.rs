@@ -258,33 +258,30 @@ async fn deliver(
 
     let (mut format, varies) =
         choose_output(transformation.format(), wanted.ext, source_format, accept)?;
-    let mut stand_in = false;
-    if varies && format == ImageFormat::Avif && state.delivery.auto_avif == AutoAvif::Deferred {
-        // AVIF costs tens of times WebP's CPU: a first visitor should not
-        // wait for it. Until it exists it is rendered in the background,
-        // and the browser (which accepts WebP too) gets WebP, briefly
-        // cacheable, after which the CDN asks again and gets the AVIF.
-        let avif = BackgroundRender {
-            record: record.clone(),
-            transformation: transformation.clone(),
-            source_format,
-            format: ImageFormat::Avif,
-            quality: quality_for(ImageFormat::Avif, &transformation),
-        };
-        if !state.variants.ready(&avif.request()).await {
-            state.background.enqueue(avif);
-            format = ImageFormat::Webp;
-            stand_in = true;
-        }
-    }
-    let request = VariantRequest {
+    let mut request = VariantRequest {
         record: &record,
         source_format,
         transformation: &transformation,
         format,
         quality: quality_for(format, &transformation),
     };
-    let etag = etag_for(&request.id());
+    let mut id = request.id();
+    let mut stand_in = false;
+    if varies && format == ImageFormat::Avif && state.delivery.auto_avif == AutoAvif::Deferred {
+        // AVIF costs tens of times WebP's CPU: a first visitor should not
+        // wait for it. Until it exists it is rendered in the background,
+        // and the browser (which accepts WebP too) gets WebP, briefly
+        // cacheable, after which the CDN asks again and gets the AVIF.
+        if !state.variants.ready(&id).await {
+            state.background.enqueue(BackgroundRender::of(&request));
+            format = ImageFormat::Webp;
+            request.format = format;
+            request.quality = quality_for(format, &transformation);
+            id = request.id();
+            stand_in = true;
+        }
+    }
+    let etag = etag_for(&id);
     let mut response_headers = cache_headers(&etag);
     if stand_in {
         response_headers.insert(

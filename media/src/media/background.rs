@@ -28,6 +28,17 @@ pub struct BackgroundRender {
 }
 
 impl BackgroundRender {
+    /// An owned copy of `request`, to render once nobody waits.
+    pub fn of(request: &VariantRequest<'_>) -> Self {
+        Self {
+            record: request.record.clone(),
+            transformation: request.transformation.clone(),
+            source_format: request.source_format,
+            format: request.format,
+            quality: request.quality,
+        }
+    }
+
     pub fn request(&self) -> VariantRequest<'_> {
         VariantRequest {
             record: &self.record,

@@ -296,11 +296,10 @@ impl Variants {
             })
     }
 
-    /// Whether the variant exists (in memory or the store) without a render.
-    pub async fn ready(&self, request: &VariantRequest<'_>) -> bool {
-        let id = request.id();
-        self.cache.contains_key(&id)
-            || matches!(self.library.repo().variant(&id).await, Ok(Some(_)))
+    /// Whether the variant `id` ([`VariantRequest::id`]) exists, in memory
+    /// or in the store, without a render.
+    pub async fn ready(&self, id: &str) -> bool {
+        self.cache.contains_key(id) || matches!(self.library.repo().variant(id).await, Ok(Some(_)))
     }
 
     /// Renders `request` through `run` (the background thread) unless it
@@ -318,7 +317,8 @@ impl Variants {
         F: FnOnce(Box<dyn FnOnce() -> Result<Rendered, ProcessError> + Send>) -> Fut,
         Fut: std::future::Future<Output = Option<Result<Rendered, ProcessError>>>,
     {
-        if self.ready(request).await {
+        let id = request.id();
+        if self.ready(&id).await {
             return Ok(());
         }
         let source = self.source(request.record).await?;
@@ -344,7 +344,6 @@ impl Variants {
             )
         })??;
         self.counters.renders.inc();
-        let id = request.id();
         let variant = Variant {
             bytes: Bytes::from(rendered.bytes),
             format: rendered.format,
