@@ -25,7 +25,7 @@ pub struct Call {
 impl Call {
     /// Sends it and answers the response, whatever its status.
     pub async fn send(self) -> Response {
-        self.request.send().await.expect("api answers")
+        crate::contract::send(self.request).await
     }
 
     /// Sends it, asserts the status and answers the JSON (`Null` when the
@@ -167,7 +167,7 @@ impl ApiApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        request.send().await.expect("api answers")
+        crate::contract::send(request).await
     }
 
     /// A request of the typed helpers (`place_order`, ...): sent as is, or
@@ -256,11 +256,11 @@ impl ApiApp {
         if let Some(folder) = folder {
             form = form.text("folder", folder.to_owned());
         }
-        self.request(Method::POST, "/api/uploads", Some(&user.token))
-            .multipart(form)
-            .send()
-            .await
-            .expect("api answers")
+        crate::contract::send(
+            self.request(Method::POST, "/api/uploads", Some(&user.token))
+                .multipart(form),
+        )
+        .await
     }
 
     /// Like [`ApiApp::upload`], asserting success; answers the media id.

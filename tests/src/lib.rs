@@ -11,6 +11,7 @@ pub mod browser;
 pub mod cdn_fake;
 pub mod chaos;
 pub mod cloudinary_fake;
+pub mod contract;
 pub mod fixtures;
 pub mod mail;
 pub mod old_backend;

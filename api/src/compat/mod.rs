@@ -23,6 +23,7 @@ use crate::config::Limits;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::http::plain::plain_json;
 use crate::shop::catalog::PRODUCTS;
 
 /// Set by `avenue-media import-collection` on each old image document it
@@ -192,7 +193,7 @@ pub struct ReuploadItem {
     legacy_id: Option<String>,
     name: Option<String>,
     /// The old URLs or document ids, as stored.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Value>)]
     references: Vec<Value>,
 }
 
@@ -226,7 +227,7 @@ fn reupload_item(product: &Document) -> ReuploadItem {
         .iter()
         .filter_map(|f| product.get(*f))
         .filter(|v| !matches!(v, mongodb::bson::Bson::Null))
-        .map(|v| v.clone().into_relaxed_extjson())
+        .map(|v| plain_json(v.clone()))
         .collect();
     ReuploadItem {
         id: crate::adopt::id_text(product),

@@ -7,3 +7,4 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod plain;

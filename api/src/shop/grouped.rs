@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::catalog::{self, ProductDoc};
 use crate::http::error::ApiError;
+use crate::http::plain::rfc3339;
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,7 +40,7 @@ pub struct GroupMember {
     image_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductGroup {
     /// The model name.
     #[serde(rename = "_id")]
@@ -50,8 +51,39 @@ pub struct ProductGroup {
     total_stock: i64,
     sizes: Vec<String>,
     colors: Vec<String>,
-    #[schema(value_type = String)]
     updated_at: DateTime,
+}
+
+/// A group as the storefront reads it (`_id` kept from the old back end's
+/// answer, which the front end reads).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductGroupView {
+    /// The model name.
+    #[serde(rename = "_id")]
+    model: String,
+    products: Vec<GroupMember>,
+    min_price: i64,
+    max_price: i64,
+    total_stock: i64,
+    sizes: Vec<String>,
+    colors: Vec<String>,
+    /// RFC 3339.
+    updated_at: String,
+}
+
+impl From<ProductGroup> for ProductGroupView {
+    fn from(g: ProductGroup) -> Self {
+        Self {
+            model: g.model,
+            products: g.products,
+            min_price: g.min_price,
+            max_price: g.max_price,
+            total_stock: g.total_stock,
+            sizes: g.sizes,
+            colors: g.colors,
+            updated_at: rfc3339(g.updated_at),
+        }
+    }
 }
 
 fn collection(db: &Database) -> Collection<ProductGroup> {
@@ -160,8 +192,8 @@ pub async fn regroup_all(db: &Database) -> Result<(), mongodb::error::Error> {
 
 /// Published products grouped by model, cheapest first inside a group.
 #[utoipa::path(get, path = "/api/shop/products-grouped", tag = "shop",
-    responses((status = 200, body = [ProductGroup])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProductGroup>>, ApiError> {
+    responses((status = 200, body = [ProductGroupView])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProductGroupView>>, ApiError> {
     let stored: Vec<Document> = state
         .db
         .collection::<Document>(GROUPED)
@@ -171,8 +203,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ProductGroup
         .await?
         .try_collect()
         .await?;
-    let groups: Vec<ProductGroup> = crate::db::readable(GROUPED, stored, |doc| {
+    let groups = crate::db::readable(GROUPED, stored, |doc| {
         mongodb::bson::from_document::<ProductGroup>(doc)
     });
-    Ok(Json(groups))
+    Ok(Json(
+        groups.into_iter().map(ProductGroupView::from).collect(),
+    ))
 }

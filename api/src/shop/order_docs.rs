@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::money::Money;
+use crate::http::plain::rfc3339;
 
 pub const ORDERS: &str = "orders";
 
@@ -45,9 +46,8 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderLine {
-    #[schema(value_type = String)]
     pub product_id: ObjectId,
     pub name: String,
     pub sku: String,
@@ -59,13 +59,11 @@ pub struct OrderLine {
     pub line_total: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusChange {
     pub status: OrderStatus,
-    #[schema(value_type = String)]
     pub at: DateTime,
     /// Who made the change; absent when the system did (an unpaid order expiring).
-    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub by: Option<ObjectId>,
     /// Why, when the system made the change (`payment-timeout`).
@@ -119,7 +117,7 @@ pub fn indexes() -> Vec<IndexSpec> {
 pub struct OrderView {
     id: String,
     user_id: String,
-    lines: Vec<OrderLine>,
+    lines: Vec<OrderLineView>,
     subtotal: i64,
     discount: i64,
     total: i64,
@@ -127,7 +125,7 @@ pub struct OrderView {
     total_display: String,
     coupon_code: Option<String>,
     status: OrderStatus,
-    history: Vec<StatusChange>,
+    history: Vec<StatusChangeView>,
     shipping: Option<Shipping>,
     /// While pending: when the order is cancelled unless paid (RFC 3339).
     expires_at: Option<String>,
@@ -139,7 +137,7 @@ impl From<&OrderDoc> for OrderView {
         Self {
             id: o.id.to_hex(),
             user_id: o.user_id.to_hex(),
-            lines: o.lines.clone(),
+            lines: o.lines.iter().map(OrderLineView::from).collect(),
             subtotal: o.subtotal,
             discount: o.discount,
             total: o.total,
@@ -147,13 +145,64 @@ impl From<&OrderDoc> for OrderView {
             total_display: Money::from_stored(o.total).display(),
             coupon_code: o.coupon_code.clone(),
             status: o.status,
-            history: o.history.clone(),
+            history: o.history.iter().map(StatusChangeView::from).collect(),
             shipping: o.shipping.clone(),
             expires_at: o
                 .expires_at
                 .filter(|_| o.status == OrderStatus::Pending)
                 .and_then(|at| at.try_to_rfc3339_string().ok()),
-            created_at: o.created_at.try_to_rfc3339_string().unwrap_or_default(),
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineView {
+    product_id: String,
+    name: String,
+    sku: String,
+    size: Option<String>,
+    color: Option<String>,
+    /// Integer PYG, as priced when ordered.
+    unit_price: i64,
+    quantity: i64,
+    line_total: i64,
+}
+
+impl From<&OrderLine> for OrderLineView {
+    fn from(l: &OrderLine) -> Self {
+        Self {
+            product_id: l.product_id.to_hex(),
+            name: l.name.clone(),
+            sku: l.sku.clone(),
+            size: l.size.clone(),
+            color: l.color.clone(),
+            unit_price: l.unit_price,
+            quantity: l.quantity,
+            line_total: l.line_total,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChangeView {
+    status: OrderStatus,
+    /// RFC 3339.
+    at: String,
+    /// Who made the change; absent when the system did (an unpaid order expiring).
+    by: Option<String>,
+    /// Why, when the system made the change (`payment-timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<&StatusChange> for StatusChangeView {
+    fn from(c: &StatusChange) -> Self {
+        Self {
+            status: c.status,
+            at: rfc3339(c.at),
+            by: c.by.map(|id| id.to_hex()),
+            reason: c.reason.clone(),
         }
     }
 }

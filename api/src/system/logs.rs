@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
+use crate::http::plain::plain_json;
 use crate::state::AppState;
 use crate::system::email::{EmailDoc, Resend, EMAIL_LOGS};
 
@@ -44,9 +45,9 @@ pub struct AuditEntry {
     action: String,
     collection: String,
     record_id: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     before: serde_json::Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     after: serde_json::Value,
 }
 
@@ -86,11 +87,11 @@ pub async fn list_audit(
                 record_id: d.get_str("record_id").unwrap_or_default().to_owned(),
                 before: d
                     .get("before")
-                    .map(|b| b.clone().into_relaxed_extjson())
+                    .map(|b| plain_json(b.clone()))
                     .unwrap_or_default(),
                 after: d
                     .get("after")
-                    .map(|a| a.clone().into_relaxed_extjson())
+                    .map(|a| plain_json(a.clone()))
                     .unwrap_or_default(),
             })
             .collect(),

@@ -25,6 +25,7 @@ use crate::fields;
 use crate::http::auth::{Admin, MaybeUser};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::plain::rfc3339;
 use crate::media::FieldMedia;
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,15 +52,24 @@ pub enum PageStatus {
     Published,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PageVersion {
     pub version: i64,
     pub title: String,
     pub blocks: Vec<Block>,
-    #[schema(value_type = String)]
     pub saved_at: DateTime,
-    #[schema(value_type = String)]
     pub saved_by: ObjectId,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageVersionView {
+    version: i64,
+    title: String,
+    blocks: Vec<Block>,
+    /// RFC 3339.
+    saved_at: String,
+    /// The admin's user id.
+    saved_by: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -464,14 +474,21 @@ pub async fn unpublish(
 
 /// Saved versions, newest first (admin).
 #[utoipa::path(get, path = "/api/pages/{id}/versions", tag = "system",
-    responses((status = 200, body = [PageVersion])), security(("bearer" = [])))]
+    responses((status = 200, body = [PageVersionView])), security(("bearer" = [])))]
 pub async fn versions(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-) -> Result<Json<Vec<PageVersion>>, ApiError> {
+) -> Result<Json<Vec<PageVersionView>>, ApiError> {
     let page = find(&state.db, &id).await?;
-    Ok(Json(page.history.into_iter().rev().collect()))
+    let views = page.history.into_iter().rev().map(|v| PageVersionView {
+        version: v.version,
+        title: v.title,
+        blocks: v.blocks,
+        saved_at: rfc3339(v.saved_at),
+        saved_by: v.saved_by.to_hex(),
+    });
+    Ok(Json(views.collect()))
 }
 
 /// Deletes a page (admin) and releases its media.

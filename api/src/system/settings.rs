@@ -17,6 +17,7 @@ use avenue_shared::{MediaId, MediaRef};
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::http::plain::plain_json;
 use crate::media::embed::{EmbeddedMedia, Embeds};
 use crate::media::FieldMedia;
 use crate::state::AppState;
@@ -233,7 +234,7 @@ impl Values {
                 .iter()
                 .find(|d| d.get_str("_id") == Ok(definition.key))
                 .and_then(|d| d.get("value").cloned())
-                .map(|b| b.into_relaxed_extjson())
+                .map(plain_json)
                 .filter(|v| parse_value(definition, v).is_ok());
             let value = found.unwrap_or_else(definition.default);
             values.insert(definition.key, Bson::try_from(value).unwrap_or(Bson::Null));
@@ -258,7 +259,7 @@ impl Values {
         self.0
             .get(key)
             .cloned()
-            .map(Bson::into_relaxed_extjson)
+            .map(plain_json)
             .unwrap_or(Value::Null)
     }
 }
@@ -268,9 +269,9 @@ pub struct SettingView {
     key: String,
     #[serde(rename = "type")]
     kind: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     value: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     default: Value,
     public: bool,
     description: String,
@@ -359,7 +360,7 @@ pub async fn public(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingValue {
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     value: Value,
 }
 

@@ -24,6 +24,7 @@ use crate::fields;
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::plain::rfc3339;
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,16 +51,39 @@ pub enum DeliverableStatus {
     Approved,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Revision {
     pub status: DeliverableStatus,
     pub post_url: String,
     pub file_url: Option<String>,
     pub note: String,
-    #[schema(value_type = String)]
     pub at: DateTime,
-    #[schema(value_type = String)]
     pub by: ObjectId,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionView {
+    status: DeliverableStatus,
+    post_url: String,
+    file_url: Option<String>,
+    note: String,
+    /// RFC 3339.
+    at: String,
+    /// Who: the creator submitting, the brand reviewing.
+    by: String,
+}
+
+impl From<&Revision> for RevisionView {
+    fn from(r: &Revision) -> Self {
+        Self {
+            status: r.status,
+            post_url: r.post_url.clone(),
+            file_url: r.file_url.clone(),
+            note: r.note.clone(),
+            at: rfc3339(r.at),
+            by: r.by.to_hex(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,7 +130,7 @@ pub struct DeliverableView {
     post_url: String,
     file_url: Option<String>,
     status: DeliverableStatus,
-    history: Vec<Revision>,
+    history: Vec<RevisionView>,
 }
 
 impl From<&DeliverableDoc> for DeliverableView {
@@ -118,7 +142,7 @@ impl From<&DeliverableDoc> for DeliverableView {
             post_url: d.post_url.clone(),
             file_url: d.file_url.clone(),
             status: d.status,
-            history: d.history.clone(),
+            history: d.history.iter().map(RevisionView::from).collect(),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::fields::{self, double_option};
 use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
+use crate::http::plain::rfc3339;
 use crate::media::embed::{EmbeddedPicture, Embeds};
 use crate::state::AppState;
 use crate::ugc::common::{http_url, Picture};
@@ -55,9 +56,8 @@ pub enum SubscriptionStatus {
 }
 
 /// A brand's plan, copied from the package when subscribed.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Subscription {
-    #[schema(value_type = String)]
     pub package_id: ObjectId,
     pub name: String,
     /// Campaigns that may be published during the period.
@@ -74,10 +74,44 @@ pub struct Subscription {
     pub duration_days: i64,
     /// For a pending subscription: when it was asked for, and when the
     /// request lapses if nobody activates it.
-    #[schema(value_type = String)]
     pub starts_at: DateTime,
-    #[schema(value_type = String)]
     pub ends_at: DateTime,
+}
+
+/// A brand's plan as answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriptionView {
+    package_id: String,
+    name: String,
+    /// Campaigns that may be published during the period.
+    quota: i64,
+    used: i64,
+    status: SubscriptionStatus,
+    /// Integer PYG owed; 0 for a free plan.
+    price: i64,
+    /// The period's length; it starts again from activation.
+    duration_days: i64,
+    /// RFC 3339. For a pending subscription: when it was asked for, and
+    /// when the request lapses if nobody activates it.
+    starts_at: String,
+    /// RFC 3339.
+    ends_at: String,
+}
+
+impl From<&Subscription> for SubscriptionView {
+    fn from(s: &Subscription) -> Self {
+        Self {
+            package_id: s.package_id.to_hex(),
+            name: s.name.clone(),
+            quota: s.quota,
+            used: s.used,
+            status: s.status,
+            price: s.price,
+            duration_days: s.duration_days,
+            starts_at: rfc3339(s.starts_at),
+            ends_at: rfc3339(s.ends_at),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,7 +182,7 @@ pub struct BrandView {
     website: Option<String>,
     rating_average: Option<f64>,
     rating_count: i64,
-    subscription: Option<Subscription>,
+    subscription: Option<SubscriptionView>,
     /// The picture ready to embed (reads), when it is a media.
     #[serde(flatten)]
     embedded: EmbeddedPicture,
@@ -175,7 +209,7 @@ impl BrandView {
             website: b.website.clone(),
             rating_average: average(b.rating_sum, b.rating_count),
             rating_count: b.rating_count,
-            subscription: b.subscription.clone(),
+            subscription: b.subscription.as_ref().map(SubscriptionView::from),
             embedded: EmbeddedPicture::default(),
         }
     }
