@@ -318,10 +318,15 @@ pub async fn update(
         after.active = active;
     }
     after.updated_at = DateTime::now();
-    // Only the edited fields are written: usage counters move concurrently.
-    coupons
+    // Only the edited fields are written: usage counters move concurrently,
+    // so a new limit is held against the uses stored at the write.
+    let mut filter = doc! { "_id": before.id };
+    if let Some(max) = after.max_uses {
+        filter.insert("uses", doc! { "$lte": max });
+    }
+    let written = coupons
         .update_one(
-            doc! { "_id": before.id },
+            filter,
             doc! { "$set": {
                 "valid_from": after.valid_from,
                 "valid_until": after.valid_until,
@@ -334,6 +339,12 @@ pub async fn update(
             } },
         )
         .await?;
+    if written.matched_count == 0 {
+        return Err(ApiError::invalid(
+            "max_uses",
+            "the coupon has been used more times than this limit",
+        ));
+    }
     let (before, after) = (CouponView::from(&before), CouponView::from(&after));
     state
         .audit
@@ -450,7 +461,9 @@ pub async fn redeem(
     let per_user = format!("uses_by_user.{}", user.to_hex());
     coupons
         .update_one(
-            doc! { "_id": coupon.id, "uses": coupon.uses },
+            // As read: the same uses and no edit since (a lowered limit,
+            // a deactivation), else the decision above is stale.
+            doc! { "_id": coupon.id, "uses": coupon.uses, "updated_at": coupon.updated_at },
             doc! { "$inc": { "uses": 1, &per_user: 1 } },
         )
         .session(&mut *session)
@@ -460,8 +473,8 @@ pub async fn redeem(
             if done.matched_count == 1 {
                 Ok(())
             } else {
-                // Someone else used it between our read and write: the
-                // whole order runs again and sees the new count.
+                // Someone else used or edited it between our read and
+                // write: the whole order runs again and sees it as it is.
                 Err(crate::db::TxError::Retry)
             }
         })?;

@@ -286,8 +286,10 @@ pub async fn accept(
         async move {
             let took = campaigns::collection(&db)
                 .update_one(
+                    // Against the slots stored now, not as read before: an
+                    // edit lowering them races this write.
                     doc! { "_id": campaign.id, "status": { "$in": ["published", "paused"] },
-                    "accepted": { "$lt": campaign.slots } },
+                    "$expr": { "$lt": ["$accepted", "$slots"] } },
                     doc! { "$inc": { "accepted": 1 }, "$set": { "updated_at": DateTime::now() } },
                 )
                 .session(&mut *session)
@@ -295,10 +297,7 @@ pub async fn accept(
             if took.matched_count == 0 {
                 return Err(TxError::Abort(ApiError::conflict(
                     "campaign-full",
-                    format!(
-                        "all {} places are taken, or the campaign is closed",
-                        campaign.slots
-                    ),
+                    "all places are taken, or the campaign is closed",
                 )));
             }
             let decided = collection(&db)

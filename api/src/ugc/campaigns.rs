@@ -169,15 +169,12 @@ pub async fn update(
 ) -> Result<Json<CampaignView>, ApiError> {
     let before = managed(&state.db, &user, &id).await?;
     let terms = parse_input(input)?;
-    if terms.slots < before.accepted {
-        return Err(ApiError::invalid(
-            "slots",
-            format!("{} creators are already accepted", before.accepted),
-        ));
-    }
+    let slots = terms.slots;
+    // Checked in the write itself: accepts move `accepted` concurrently.
     let updated = collection(&state.db)
         .find_one_and_update(
-            doc! { "_id": before.id, "status": { "$in": ["draft", "paused"] } },
+            doc! { "_id": before.id, "status": { "$in": ["draft", "paused"] },
+                   "accepted": { "$lte": slots } },
             doc! { "$set": {
                 "title": terms.title, "description": terms.description, "budget": terms.budget,
                 "deliverable_types": mongodb::bson::to_bson(&terms.deliverable_types).map_err(anyhow::Error::from)?,
@@ -187,8 +184,21 @@ pub async fn update(
             } },
         )
         .return_document(mongodb::options::ReturnDocument::After)
-        .await?
-        .ok_or_else(|| ApiError::conflict("invalid-transition", "only draft or paused campaigns are edited; pause it first"))?;
+        .await?;
+    let Some(updated) = updated else {
+        let now = managed(&state.db, &user, &id).await?;
+        return Err(if now.accepted > slots {
+            ApiError::invalid(
+                "slots",
+                format!("{} creators are already accepted", now.accepted),
+            )
+        } else {
+            ApiError::conflict(
+                "invalid-transition",
+                "only draft or paused campaigns are edited; pause it first",
+            )
+        });
+    };
     Ok(Json(CampaignView::from(&updated)))
 }
 
@@ -284,8 +294,12 @@ pub async fn publish(
             }
             let counted = brands(&db)
                 .update_one(
+                    // The quota is compared in the write, with the plan as
+                    // stored now (a new subscription may have replaced it).
                     doc! { "_id": brand.id, "subscription.used": subscription.used,
-                    "subscription.status": { "$ne": "pending" } },
+                    "subscription.status": { "$ne": "pending" },
+                    "subscription.ends_at": { "$gt": now },
+                    "$expr": { "$lt": ["$subscription.used", "$subscription.quota"] } },
                     doc! { "$inc": { "subscription.used": 1 } },
                 )
                 .session(&mut *session)

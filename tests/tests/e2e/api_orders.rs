@@ -5,6 +5,7 @@
 
 use avenue_tests::api::{spawn_stack, Stack, TestUser};
 use futures::future::join_all;
+use futures::FutureExt;
 use mongodb::bson::doc;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -379,5 +380,101 @@ async fn coupons_apply_their_rules_and_limits() {
         .expect(201)
         .await;
     avenue_tests::old_backend::assert_adoption_leaves_ours_alone(&stack.api.db).await;
+    stack.stop().await;
+}
+
+/// A coupon's limit lowered while orders redeem it: the uses never end
+/// above the limit, and a limit below the uses already made is refused.
+#[tokio::test]
+async fn a_coupon_never_counts_more_uses_than_its_limit_while_it_is_lowered() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let product = stack.published(&admin, "RACE-1", 100000, 100).await;
+    let mut buyers = Vec::new();
+    for _ in 0..6 {
+        buyers.push(api.user("customer").await);
+    }
+    // Uses made before the race: with three, lowering to two is refused
+    // whatever the race does.
+    for (round, before) in [0, 1, 3].into_iter().enumerate() {
+        let code = format!("LIMITE{round}");
+        api.create_coupon(
+            &admin,
+            json!({ "code": code, "kind": "percent", "value": 10, "max_uses": 10 }),
+        )
+        .expect(201)
+        .await;
+        for buyer in buyers.iter().take(before) {
+            api.place_order(buyer, order(&product, 1, Some(&code)))
+                .expect(201)
+                .await;
+        }
+        let lower = api
+            .json_call(
+                Method::PATCH,
+                &format!("/api/shop/coupons/{code}"),
+                Some(&admin),
+                Some(json!({ "max_uses": 2 })),
+            )
+            .send();
+        let mut racers: Vec<_> = buyers
+            .iter()
+            .map(|b| {
+                api.place_order(b, order(&product, 1, Some(&code)))
+                    .send()
+                    .boxed()
+            })
+            .collect();
+        racers.insert(round * 2, lower.boxed());
+        let mut statuses = Vec::new();
+        let mut bodies = Vec::new();
+        for answer in join_all(racers).await {
+            statuses.push(answer.status().as_u16());
+            bodies.push(answer.json::<Value>().await.unwrap_or(Value::Null));
+        }
+        let patch_status = statuses[round * 2];
+        let won = before + statuses.iter().filter(|s| **s == 201).count();
+        assert!(matches!(patch_status, 200 | 422), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| matches!(s, 200 | 201 | 422)),
+            "{statuses:?}"
+        );
+
+        let coupons = api
+            .expect(
+                200,
+                Method::GET,
+                "/api/shop/coupons",
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        let stored = coupons
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["code"] == code.as_str()))
+            .expect("the coupon")
+            .clone();
+        assert_eq!(stored["uses"], won, "round {round}: {stored} {statuses:?}");
+        if patch_status == 200 {
+            assert_eq!(stored["max_uses"], 2, "{stored}");
+            assert!(
+                won <= 2,
+                "round {round}: {won} uses of a coupon limited to 2"
+            );
+        } else {
+            assert_eq!(
+                bodies[round * 2]["field"],
+                "max_uses",
+                "{:?}",
+                bodies[round * 2]
+            );
+            assert_eq!(stored["max_uses"], 10, "{stored}");
+            assert!(
+                won > 2,
+                "round {round}: lowering to 2 refused with {won} uses"
+            );
+        }
+    }
     stack.stop().await;
 }

@@ -4,6 +4,7 @@
 //! notifications every step leaves; plus who may see and do what.
 
 mod journey;
+mod races;
 mod rules;
 
 use avenue_tests::api::{Stack, TestUser};
