@@ -41,15 +41,20 @@ enum Segment {
     Param,
 }
 
+/// This build's OpenAPI document, as `/api/openapi.json` serves it.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let limits = avenue_api::config::Limits::default();
+        let (_, openapi) = avenue_api::routes::routes(&limits);
+        serde_json::to_value(&openapi).expect("the OpenAPI document serializes")
+    })
+}
+
 /// The contract of this build's api, made once per test binary.
 pub fn contract() -> &'static Contract {
     static CONTRACT: OnceLock<Contract> = OnceLock::new();
-    CONTRACT.get_or_init(|| {
-        let limits = avenue_api::config::Limits::default();
-        let (_, openapi) = avenue_api::routes::routes(&limits);
-        let document = serde_json::to_value(&openapi).expect("the OpenAPI document serializes");
-        Contract::from_document(&document)
-    })
+    CONTRACT.get_or_init(|| Contract::from_document(document()))
 }
 
 /// Sends a request to the api and holds its response to the contract

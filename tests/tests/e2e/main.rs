@@ -24,6 +24,7 @@ mod email;
 mod embed;
 mod faults;
 mod files;
+mod fuzz;
 mod hardening;
 mod health;
 mod heif;
