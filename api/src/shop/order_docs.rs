@@ -86,6 +86,9 @@ pub struct OrderDoc {
     pub lines: Vec<OrderLine>,
     pub subtotal: i64,
     pub discount: i64,
+    /// Charged for delivery; absent on orders written before it existed.
+    #[serde(default)]
+    pub shipping_cost: i64,
     pub total: i64,
     pub currency: String,
     pub coupon_code: Option<String>,
@@ -120,6 +123,10 @@ pub struct OrderView {
     lines: Vec<OrderLineView>,
     subtotal: i64,
     discount: i64,
+    /// Delivery: `shop.shipping_cost` for an order with an address whose
+    /// subtotal after the coupon is below `shop.free_shipping_min`, else 0.
+    shipping_cost: i64,
+    /// `subtotal - discount + shipping_cost`.
     total: i64,
     currency: String,
     total_display: String,
@@ -140,6 +147,7 @@ impl From<&OrderDoc> for OrderView {
             lines: o.lines.iter().map(OrderLineView::from).collect(),
             subtotal: o.subtotal,
             discount: o.discount,
+            shipping_cost: o.shipping_cost,
             total: o.total,
             currency: o.currency.clone(),
             total_display: Money::from_stored(o.total).display(),

@@ -141,6 +141,25 @@ fn check_variant(
     }
 }
 
+/// What delivery costs, from the shop's settings.
+#[derive(Debug, Clone, Copy)]
+struct Delivery {
+    cost: i64,
+    free_from: i64,
+}
+
+impl Delivery {
+    /// Nothing to pick up (no address) or goods at the free threshold:
+    /// free; else the flat cost.
+    fn cost_for(self, goods: Money, has_address: bool) -> Money {
+        if !has_address || goods.amount() >= self.free_from {
+            Money::default()
+        } else {
+            Money::from_stored(self.cost)
+        }
+    }
+}
+
 fn confirmation(order: &OrderDoc, to: &str, name: &str) -> NewEmail {
     let short = &order.id.to_hex()[16..];
     let money = |amount: i64| Money::from_stored(amount).display();
@@ -162,6 +181,7 @@ fn confirmation(order: &OrderDoc, to: &str, name: &str) -> NewEmail {
         "number": short,
         "lines": lines,
         "discount": (order.discount > 0).then(|| money(order.discount)),
+        "shipping": (order.shipping_cost > 0).then(|| money(order.shipping_cost)),
         "coupon": order.coupon_code.as_deref().unwrap_or(""),
         "total": money(order.total),
     });
@@ -195,6 +215,10 @@ pub async fn place(
         ));
     }
     let hold = settings.int("shop.unpaid_order_minutes").max(1);
+    let delivery = Delivery {
+        cost: settings.int("shop.shipping_cost").max(0),
+        free_from: settings.int("shop.free_shipping_min").max(0),
+    };
     let shipping = request
         .shipping
         .as_ref()
@@ -269,13 +293,16 @@ pub async fn place(
                 None => (None, Money::default()),
             };
             let now = DateTime::now();
+            let goods = subtotal.minus(discount);
+            let shipping_cost = delivery.cost_for(goods, shipping.is_some());
             let order = OrderDoc {
                 id: ObjectId::new(),
                 user_id,
                 lines,
                 subtotal: subtotal.amount(),
                 discount: discount.amount(),
-                total: subtotal.minus(discount).amount(),
+                shipping_cost: shipping_cost.amount(),
+                total: goods.plus(shipping_cost).amount(),
                 currency: CURRENCY.to_owned(),
                 coupon_code,
                 status: OrderStatus::Pending,

@@ -94,7 +94,14 @@ const DEFINITIONS: &[Definition] = &[
         kind: Kind::Money,
         default: || Value::from(500_000),
         public: true,
-        description: "Subtotal (PYG) from which shipping is free",
+        description: "Subtotal (PYG, after the coupon) from which shipping is free",
+    },
+    Definition {
+        key: "shop.shipping_cost",
+        kind: Kind::Money,
+        default: || Value::from(30_000),
+        public: true,
+        description: "Shipping (PYG) charged on an order with an address below the free threshold",
     },
     Definition {
         key: "shop.unpaid_order_minutes",

@@ -478,3 +478,74 @@ async fn a_coupon_never_counts_more_uses_than_its_limit_while_it_is_lowered() {
     }
     stack.stop().await;
 }
+
+/// `shop.shipping_cost` is charged on delivered orders below
+/// `shop.free_shipping_min` (after the coupon), and the total says so.
+#[tokio::test]
+async fn shipping_is_charged_below_the_free_threshold() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let buyer = api.user("customer").await;
+    let set = |key: &str, value: Value| {
+        api.json_call(
+            Method::PUT,
+            &format!("/api/admin/settings/{key}"),
+            Some(&admin),
+            Some(json!({ "value": value })),
+        )
+        .expect(200)
+    };
+    set("shop.shipping_cost", json!(25000)).await;
+    set("shop.free_shipping_min", json!(200000)).await;
+    api.create_coupon(
+        &admin,
+        json!({ "code": "MITAD", "kind": "percent", "value": 50 }),
+    )
+    .expect(201)
+    .await;
+    let product = stack.published(&admin, "SHIP-1", 150000, 20).await;
+    let address =
+        json!({ "name": "Ana", "address": "Palma 123, Asunción", "phone": "0981 000000" });
+    let with_address = |quantity: i64, coupon: Option<&str>| {
+        let mut body = order(&product, quantity, coupon);
+        body["shipping"] = address.clone();
+        body
+    };
+
+    // (quantity, coupon, address?) -> (shipping, total)
+    let cases = [
+        (1, None, true, 25000, 175000),
+        (2, None, true, 0, 300000),
+        // 300 000 halved is below the threshold again.
+        (2, Some("MITAD"), true, 25000, 175000),
+        (1, None, false, 0, 150000),
+    ];
+    for (quantity, coupon, delivered, shipping, total) in cases {
+        let body = if delivered {
+            with_address(quantity, coupon)
+        } else {
+            order(&product, quantity, coupon)
+        };
+        let placed = api.place_order(&buyer, body).expect(201).await;
+        assert_eq!(placed["shipping_cost"], shipping, "{placed}");
+        assert_eq!(placed["total"], total, "{placed}");
+        let sum = placed["subtotal"].as_i64().unwrap_or_default()
+            - placed["discount"].as_i64().unwrap_or_default()
+            + placed["shipping_cost"].as_i64().unwrap_or_default();
+        assert_eq!(placed["total"].as_i64(), Some(sum), "{placed}");
+        let related = format!("orders:{}", placed["id"].as_str().unwrap_or_default());
+        let emails = api
+            .expect(
+                200,
+                Method::GET,
+                &format!("/api/admin/email-logs?related={related}"),
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        let text = emails[0]["body"].as_str().unwrap_or_default();
+        assert_eq!(text.contains("Shipping: ₲ 25.000"), shipping > 0, "{text}");
+    }
+    stack.stop().await;
+}
