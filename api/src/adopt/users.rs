@@ -72,6 +72,14 @@ fn convert_into(draft: &mut Draft) -> Result<(), String> {
     };
     draft.set("role", role, "from the old role");
 
+    // The old back end's own switch: kept, as a flag whatever it was typed.
+    if let Some(raw) = draft.doc.get("is_active").cloned() {
+        if !matches!(raw, Bson::Boolean(_)) {
+            let active = values::boolean(&raw).unwrap_or(true);
+            draft.set("is_active", active, "read as a flag");
+        }
+    }
+
     if !matches!(draft.doc.get("password_hash"), Some(Bson::String(_))) {
         let found = HASH_FIELDS
             .iter()
@@ -136,6 +144,28 @@ mod tests {
         let user: UserDoc = mongodb::bson::from_document(document).expect("reads as ours");
         assert_eq!(user.name, "Ana Pérez");
         assert_eq!(user.password_hash, "$2b$12$abcdefghijklmnopqrstuu");
+    }
+
+    #[test]
+    fn the_old_switch_off_keeps_the_account_off_whatever_its_type() {
+        for (raw, active) in [
+            (Bson::Boolean(false), false),
+            (Bson::String("false".into()), false),
+            (Bson::Int32(0), false),
+            (Bson::String("1".into()), true),
+            (Bson::String("maybe".into()), true),
+        ] {
+            let stored = doc! {
+                "_id": ObjectId::new(), "email": "a@b.co", "password": "$2b$12$abcdefghijklmnopqrstuu",
+                "is_active": raw.clone(),
+            };
+            let document = match convert(&stored, &Rules::default()) {
+                Verdict::Convert { document, .. } => document,
+                other => panic!("{raw}: {other:?}"),
+            };
+            let user: UserDoc = mongodb::bson::from_document(document).expect("reads as ours");
+            assert_eq!(user.is_active, active, "{raw}");
+        }
     }
 
     #[test]

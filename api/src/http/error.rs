@@ -23,8 +23,8 @@ pub enum ApiError {
     /// only a password reset lets it sign in.
     #[error("this account must set a new password: request a password reset")]
     PasswordResetRequired,
-    #[error("{0}")]
-    Forbidden(String),
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -85,7 +85,16 @@ impl ApiError {
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden(message.into())
+        Self::forbidden_code("forbidden", message)
+    }
+
+    /// 403 with a code of its own (`account-deactivated`), for a refusal a
+    /// client shows differently from a missing role.
+    pub fn forbidden_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -195,7 +204,7 @@ impl IntoResponse for ApiError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::PasswordResetRequired => (StatusCode::UNAUTHORIZED, "password-reset-required"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, *code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),

@@ -49,6 +49,7 @@ pub async fn create(
             .await
             .map_err(AccountError::Hash)?,
         refresh_tokens: Vec::new(),
+        is_active: true,
         legacy_id: None,
         created_at: now,
         updated_at: now,

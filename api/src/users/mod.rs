@@ -3,6 +3,7 @@
 //! admin's user list.
 
 pub mod accounts;
+pub mod admin;
 pub mod legacy_hash;
 pub mod limiter;
 pub mod model;
@@ -19,5 +20,6 @@ pub use repo::UserRepo;
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(routes::router())
+        .merge(admin::router())
         .merge(reset::router())
 }

@@ -100,8 +100,16 @@ pub struct UserDoc {
     pub legacy_id: Option<String>,
     #[serde(default)]
     pub refresh_tokens: Vec<RefreshDoc>,
+    /// `false` once an admin deactivated the account (or the old back end
+    /// had, under the same name): sign-in and refresh are refused.
+    #[serde(default = "active_by_default")]
+    pub is_active: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+}
+
+fn active_by_default() -> bool {
+    true
 }
 
 /// A user as answered; never the hash or sessions.
@@ -112,6 +120,8 @@ pub struct UserView {
     pub name: String,
     #[schema(value_type = String, example = "customer")]
     pub role: Role,
+    /// `false` for a deactivated account.
+    pub is_active: bool,
     pub created_at: String,
 }
 
@@ -122,6 +132,7 @@ impl From<&UserDoc> for UserView {
             email: user.email.clone(),
             name: user.name.clone(),
             role: user.role.clone(),
+            is_active: user.is_active,
             created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
         }
     }

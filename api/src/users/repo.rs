@@ -181,6 +181,38 @@ impl UserRepo {
         Ok(())
     }
 
+    /// Ends every session of `id` (its refresh tokens).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn end_sessions(&self, id: ObjectId) -> Result<(), DbError> {
+        self.users
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "refresh_tokens": [] } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Turns an account on or off; off ends its sessions too, in the same
+    /// write, so no refresh slips between.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn set_active(&self, id: ObjectId, active: bool) -> Result<Option<UserDoc>, DbError> {
+        let mut set = doc! { "is_active": active, "updated_at": DateTime::now() };
+        if !active {
+            set.insert("refresh_tokens", mongodb::bson::Bson::Array(Vec::new()));
+        }
+        self.stored
+            .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?
+            .map(read)
+            .transpose()
+    }
+
     /// # Errors
     /// When the database fails.
     pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {

@@ -1,6 +1,6 @@
-//! `/api/auth/*` and `/api/users`.
+//! `/api/auth/*`: accounts and their sessions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
@@ -8,7 +8,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use avenue_shared::{Claims, Role};
 
@@ -16,9 +16,9 @@ use super::accounts;
 use super::limiter::Reservation;
 use super::model::{Email, NewPassword, RefreshDoc, UserDoc, UserView};
 use super::password::Check;
-use crate::http::auth::{Admin, CurrentUser};
+use crate::http::auth::CurrentUser;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, ApiQuery, ClientAddress};
+use crate::http::extract::{ApiJson, ClientAddress};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,8 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(me))
         .routes(routes!(change_password))
-        .routes(routes!(list_users))
-        .routes(routes!(set_role))
+        .routes(routes!(logout))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,6 +54,15 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    refresh_token: String,
+    /// End every session of the account, not only this one.
+    #[serde(default)]
+    all: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,7 +95,7 @@ fn self_service_role(raw: Option<&str>) -> Result<Role, ApiError> {
     }
 }
 
-fn parse_role(raw: &str) -> Result<Role, ApiError> {
+pub(super) fn parse_role(raw: &str) -> Result<Role, ApiError> {
     match raw {
         "admin" => Ok(Role::Admin),
         "customer" => Ok(Role::Customer),
@@ -202,6 +210,12 @@ pub async fn login(
                 return Err(ApiError::Unauthenticated("wrong email or password".into()));
             };
             state.limiter.succeeded(attempt).await;
+            if !user.is_active {
+                return Err(ApiError::forbidden_code(
+                    "account-deactivated",
+                    "this account is deactivated; ask the shop to restore it",
+                ));
+            }
             if rehash {
                 upgrade_hash(&state, &user, &request.password).await;
             }
@@ -243,11 +257,7 @@ pub async fn refresh(
 ) -> Result<Json<Session>, ApiError> {
     let refused =
         || ApiError::Unauthenticated("the refresh token is unknown, used or expired".into());
-    let user_id = request
-        .refresh_token
-        .split_once('.')
-        .and_then(|(id, _)| ObjectId::parse_str(id).ok())
-        .ok_or_else(refused)?;
+    let user_id = token_owner(&request.refresh_token).ok_or_else(refused)?;
     if !state
         .users
         .take_session(user_id, &token_hash(&request.refresh_token))
@@ -255,8 +265,53 @@ pub async fn refresh(
     {
         return Err(refused());
     }
-    let user = state.users.by_id(user_id).await?.ok_or_else(refused)?;
+    let user = state
+        .users
+        .by_id(user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(refused)?;
     Ok(Json(open_session(&state, &user).await?))
+}
+
+/// The user id a refresh token names, if it is shaped like one.
+fn token_owner(token: &str) -> Option<ObjectId> {
+    token
+        .split_once('.')
+        .and_then(|(id, _)| ObjectId::parse_str(id).ok())
+}
+
+/// Ends the session of `refresh_token` (it refreshes no more); with `all`,
+/// every session of its account. Access tokens already issued stay valid
+/// until they expire (`expires_in`), as they are not looked up.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    request_body = LogoutRequest,
+    responses((status = 204, description = "signed out (also for a token already ended)"),
+        (status = 401, description = "`all` with a token that is unknown, used or expired")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LogoutRequest>,
+) -> Result<StatusCode, ApiError> {
+    let owner = token_owner(&request.refresh_token);
+    let taken = match owner {
+        Some(id) => {
+            state
+                .users
+                .take_session(id, &token_hash(&request.refresh_token))
+                .await?
+        }
+        None => false,
+    };
+    if request.all {
+        // Only a live session may end the others.
+        let Some(id) = owner.filter(|_| taken) else {
+            return Err(ApiError::Unauthenticated(
+                "the refresh token is unknown, used or expired".into(),
+            ));
+        };
+        state.users.end_sessions(id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.
@@ -304,74 +359,4 @@ pub async fn change_password(
     let hash = state.hasher.hash(new_password.expose()).await?;
     state.users.set_password(user.id, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct UserQuery {
-    role: Option<String>,
-    limit: Option<u32>,
-}
-
-/// Every user, newest first (admin).
-#[utoipa::path(get, path = "/api/users", tag = "auth", params(UserQuery),
-    responses((status = 200, body = [UserView]), (status = 403, description = "not an admin")),
-    security(("bearer" = [])))]
-pub async fn list_users(
-    State(state): State<AppState>,
-    _admin: Admin,
-    ApiQuery(query): ApiQuery<UserQuery>,
-) -> Result<Json<Vec<UserView>>, ApiError> {
-    let role = query.role.as_deref().map(parse_role).transpose()?;
-    let users = state
-        .users
-        .list(
-            role.as_ref(),
-            i64::from(query.limit.unwrap_or(50).clamp(1, 200)),
-        )
-        .await?;
-    Ok(Json(users.iter().map(UserView::from).collect()))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    role: String,
-}
-
-/// Changes a user's role (admin); audited.
-#[utoipa::path(put, path = "/api/users/{id}/role", tag = "auth",
-    request_body = RoleChange,
-    responses((status = 200, body = UserView), (status = 404, description = "no such user")),
-    security(("bearer" = [])))]
-pub async fn set_role(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    Path(id): Path<String>,
-    ApiJson(request): ApiJson<RoleChange>,
-) -> Result<Json<UserView>, ApiError> {
-    let id = crate::db::resolve_id(&state.db, super::repo::USERS, &id, "user").await?;
-    let role = parse_role(&request.role)?;
-    let before = state
-        .users
-        .by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let after = state
-        .users
-        .set_role(id, &role)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let (before, after) = (UserView::from(&before), UserView::from(&after));
-    state
-        .audit
-        .record(
-            &admin,
-            "user.role",
-            "users",
-            &id.to_hex(),
-            Some(&before),
-            Some(&after),
-        )
-        .await;
-    Ok(Json(after))
 }

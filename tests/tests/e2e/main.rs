@@ -36,6 +36,7 @@ mod migration;
 mod mirror;
 mod old_links;
 mod password_reset;
+mod sessions;
 mod store_conformance;
 mod transform;
 mod upload;

@@ -1,0 +1,165 @@
+//! `/api/users`: the admin's view of accounts, their roles, and turning
+//! an account off (and on again).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::model::UserView;
+use super::routes::parse_role;
+use crate::http::auth::Admin;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(set_role))
+        .routes(routes!(deactivate))
+        .routes(routes!(reactivate))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UserQuery {
+    role: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Every user, newest first (admin).
+#[utoipa::path(get, path = "/api/users", tag = "auth", params(UserQuery),
+    responses((status = 200, body = [UserView]), (status = 403, description = "not an admin")),
+    security(("bearer" = [])))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<UserQuery>,
+) -> Result<Json<Vec<UserView>>, ApiError> {
+    let role = query.role.as_deref().map(parse_role).transpose()?;
+    let users = state
+        .users
+        .list(
+            role.as_ref(),
+            i64::from(query.limit.unwrap_or(50).clamp(1, 200)),
+        )
+        .await?;
+    Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    role: String,
+}
+
+/// Changes a user's role (admin); audited.
+#[utoipa::path(put, path = "/api/users/{id}/role", tag = "auth",
+    request_body = RoleChange,
+    responses((status = 200, body = UserView), (status = 404, description = "no such user")),
+    security(("bearer" = [])))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<RoleChange>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = crate::db::resolve_id(&state.db, super::repo::USERS, &id, "user").await?;
+    let role = parse_role(&request.role)?;
+    let before = state
+        .users
+        .by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let after = state
+        .users
+        .set_role(id, &role)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let (before, after) = (UserView::from(&before), UserView::from(&after));
+    state
+        .audit
+        .record(
+            &admin,
+            "user.role",
+            "users",
+            &id.to_hex(),
+            Some(&before),
+            Some(&after),
+        )
+        .await;
+    Ok(Json(after))
+}
+
+/// Deactivates an account (admin); audited. Sign-in is refused (403
+/// `account-deactivated`) and every session ends, so its access tokens
+/// are refused at their next refresh. Nothing of the account is removed.
+#[utoipa::path(post, path = "/api/users/{id}/deactivate", tag = "auth",
+    responses((status = 200, body = UserView), (status = 404, description = "no such user"),
+        (status = 409, description = "an admin deactivating their own account")),
+    security(("bearer" = [])))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = crate::db::resolve_id(&state.db, super::repo::USERS, &id, "user").await?;
+    if id == admin.id {
+        return Err(ApiError::conflict(
+            "own-account",
+            "an admin cannot deactivate their own account",
+        ));
+    }
+    set_active(&state, &admin, id, false).await
+}
+
+/// Makes a deactivated account usable again (admin); audited.
+#[utoipa::path(post, path = "/api/users/{id}/reactivate", tag = "auth",
+    responses((status = 200, body = UserView), (status = 404, description = "no such user")),
+    security(("bearer" = [])))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let id = crate::db::resolve_id(&state.db, super::repo::USERS, &id, "user").await?;
+    set_active(&state, &admin, id, true).await
+}
+
+async fn set_active(
+    state: &AppState,
+    admin: &crate::users::model::CurrentUser,
+    id: mongodb::bson::oid::ObjectId,
+    active: bool,
+) -> Result<Json<UserView>, ApiError> {
+    let before = state
+        .users
+        .by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let after = state
+        .users
+        .set_active(id, active)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let (before, after) = (UserView::from(&before), UserView::from(&after));
+    let action = if active {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
+    state
+        .audit
+        .record(
+            admin,
+            action,
+            "users",
+            &id.to_hex(),
+            Some(&before),
+            Some(&after),
+        )
+        .await;
+    Ok(Json(after))
+}
