@@ -2,6 +2,7 @@
 //! second); its brand accepts or rejects. Acceptance takes one of the
 //! campaign's slots with a conditional increment, in one transaction with
 //! the application's change, so concurrent accepts stop at the slot count.
+//! A creator may withdraw an application until it is decided.
 
 use crate::indexes::IndexSpec;
 use axum::extract::{Path, State};
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(apply))
         .routes(routes!(list))
-        .routes(routes!(show))
+        .routes(routes!(show, withdraw))
         .routes(routes!(accept))
         .routes(routes!(reject))
 }
@@ -361,4 +362,37 @@ pub async fn reject(
     )
     .await;
     Ok(Json(ApplicationView::from(&rejected)))
+}
+
+/// Withdraws one's own pending application: it is removed, so the
+/// creator may apply again while the campaign is open. A decided one is
+/// the brand's to change (409).
+#[utoipa::path(delete, path = "/api/ugc/applications/{id}", tag = "ugc",
+    responses((status = 204), (status = 404, description = "no such application of yours"),
+        (status = 403, description = "not the creator who applied"),
+        (status = 409, description = "already accepted or rejected")),
+    security(("bearer" = [])))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let application = visible(&state.db, &user, &id).await?;
+    if application.creator_user_id != user.id {
+        return Err(ApiError::forbidden(
+            "only the creator who applied withdraws",
+        ));
+    }
+    // Conditional: an accept landing first keeps the application (and
+    // the slot it took).
+    let removed = collection(&state.db)
+        .delete_one(doc! { "_id": application.id, "status": "pending" })
+        .await?;
+    if removed.deleted_count == 0 {
+        return Err(ApiError::conflict(
+            "already-decided",
+            "this application is already decided; ask the brand",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

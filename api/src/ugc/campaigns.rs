@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(show, update))
+        .routes(routes!(show, update, remove))
         .routes(routes!(publish))
         .routes(routes!(pause))
         .routes(routes!(close))
@@ -200,6 +200,30 @@ pub async fn update(
         });
     };
     Ok(Json(CampaignView::from(&updated)))
+}
+
+/// Deletes a draft (its brand or an admin). Once published a campaign has
+/// applications and counts against the plan: close it instead (409).
+#[utoipa::path(delete, path = "/api/ugc/campaigns/{id}", tag = "ugc",
+    responses((status = 204), (status = 404, description = "no such campaign"),
+        (status = 409, description = "not a draft")),
+    security(("bearer" = [])))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let campaign = managed(&state.db, &user, &id).await?;
+    let removed = collection(&state.db)
+        .delete_one(doc! { "_id": campaign.id, "status": "draft", "counted": { "$ne": true } })
+        .await?;
+    if removed.deleted_count == 0 {
+        return Err(ApiError::conflict(
+            "not-a-draft",
+            "only drafts are deleted; close a published campaign instead",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Moves `campaign` from one of `from` to `to`, conditionally.

@@ -4,6 +4,7 @@
 //! notifications every step leaves; plus who may see and do what.
 
 mod journey;
+mod operations;
 mod races;
 mod rules;
 

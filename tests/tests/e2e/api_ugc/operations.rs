@@ -1,0 +1,82 @@
+//! The small operations people reach for first: a creator withdraws an
+//! application not yet decided, a brand deletes a draft.
+
+use avenue_tests::api::spawn_stack;
+use reqwest::Method;
+use serde_json::json;
+
+use super::{brand, campaign, creator, package};
+
+#[tokio::test]
+async fn creators_withdraw_undecided_applications_and_brands_delete_drafts() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let plan = package(&stack, &admin, 3).await;
+    let brand_user = brand(&stack, Some((&plan, &admin))).await;
+    let (ana, _) = creator(&stack, &["moda"]).await;
+    let (bea, _) = creator(&stack, &["moda"]).await;
+    let id = campaign(&stack, &brand_user, 2, json!({})).await;
+    api.publish_campaign(&brand_user, &id).expect(200).await;
+    let apply = |who| {
+        api.apply_to(who, &id, json!({ "pitch": "Me encanta la marca" }))
+            .expect(201)
+    };
+    let first = apply(&ana).await["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/ugc/applications/{first}");
+
+    // Only the creator who applied withdraws it.
+    api.expect(403, Method::DELETE, &path, Some(&brand_user.token), None)
+        .await;
+    api.expect(404, Method::DELETE, &path, Some(&bea.token), None)
+        .await;
+    api.expect(204, Method::DELETE, &path, Some(&ana.token), None)
+        .await;
+    api.expect(404, Method::GET, &path, Some(&ana.token), None)
+        .await;
+    // Withdrawn, it may be sent again; once accepted it stays.
+    let again = apply(&ana).await["id"].as_str().expect("id").to_owned();
+    api.accept_application(&brand_user, &again)
+        .expect(200)
+        .await;
+    let decided = api
+        .expect(
+            409,
+            Method::DELETE,
+            &format!("/api/ugc/applications/{again}"),
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(decided["code"], "already-decided");
+    let campaign_now = api.campaign(&brand_user, &id).expect(200).await;
+    assert_eq!(campaign_now["accepted"], 1);
+
+    // Drafts are deleted; a published campaign is closed instead.
+    let draft = campaign(&stack, &brand_user, 1, json!({})).await;
+    let draft_path = format!("/api/ugc/campaigns/{draft}");
+    api.expect(404, Method::DELETE, &draft_path, Some(&bea.token), None)
+        .await;
+    api.expect(
+        204,
+        Method::DELETE,
+        &draft_path,
+        Some(&brand_user.token),
+        None,
+    )
+    .await;
+    api.expect(404, Method::GET, &draft_path, Some(&brand_user.token), None)
+        .await;
+    let published = api
+        .expect(
+            409,
+            Method::DELETE,
+            &format!("/api/ugc/campaigns/{id}"),
+            Some(&brand_user.token),
+            None,
+        )
+        .await;
+    assert_eq!(published["code"], "not-a-draft");
+    api.campaign(&brand_user, &id).expect(200).await;
+    stack.stop().await;
+}
