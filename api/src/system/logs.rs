@@ -2,7 +2,7 @@
 //! outbox's one action: send a failed email again.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use mongodb::bson::{oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use crate::http::extract::ApiQuery;
 use crate::http::plain::plain_json;
 use crate::state::AppState;
 use crate::system::email::{EmailDoc, Resend, EMAIL_LOGS};
+use crate::system::log_window::{Cursor, Window, NEXT_CURSOR};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,17 +25,31 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resend_email))
 }
 
-/// At most 200 entries a page; 50 unless asked.
-fn log_limit(asked: Option<u32>) -> i64 {
-    i64::from(asked.unwrap_or(50).clamp(1, 200))
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
     collection: Option<String>,
     record_id: Option<String>,
+    /// The acting user's id.
+    actor: Option<String>,
+    /// For example `product.update`.
+    action: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Entries before this time (RFC 3339).
+    until: Option<String>,
+    /// The `x-next-cursor` of the previous page.
+    before: Option<String>,
     /// At most 200; default 50.
     limit: Option<u32>,
+}
+
+/// The cursor header of a page (none on the last one).
+fn next_page(next: Option<Cursor>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = next.and_then(|c| HeaderValue::from_str(&c.encode()).ok()) {
+        headers.insert(NEXT_CURSOR, value);
+    }
+    headers
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,16 +66,27 @@ pub struct AuditEntry {
     after: serde_json::Value,
 }
 
-/// Newest entries first.
+/// Newest entries first, a page at a time: a full page answers the
+/// `x-next-cursor` header, to pass as `before` for the next.
 #[utoipa::path(get, path = "/api/admin/audit-logs", tag = "system",
     params(AuditQuery),
-    responses((status = 200, body = [AuditEntry]), (status = 403, description = "not an admin")),
+    responses((status = 200, body = [AuditEntry],
+            headers(("x-next-cursor" = String, description = "Present when more entries follow: the next page's `before`."))),
+        (status = 400, description = "a cursor this api did not give"),
+        (status = 403, description = "not an admin"),
+        (status = 422, description = "`since` or `until` not RFC 3339, or since after until")),
     security(("bearer" = [])))]
 pub async fn list_audit(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+) -> Result<(HeaderMap, Json<Vec<AuditEntry>>), ApiError> {
+    let window = Window::parse(
+        query.since.as_deref(),
+        query.until.as_deref(),
+        query.before.as_deref(),
+        query.limit,
+    )?;
     let mut filter = Document::new();
     if let Some(collection) = query.collection {
         filter.insert("collection", collection);
@@ -68,33 +94,52 @@ pub async fn list_audit(
     if let Some(record_id) = query.record_id {
         filter.insert("record_id", record_id);
     }
-    let docs = state.audit.recent(filter, log_limit(query.limit)).await?;
-    Ok(Json(
-        docs.into_iter()
-            .map(|d| AuditEntry {
-                at: d
-                    .get_datetime("at")
-                    .ok()
-                    .and_then(|t| t.try_to_rfc3339_string().ok())
-                    .unwrap_or_default(),
-                actor: d
-                    .get_object_id("actor")
-                    .map(ObjectId::to_hex)
-                    .unwrap_or_default(),
-                actor_role: d.get_str("actor_role").unwrap_or_default().to_owned(),
-                action: d.get_str("action").unwrap_or_default().to_owned(),
-                collection: d.get_str("collection").unwrap_or_default().to_owned(),
-                record_id: d.get_str("record_id").unwrap_or_default().to_owned(),
-                before: d
-                    .get("before")
-                    .map(|b| plain_json(b.clone()))
-                    .unwrap_or_default(),
-                after: d
-                    .get("after")
-                    .map(|a| plain_json(a.clone()))
-                    .unwrap_or_default(),
-            })
-            .collect(),
+    if let Some(action) = query.action {
+        filter.insert("action", action);
+    }
+    if let Some(actor) = query.actor {
+        let actor = ObjectId::parse_str(actor.trim())
+            .map_err(|_| ApiError::invalid("actor", "a user id"))?;
+        filter.insert("actor", actor);
+    }
+    window.narrow(&mut filter, "at");
+    let docs = state.audit.recent(filter, window.limit).await?;
+    let last = docs.last().and_then(|d| {
+        Some(Cursor::new(
+            *d.get_datetime("at").ok()?,
+            d.get_object_id("_id").ok()?,
+        ))
+    });
+    let headers = next_page(window.next(docs.len(), last));
+    Ok((
+        headers,
+        Json(
+            docs.into_iter()
+                .map(|d| AuditEntry {
+                    at: d
+                        .get_datetime("at")
+                        .ok()
+                        .and_then(|t| t.try_to_rfc3339_string().ok())
+                        .unwrap_or_default(),
+                    actor: d
+                        .get_object_id("actor")
+                        .map(ObjectId::to_hex)
+                        .unwrap_or_default(),
+                    actor_role: d.get_str("actor_role").unwrap_or_default().to_owned(),
+                    action: d.get_str("action").unwrap_or_default().to_owned(),
+                    collection: d.get_str("collection").unwrap_or_default().to_owned(),
+                    record_id: d.get_str("record_id").unwrap_or_default().to_owned(),
+                    before: d
+                        .get("before")
+                        .map(|b| plain_json(b.clone()))
+                        .unwrap_or_default(),
+                    after: d
+                        .get("after")
+                        .map(|a| plain_json(a.clone()))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        ),
     ))
 }
 
@@ -104,6 +149,17 @@ pub struct EmailQuery {
     status: Option<String>,
     /// For example `orders:65f0...`.
     related: Option<String>,
+    /// The recipient's address.
+    to: Option<String>,
+    /// For example `order-confirmation`.
+    template: Option<String>,
+    /// Emails written at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Emails written before this time (RFC 3339).
+    until: Option<String>,
+    /// The `x-next-cursor` of the previous page.
+    before: Option<String>,
+    /// At most 200; default 50.
     limit: Option<u32>,
 }
 
@@ -172,26 +228,46 @@ impl From<EmailDoc> for EmailView {
     }
 }
 
-/// Newest first. `?status=failed` lists what gave up and waits for an
-/// admin's resend.
+/// Newest first, a page at a time (`x-next-cursor`, as the audit log).
+/// `?status=failed` lists what gave up and waits for an admin's resend.
 #[utoipa::path(get, path = "/api/admin/email-logs", tag = "system",
     params(EmailQuery),
-    responses((status = 200, body = [EmailView]), (status = 403, description = "not an admin")),
+    responses((status = 200, body = [EmailView],
+            headers(("x-next-cursor" = String, description = "Present when more emails follow: the next page's `before`."))),
+        (status = 400, description = "a cursor this api did not give"),
+        (status = 403, description = "not an admin"),
+        (status = 422, description = "`since` or `until` not RFC 3339, or since after until")),
     security(("bearer" = [])))]
 pub async fn list_emails(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<EmailQuery>,
-) -> Result<Json<Vec<EmailView>>, ApiError> {
+) -> Result<(HeaderMap, Json<Vec<EmailView>>), ApiError> {
+    let window = Window::parse(
+        query.since.as_deref(),
+        query.until.as_deref(),
+        query.before.as_deref(),
+        query.limit,
+    )?;
     let mut filter = Document::new();
-    if let Some(status) = query.status {
-        filter.insert("status", status);
+    for (field, value) in [
+        ("status", query.status),
+        ("related", query.related),
+        ("to", query.to),
+        ("template", query.template),
+    ] {
+        if let Some(value) = value {
+            filter.insert(field, value);
+        }
     }
-    if let Some(related) = query.related {
-        filter.insert("related", related);
-    }
-    let docs = state.outbox.recent(filter, log_limit(query.limit)).await?;
-    Ok(Json(docs.into_iter().map(EmailView::from).collect()))
+    window.narrow(&mut filter, "created_at");
+    let docs = state.outbox.recent(filter, window.limit).await?;
+    let last = docs.last().map(|d| Cursor::new(d.created_at, d.id));
+    let headers = next_page(window.next(docs.len(), last));
+    Ok((
+        headers,
+        Json(docs.into_iter().map(EmailView::from).collect()),
+    ))
 }
 
 /// Sends a `failed` (or `sent`) email again, exactly as it was written;

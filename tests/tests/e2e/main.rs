@@ -31,6 +31,7 @@ mod heif;
 mod legacy;
 mod lifecycle;
 mod limits;
+mod logs;
 mod manage;
 mod migration;
 mod mirror;
