@@ -2,7 +2,7 @@
 //! outbox's one action: send a failed email again.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use mongodb::bson::{oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
@@ -14,9 +14,9 @@ use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::plain::plain_json;
+use crate::http::window::{next_page_header, Cursor, Window};
 use crate::state::AppState;
 use crate::system::email::{EmailDoc, Resend, EMAIL_LOGS};
-use crate::system::log_window::{Cursor, Window, NEXT_CURSOR};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -41,15 +41,6 @@ pub struct AuditQuery {
     before: Option<String>,
     /// At most 200; default 50.
     limit: Option<u32>,
-}
-
-/// The cursor header of a page (none on the last one).
-fn next_page(next: Option<Cursor>) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    if let Some(value) = next.and_then(|c| HeaderValue::from_str(&c.encode()).ok()) {
-        headers.insert(NEXT_CURSOR, value);
-    }
-    headers
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,7 +101,7 @@ pub async fn list_audit(
             d.get_object_id("_id").ok()?,
         ))
     });
-    let headers = next_page(window.next(docs.len(), last));
+    let headers = next_page_header(window.next(docs.len(), last));
     Ok((
         headers,
         Json(
@@ -263,7 +254,7 @@ pub async fn list_emails(
     window.narrow(&mut filter, "created_at");
     let docs = state.outbox.recent(filter, window.limit).await?;
     let last = docs.last().map(|d| Cursor::new(d.created_at, d.id));
-    let headers = next_page(window.next(docs.len(), last));
+    let headers = next_page_header(window.next(docs.len(), last));
     Ok((
         headers,
         Json(docs.into_iter().map(EmailView::from).collect()),

@@ -4,7 +4,6 @@
 pub mod audit;
 pub mod blocks;
 pub mod email;
-pub mod log_window;
 pub mod logs;
 pub mod pages;
 pub mod settings;

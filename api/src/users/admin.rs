@@ -2,6 +2,7 @@
 //! an account off (and on again).
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +12,7 @@ use super::routes::parse_role;
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::window::{next_page_header, Cursor, Window};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,27 +28,53 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct UserQuery {
     role: Option<String>,
+    /// Part of the e-mail or name, any case.
+    q: Option<String>,
+    /// Accounts created at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Accounts created before this time (RFC 3339).
+    until: Option<String>,
+    /// The `x-next-cursor` of the previous page.
+    before: Option<String>,
+    /// At most 200; default 50.
     limit: Option<u32>,
 }
 
-/// Every user, newest first (admin).
+/// Users, newest first, a page at a time (admin): a full page answers the
+/// `x-next-cursor` header, to pass as `before` for the next.
 #[utoipa::path(get, path = "/api/users", tag = "auth", params(UserQuery),
-    responses((status = 200, body = [UserView]), (status = 403, description = "not an admin")),
+    responses((status = 200, body = [UserView],
+            headers(("x-next-cursor" = String, description = "Present when more users follow: the next page's `before`."))),
+        (status = 400, description = "a cursor this api did not give"),
+        (status = 403, description = "not an admin")),
     security(("bearer" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<UserQuery>,
-) -> Result<Json<Vec<UserView>>, ApiError> {
+) -> Result<(HeaderMap, Json<Vec<UserView>>), ApiError> {
     let role = query.role.as_deref().map(parse_role).transpose()?;
+    let window = Window::parse(
+        query.since.as_deref(),
+        query.until.as_deref(),
+        query.before.as_deref(),
+        query.limit,
+    )?;
+    let search = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| q.chars().take(100).collect::<String>());
+    let mut within = mongodb::bson::Document::new();
+    window.narrow(&mut within, "created_at");
     let users = state
         .users
-        .list(
-            role.as_ref(),
-            i64::from(query.limit.unwrap_or(50).clamp(1, 200)),
-        )
+        .list(role.as_ref(), search.as_deref(), within, window.limit)
         .await?;
-    Ok(Json(users.iter().map(UserView::from).collect()))
+    let last = users.last().map(|u| Cursor::new(u.created_at, u.id));
+    let headers = next_page_header(window.next(users.len(), last));
+    Ok((headers, Json(users.iter().map(UserView::from).collect())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

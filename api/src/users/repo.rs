@@ -101,12 +101,32 @@ impl UserRepo {
         Ok(updated.modified_count == 1)
     }
 
+    /// Newest first among those `within` selects (a time window, a
+    /// cursor), at most `limit`; `search` matches part of the e-mail or the
+    /// name, any case.
+    ///
     /// # Errors
     /// When the database fails.
-    pub async fn list(&self, role: Option<&Role>, limit: i64) -> Result<Vec<UserDoc>, DbError> {
-        let mut filter = doc! {};
+    pub async fn list(
+        &self,
+        role: Option<&Role>,
+        search: Option<&str>,
+        within: Document,
+        limit: i64,
+    ) -> Result<Vec<UserDoc>, DbError> {
+        let mut filter = within;
         if let Some(role) = role {
             filter.insert("role", mongodb::bson::to_bson(role)?);
+        }
+        if let Some(search) = search {
+            let pattern = regex_escape(search);
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "email": { "$regex": &pattern, "$options": "i" } },
+                    doc! { "name": { "$regex": &pattern, "$options": "i" } },
+                ],
+            );
         }
         let stored: Vec<Document> = self
             .stored

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use avenue_tests::api::spawn_stack_with;
 use avenue_tests::{binary, mongo_uri};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
@@ -399,5 +399,75 @@ async fn create_admin_makes_the_first_admin_from_env_or_stdin() {
         .expect("run");
     assert!(!again.status.success(), "an existing email is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    stack.stop().await;
+}
+
+/// The admin's user list pages by cursor and finds people by part of
+/// their e-mail or name, any case.
+#[tokio::test]
+async fn the_user_list_pages_and_searches() {
+    let stack = avenue_tests::api::spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut ours = Vec::new();
+    for n in 0..5 {
+        let email = format!("Socia{n}.{tag}@Example.com");
+        let body = api
+            .expect(201, Method::POST, "/api/auth/register", None,
+                Some(json!({ "email": email, "password": "correct horse battery", "name": format!("Socia {n} {tag}") })))
+            .await;
+        ours.push(body["user"]["id"].as_str().expect("id").to_owned());
+    }
+    // Search, any case, by e-mail or name, two a page.
+    let mut seen = Vec::new();
+    let mut url = format!("/api/users?q={}&limit=2", tag.to_uppercase());
+    loop {
+        let response = api.call(Method::GET, &url, Some(&admin.token), None).await;
+        assert_eq!(response.status(), 200);
+        let next = response
+            .headers()
+            .get("x-next-cursor")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let page: Vec<Value> = response.json().await.expect("list");
+        assert!(page.len() <= 2);
+        seen.extend(
+            page.iter()
+                .filter_map(|u| u["id"].as_str().map(str::to_owned)),
+        );
+        match next {
+            Some(cursor) => {
+                url = format!(
+                    "/api/users?q={}&limit=2&before={cursor}",
+                    tag.to_uppercase()
+                )
+            }
+            None => break,
+        }
+    }
+    ours.reverse();
+    assert_eq!(seen, ours, "newest first, each once");
+    let by_name = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/users?q=socia%203%20{tag}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(by_name.as_array().map(Vec::len), Some(1));
+    // Regex characters are only characters.
+    let none = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/users?q=.%2A",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
     stack.stop().await;
 }

@@ -1,7 +1,7 @@
-//! Which part of a log an admin reads: a time range, a page size, and a
-//! cursor to go on from. Keyset paging on (time, `_id`), newest first, so
-//! a page never repeats or skips an entry while new ones are written, and
-//! reading page 40 costs what page 1 does.
+//! Which part of a newest-first listing (a log, the users) a client reads:
+//! a time range, a page size, and a cursor to go on from. Keyset paging on
+//! (time, `_id`), so a page never repeats or skips an entry while new ones
+//! are written, and reading page 40 costs what page 1 does.
 
 use base64::Engine;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
@@ -13,7 +13,7 @@ use crate::http::error::ApiError;
 /// The response header that carries the next page's cursor.
 pub const NEXT_CURSOR: &str = "x-next-cursor";
 
-/// A log window, parsed from the query.
+/// A listing window, parsed from the query.
 pub struct Window {
     from: Option<DateTime>,
     to: Option<DateTime>,
@@ -123,6 +123,15 @@ impl Window {
             .then_some(last)
             .flatten()
     }
+}
+
+/// The cursor header of a page (none on the last one).
+pub fn next_page_header(next: Option<Cursor>) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(value) = next.and_then(|c| axum::http::HeaderValue::from_str(&c.encode()).ok()) {
+        headers.insert(NEXT_CURSOR, value);
+    }
+    headers
 }
 
 #[cfg(test)]
