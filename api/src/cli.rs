@@ -1,4 +1,6 @@
-//! The `avenue-api` command line: `serve` (the default) and `create-admin`.
+//! The `avenue-api` command line: `serve` (the default), `create-admin`,
+//! and the maintenance runs (`adopt-data`, `import-products`,
+//! `rewrite-media-refs`).
 
 use std::io::BufRead;
 
@@ -47,6 +49,16 @@ enum Command {
         #[arg(long = "only")]
         only: Vec<String>,
     },
+    /// Upsert products by SKU from the ERP's export: CSV with a header row
+    /// (sku,name,price,stock required; model,sizes,colors,description,
+    /// status optional) or JSON lines. A dry run unless --apply; refused
+    /// rows are listed by line and make the exit status 1.
+    ImportProducts {
+        file: std::path::PathBuf,
+        /// Write the products; without it, only report.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Point records that name images the old way (URLs, legacy document
     /// ids) at media ids, from the mapping files of `avenue-media
     /// import-dir` and `import-collection`. A dry run unless --apply.
@@ -77,6 +89,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             report,
             only,
         } => adopt_data(settings, apply, rules, report, only).await,
+        Command::ImportProducts { file, apply } => import_products(settings, &file, apply).await,
         Command::RewriteMediaRefs { mappings, apply } => {
             let mapping = crate::maintenance::legacy::Mapping::load(&mappings)?;
             let state = build_state(settings).await?;
@@ -194,5 +207,50 @@ async fn adopt_data(
         "adopt-data: {documents} document(s) examined in {seconds:.1} s ({:.0} per second)",
         documents as f64 / seconds.max(0.001)
     )?;
+    Ok(())
+}
+
+async fn import_products(
+    settings: Settings,
+    file: &std::path::Path,
+    apply: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let state = build_state(settings).await?;
+    let progress = avenue_shared::progress::for_terminal("import-products", "rows");
+    let mut out = std::io::stdout().lock();
+    let report =
+        crate::shop::import::import(&state.db, &text, apply, progress.as_ref(), &mut out).await?;
+    let mut fields: Vec<String> = report
+        .fields
+        .iter()
+        .map(|(field, n)| format!("{field} {n}"))
+        .collect();
+    fields.sort();
+    let mode = if apply {
+        "applied"
+    } else {
+        "dry run; add --apply to write"
+    };
+    writeln!(
+        out,
+        "import-products: {} row(s): {} new, {} changed ({}), {} unchanged, {} refused ({mode})",
+        report.rows,
+        report.created,
+        report.changed,
+        if fields.is_empty() {
+            "-".to_owned()
+        } else {
+            fields.join(", ")
+        },
+        report.unchanged,
+        report.failed,
+    )?;
+    if report.failed > 0 {
+        anyhow::bail!("{} row(s) refused; see the lines above", report.failed);
+    }
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod coupons;
 pub mod grouped;
+pub mod import;
 pub mod money;
 pub mod order_docs;
 pub mod orders;

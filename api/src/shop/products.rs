@@ -83,47 +83,47 @@ pub fn reference(id: ObjectId) -> Result<MediaRef, ApiError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
-    name: String,
+    pub(crate) name: String,
     /// Derived from the name when absent.
-    slug: Option<String>,
-    sku: String,
-    description: Option<String>,
-    price: i64,
+    pub(crate) slug: Option<String>,
+    pub(crate) sku: String,
+    pub(crate) description: Option<String>,
+    pub(crate) price: i64,
     /// Only `PYG`.
-    currency: Option<String>,
-    stock: i64,
+    pub(crate) currency: Option<String>,
+    pub(crate) stock: i64,
     #[serde(default)]
-    sizes: Vec<String>,
+    pub(crate) sizes: Vec<String>,
     #[serde(default)]
-    colors: Vec<String>,
-    model: Option<String>,
+    pub(crate) colors: Vec<String>,
+    pub(crate) model: Option<String>,
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
-    image_ids: Vec<MediaId>,
-    status: Option<ProductStatus>,
+    pub(crate) image_ids: Vec<MediaId>,
+    pub(crate) status: Option<ProductStatus>,
 }
 
 /// A partial update; `null` clears `model` and `description`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
-    name: Option<String>,
-    slug: Option<String>,
-    sku: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) slug: Option<String>,
+    pub(crate) sku: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    description: Option<Option<String>>,
-    price: Option<i64>,
-    currency: Option<String>,
-    stock: Option<i64>,
-    sizes: Option<Vec<String>>,
-    colors: Option<Vec<String>>,
+    pub(crate) description: Option<Option<String>>,
+    pub(crate) price: Option<i64>,
+    pub(crate) currency: Option<String>,
+    pub(crate) stock: Option<i64>,
+    pub(crate) sizes: Option<Vec<String>>,
+    pub(crate) colors: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
-    model: Option<Option<String>>,
+    pub(crate) model: Option<Option<String>>,
     #[schema(value_type = Option<Vec<String>>)]
-    image_ids: Option<Vec<MediaId>>,
-    status: Option<ProductStatus>,
+    pub(crate) image_ids: Option<Vec<MediaId>>,
+    pub(crate) status: Option<ProductStatus>,
 }
 
 fn sku(raw: &str) -> Result<String, ApiError> {
@@ -172,7 +172,7 @@ fn model(raw: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// Applies every rule to a full product.
-fn parse_new(input: NewProduct) -> Result<ProductDoc, ApiError> {
+pub(crate) fn parse_new(input: NewProduct) -> Result<ProductDoc, ApiError> {
     let name = fields::text(&input.name, "name", 200)?;
     let slug = match input.slug {
         Some(slug) => fields::slug(&slug, "slug")?,
@@ -204,7 +204,10 @@ fn parse_new(input: NewProduct) -> Result<ProductDoc, ApiError> {
     })
 }
 
-fn apply_patch(mut product: ProductDoc, patch: ProductPatch) -> Result<ProductDoc, ApiError> {
+pub(crate) fn apply_patch(
+    mut product: ProductDoc,
+    patch: ProductPatch,
+) -> Result<ProductDoc, ApiError> {
     if let Some(name) = patch.name {
         product.name = fields::text(&name, "name", 200)?;
     }

@@ -28,6 +28,7 @@ mod fuzz;
 mod hardening;
 mod health;
 mod heif;
+mod import_products;
 mod legacy;
 mod lifecycle;
 mod limits;
