@@ -51,10 +51,14 @@ const GUARDS: &str = "reservation_guards";
 const MAX_SLOTS: i64 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
     Confirmed,
     Cancelled,
+    /// The session took place (marked by an admin after its start).
+    Completed,
+    /// The customer did not come (marked by an admin after the start).
+    NoShow,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,7 +79,7 @@ pub struct ReservationDoc {
     pub cancelled_at: Option<DateTime>,
 }
 
-fn collection(db: &Database) -> Collection<ReservationDoc> {
+pub(super) fn collection(db: &Database) -> Collection<ReservationDoc> {
     db.collection(RESERVATIONS)
 }
 
@@ -95,8 +99,17 @@ pub fn indexes() -> Vec<IndexSpec> {
     ]
 }
 
+/// A checked booking's time.
+pub(super) struct Planned {
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub minutes: i64,
+    /// Start of every slot held (see [`ReservationDoc::slots`]).
+    pub slots: Vec<String>,
+}
+
 /// Opening hours and slot size, from the settings.
-struct Studio {
+pub(super) struct Studio {
     open_minute: i64,
     close_minute: i64,
     slot: i64,
@@ -106,7 +119,7 @@ struct Studio {
 }
 
 impl Studio {
-    async fn load(db: &Database) -> Result<Self, ApiError> {
+    pub(super) async fn load(db: &Database) -> Result<Self, ApiError> {
         let values = Values::load(db).await?;
         Ok(Self {
             open_minute: values.int("studio.open_hour") * 60,
@@ -118,6 +131,73 @@ impl Studio {
             .unwrap_or(UtcOffset::UTC),
             horizon_days: values.int("studio.horizon_days").max(1),
             max_future_bookings: values.int("studio.max_future_bookings").max(1),
+        })
+    }
+
+    /// The studio's UTC offset (its local time).
+    pub(super) fn offset(&self) -> UtcOffset {
+        self.offset
+    }
+
+    /// A booking of `minutes` from `start` (RFC 3339), checked against
+    /// every rule: future, within the horizon, whole slots, on a slot
+    /// boundary, inside opening hours.
+    pub(super) fn plan(&self, start: &str, minutes: i64) -> Result<Planned, ApiError> {
+        let start = OffsetDateTime::parse(start, &Rfc3339)
+            .map_err(|_| {
+                ApiError::invalid(
+                    "start",
+                    "an RFC 3339 time such as 2026-12-01T10:00:00-03:00",
+                )
+            })?
+            .to_offset(self.offset);
+        let now = OffsetDateTime::now_utc();
+        if start <= now {
+            return Err(ApiError::invalid("start", "bookings are for the future"));
+        }
+        if start > now + Duration::days(self.horizon_days) {
+            return Err(ApiError::invalid(
+                "start",
+                format!("bookings are taken up to {} days ahead", self.horizon_days),
+            ));
+        }
+        if minutes < self.slot || minutes % self.slot != 0 || minutes > self.slot * MAX_SLOTS {
+            return Err(ApiError::invalid(
+                "minutes",
+                format!(
+                    "a whole number of {}-minute slots, at most {MAX_SLOTS}",
+                    self.slot
+                ),
+            ));
+        }
+        let minute_of_day = i64::from(start.hour()) * 60 + i64::from(start.minute());
+        if start.second() != 0
+            || start.nanosecond() != 0
+            || (minute_of_day - self.open_minute) % self.slot != 0
+        {
+            return Err(ApiError::invalid(
+                "start",
+                "bookings start on a slot boundary",
+            ));
+        }
+        if minute_of_day < self.open_minute || minute_of_day + minutes > self.close_minute {
+            return Err(ApiError::invalid(
+                "start",
+                format!(
+                    "the studio is open {:02}:00 to {:02}:00",
+                    self.open_minute / 60,
+                    self.close_minute / 60
+                ),
+            ));
+        }
+        let slots: Vec<String> = (0..minutes / self.slot)
+            .map(|i| Self::slot_key(start + Duration::minutes(i * self.slot)))
+            .collect();
+        Ok(Planned {
+            start,
+            end: start + Duration::minutes(minutes),
+            minutes,
+            slots,
         })
     }
 
@@ -138,7 +218,7 @@ impl Studio {
     }
 }
 
-fn to_bson(at: OffsetDateTime) -> DateTime {
+pub(super) fn to_bson(at: OffsetDateTime) -> DateTime {
     DateTime::from_millis((at.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
@@ -166,6 +246,8 @@ fn local_date(raw: &str, field: &str) -> Result<Date, ApiError> {
 pub struct NewReservation {
     /// RFC 3339, on a slot boundary, for example `2026-12-01T10:00:00-03:00`.
     start: String,
+    /// Admins only: the customer booked for (else the caller).
+    user_id: Option<String>,
     /// A whole number of slots.
     minutes: i64,
     notes: Option<String>,
@@ -184,7 +266,11 @@ pub struct ReservationView {
 }
 
 impl ReservationView {
-    fn of(r: &ReservationDoc, offset: UtcOffset) -> Self {
+    pub(super) fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    pub(super) fn of(r: &ReservationDoc, offset: UtcOffset) -> Self {
         let time = |t| from_bson(t, offset).format(&Rfc3339).unwrap_or_default();
         Self {
             id: r.id.to_hex(),
@@ -209,69 +295,31 @@ pub async fn book(
     ApiJson(request): ApiJson<NewReservation>,
 ) -> Result<(StatusCode, Json<ReservationView>), ApiError> {
     let studio = Studio::load(&state.db).await?;
-    let start = OffsetDateTime::parse(&request.start, &Rfc3339)
-        .map_err(|_| {
-            ApiError::invalid(
-                "start",
-                "an RFC 3339 time such as 2026-12-01T10:00:00-03:00",
-            )
-        })?
-        .to_offset(studio.offset);
-    let now = OffsetDateTime::now_utc();
-    if start <= now {
-        return Err(ApiError::invalid("start", "bookings are for the future"));
-    }
-    if start > now + Duration::days(studio.horizon_days) {
-        return Err(ApiError::invalid(
-            "start",
-            format!(
-                "bookings are taken up to {} days ahead",
-                studio.horizon_days
-            ),
-        ));
-    }
-    let minutes = request.minutes;
-    if minutes < studio.slot || minutes % studio.slot != 0 || minutes > studio.slot * MAX_SLOTS {
-        return Err(ApiError::invalid(
-            "minutes",
-            format!(
-                "a whole number of {}-minute slots, at most {MAX_SLOTS}",
-                studio.slot
-            ),
-        ));
-    }
-    let minute_of_day = i64::from(start.hour()) * 60 + i64::from(start.minute());
-    if start.second() != 0
-        || start.nanosecond() != 0
-        || (minute_of_day - studio.open_minute) % studio.slot != 0
-    {
-        return Err(ApiError::invalid(
-            "start",
-            "bookings start on a slot boundary",
-        ));
-    }
-    if minute_of_day < studio.open_minute || minute_of_day + minutes > studio.close_minute {
-        return Err(ApiError::invalid(
-            "start",
-            format!(
-                "the studio is open {:02}:00 to {:02}:00",
-                studio.open_minute / 60,
-                studio.close_minute / 60
-            ),
-        ));
-    }
+    let customer = match &request.user_id {
+        None => user.id,
+        Some(_) if !user.is_admin() => {
+            return Err(ApiError::forbidden("only admins book for someone else"))
+        }
+        Some(id) => {
+            let id =
+                crate::db::resolve_id(&state.db, crate::users::repo::USERS, id, "user").await?;
+            state
+                .users
+                .by_id(id)
+                .await?
+                .ok_or(ApiError::NotFound("user"))?
+                .id
+        }
+    };
+    let planned = studio.plan(&request.start, request.minutes)?;
     let notes = fields::optional_text(request.notes.as_deref().unwrap_or(""), "notes", 1000)?;
-    let slots: Vec<String> = (0..minutes / studio.slot)
-        .map(|i| Studio::slot_key(start + Duration::minutes(i * studio.slot)))
-        .collect();
-    let end = start + Duration::minutes(minutes);
     let reservation = ReservationDoc {
         id: ObjectId::new(),
-        user_id: user.id,
-        start: to_bson(start),
-        end: to_bson(end),
-        minutes,
-        slots,
+        user_id: customer,
+        start: to_bson(planned.start),
+        end: to_bson(planned.end),
+        minutes: planned.minutes,
+        slots: planned.slots,
         status: ReservationStatus::Confirmed,
         notes,
         created_at: DateTime::now(),
@@ -280,7 +328,20 @@ pub async fn book(
     let limit = (!user.is_admin()).then_some(studio.max_future_bookings);
     insert_within_limit(&state.db, &reservation, limit).await?;
     let view = ReservationView::of(&reservation, studio.offset);
-    if let Some(booker) = state.users.by_id(user.id).await? {
+    if customer != user.id {
+        state
+            .audit
+            .record::<(), _>(
+                &user,
+                "reservation.book",
+                RESERVATIONS,
+                &reservation.id.to_hex(),
+                None,
+                Some(&view),
+            )
+            .await;
+    }
+    if let Some(booker) = state.users.by_id(customer).await? {
         let queued = state
             .outbox
             .enqueue(NewEmail::new(

@@ -198,3 +198,214 @@ async fn bookings_follow_the_studio_rules() {
     .await;
     stack.stop().await;
 }
+
+/// The desk: an admin books for a customer, moves a booking (never onto
+/// another's slots), and after the start marks it completed or a no-show.
+#[tokio::test]
+async fn the_desk_books_for_customers_moves_and_closes_bookings() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let ana = api.user("customer").await;
+    let bea = api.user("customer").await;
+    let date = day_ahead(5);
+
+    // Booked for Ana by the desk: hers, her email, audited.
+    let booked = api
+        .book(
+            &admin,
+            json!({ "start": at(&date, 10), "minutes": 60, "user_id": ana.id }),
+        )
+        .expect(201)
+        .await;
+    assert_eq!(booked["user_id"], ana.id.as_str());
+    let id = booked["id"].as_str().expect("id").to_owned();
+    let mine = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/studio/reservations",
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(mine[0]["id"], id.as_str());
+    let emails = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/admin/email-logs?to={}", ana.email),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(emails.as_array().map(Vec::len), Some(1), "{emails}");
+    let forbidden = api
+        .book(
+            &bea,
+            json!({ "start": at(&date, 12), "minutes": 60, "user_id": ana.id }),
+        )
+        .expect(403)
+        .await;
+    assert_eq!(forbidden["code"], "forbidden");
+    api.book(
+        &admin,
+        json!({ "start": at(&date, 12), "minutes": 60, "user_id": "000000000000000000000000" }),
+    )
+    .expect(404)
+    .await;
+
+    // Moved to 14:00: 10:00 is free again, and a move onto Bea's slot is refused.
+    let path = |action: &str| format!("/api/studio/reservations/{id}/{action}");
+    let moved = api
+        .expect(
+            200,
+            Method::POST,
+            &path("reschedule"),
+            Some(&admin.token),
+            Some(json!({ "start": at(&date, 14) })),
+        )
+        .await;
+    assert_eq!(moved["start"], at(&date, 14));
+    assert_eq!(moved["minutes"], 60);
+    api.book(&bea, json!({ "start": at(&date, 10), "minutes": 120 }))
+        .expect(201)
+        .await;
+    let taken = api
+        .expect(
+            409,
+            Method::POST,
+            &path("reschedule"),
+            Some(&admin.token),
+            Some(json!({ "start": at(&date, 11) })),
+        )
+        .await;
+    assert_eq!(taken["code"], "slot-taken");
+    api.expect(
+        422,
+        Method::POST,
+        &path("reschedule"),
+        Some(&admin.token),
+        Some(json!({ "start": at(&date, 3) })),
+    )
+    .await;
+    api.expect(
+        403,
+        Method::POST,
+        &path("reschedule"),
+        Some(&ana.token),
+        Some(json!({ "start": at(&date, 16) })),
+    )
+    .await;
+    let still = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/studio/reservations",
+            Some(&ana.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        still[0]["start"],
+        at(&date, 14),
+        "a refused move changes nothing"
+    );
+
+    // Marked only once its time has come.
+    let early = api
+        .expect(
+            409,
+            Method::POST,
+            &path("complete"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(early["code"], "not-started");
+    let yesterday = mongodb::bson::DateTime::from_millis(
+        mongodb::bson::DateTime::now().timestamp_millis() - 86_400_000,
+    );
+    let oid = mongodb::bson::oid::ObjectId::parse_str(&id).expect("oid");
+    api.db
+        .collection::<mongodb::bson::Document>("reservations")
+        .update_one(
+            mongodb::bson::doc! { "_id": oid },
+            mongodb::bson::doc! { "$set": { "start": yesterday, "end": yesterday } },
+        )
+        .await
+        .expect("back-dated");
+    let done = api
+        .expect(
+            200,
+            Method::POST,
+            &path("complete"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(done["status"], "completed");
+    let again = api
+        .expect(
+            409,
+            Method::POST,
+            &path("no-show"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(again["code"], "not-confirmed");
+    let audit = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/admin/audit-logs?record_id={id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        actions,
+        [
+            "reservation.complete",
+            "reservation.reschedule",
+            "reservation.book"
+        ]
+    );
+
+    // Bea's booking, her time past, is a no-show.
+    let hers = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/studio/reservations",
+            Some(&bea.token),
+            None,
+        )
+        .await;
+    let hers = hers[0]["id"].as_str().expect("id").to_owned();
+    let oid = mongodb::bson::oid::ObjectId::parse_str(&hers).expect("oid");
+    api.db
+        .collection::<mongodb::bson::Document>("reservations")
+        .update_one(
+            mongodb::bson::doc! { "_id": oid },
+            mongodb::bson::doc! { "$set": { "start": yesterday, "end": yesterday } },
+        )
+        .await
+        .expect("back-dated");
+    let missed = api
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/studio/reservations/{hers}/no-show"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(missed["status"], "no_show");
+    stack.stop().await;
+}
