@@ -116,6 +116,7 @@ pub fn indexes() -> Vec<IndexSpec> {
             doc! { "deliverable_id": 1, "from_user": 1 },
             "objectId",
         ),
+        IndexSpec::plain(RATINGS, doc! { "to_user": 1, "created_at": -1, "_id": -1 }),
         IndexSpec::legacy_id(DELIVERABLES),
         IndexSpec::legacy_id(METRICS),
         IndexSpec::legacy_id(RATINGS),

@@ -11,6 +11,7 @@ pub mod campaign_docs;
 pub mod campaigns;
 pub mod common;
 pub mod deliverables;
+pub mod directory;
 pub mod metrics;
 pub mod notifications;
 pub mod packages;
@@ -27,5 +28,6 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
         .merge(deliverables::router())
         .merge(metrics::router())
         .merge(ratings::router())
+        .merge(directory::router())
         .merge(notifications::router())
 }

@@ -379,6 +379,30 @@ async fn brand_hires_creators_from_campaign_to_ratings() {
     assert_eq!(rated["rating_count"], 1);
     let brand_now = api.my_brand(&brand_user).expect(200).await;
     assert_eq!(brand_now["rating_average"], 4.0);
+    // Each profile's ratings, readable by anyone signed in.
+    let reader = dani.token.clone();
+    let received = |path: String| {
+        let reader = reader.clone();
+        async move {
+            api.expect(200, Method::GET, &path, Some(&reader), None)
+                .await
+        }
+    };
+    let creator_ratings = received(format!(
+        "/api/ugc/creators/{}/ratings",
+        rated["id"].as_str().unwrap_or_default()
+    ))
+    .await;
+    assert_eq!(creator_ratings[0]["stars"], 5, "{creator_ratings}");
+    assert_eq!(creator_ratings[0]["review"], "¡Excelente!");
+    assert_eq!(creator_ratings[0]["deliverable_id"], deliverable.as_str());
+    let brand_ratings = received(format!(
+        "/api/ugc/brands/{}/ratings",
+        brand_now["id"].as_str().unwrap_or_default()
+    ))
+    .await;
+    assert_eq!(brand_ratings.as_array().map(Vec::len), Some(1));
+    assert_eq!(brand_ratings[0]["stars"], 4);
 
     // Notifications: every step told the other side.
     let inbox = api

@@ -78,5 +78,53 @@ async fn creators_withdraw_undecided_applications_and_brands_delete_drafts() {
         .await;
     assert_eq!(published["code"], "not-a-draft");
     api.campaign(&brand_user, &id).expect(200).await;
+
+    // The brands list: creators see the brands hiring now, admins all.
+    let idle = brand(&stack, None).await;
+    api.put_my_brand(&idle, json!({ "company": "Otra Marca", "contact": { "name": "Eva", "email": "eva@example.com" } }))
+        .expect(200)
+        .await;
+    let companies = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|b| b["company"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let seen_by_creator = api
+        .expect(200, Method::GET, "/api/ugc/brands", Some(&ana.token), None)
+        .await;
+    assert_eq!(companies(&seen_by_creator), ["Ñandutí Moda"]);
+    let seen_by_admin = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands?limit=100",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(companies(&seen_by_admin), ["Otra Marca", "Ñandutí Moda"]);
+    let searched = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/ugc/brands?q=OTRA",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(companies(&searched), ["Otra Marca"]);
+    let customer = api.user("customer").await;
+    api.expect(
+        403,
+        Method::GET,
+        "/api/ugc/brands",
+        Some(&customer.token),
+        None,
+    )
+    .await;
     stack.stop().await;
 }
