@@ -100,6 +100,7 @@ fn all_indexes() -> Vec<IndexSpec> {
         system::pages::indexes(),
         ugc::profiles::indexes(),
         ugc::packages::indexes(),
+        ugc::subscriptions::indexes(),
         ugc::campaign_docs::indexes(),
         ugc::applications::indexes(),
         ugc::deliverables::indexes(),

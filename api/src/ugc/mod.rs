@@ -17,12 +17,14 @@ pub mod notifications;
 pub mod packages;
 pub mod profiles;
 pub mod ratings;
+pub mod subscriptions;
 
 /// Every route of this domain, with its part of the OpenAPI document.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(profiles::router())
         .merge(packages::router())
+        .merge(subscriptions::router())
         .merge(campaigns::router())
         .merge(applications::router())
         .merge(deliverables::router())

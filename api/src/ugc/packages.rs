@@ -3,7 +3,7 @@
 //! plan onto the brand. Payment is settled outside this system, so a
 //! priced plan starts `pending` and counts only once an admin activates
 //! it (`POST /api/ugc/brands/{id}/subscription/activate`); free plans are
-//! active at once.
+//! active at once. Subscriptions themselves live in `subscriptions.rs`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,8 +14,6 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::profiles::{self, BrandDoc};
-use super::profiles::{brands, BrandView, Subscription, SubscriptionStatus};
 use crate::fields;
 use crate::http::auth::{Admin, CurrentUser};
 use crate::http::error::ApiError;
@@ -29,8 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update))
-        .routes(routes!(subscribe))
-        .routes(routes!(activate))
 }
 
 pub const PACKAGES: &str = "ugc_packages";
@@ -52,7 +48,7 @@ pub struct PackageDoc {
     pub created_at: DateTime,
 }
 
-fn collection(db: &Database) -> Collection<PackageDoc> {
+pub fn collection(db: &Database) -> Collection<PackageDoc> {
     db.collection(PACKAGES)
 }
 
@@ -211,139 +207,4 @@ pub async fn list(
         .try_collect()
         .await?;
     Ok(Json(packages.iter().map(PackageView::from).collect()))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubscribeRequest {
-    package_id: String,
-}
-
-/// Subscribes the caller's brand to an active package. A brand with a
-/// running subscription gets 409 until it ends.
-#[utoipa::path(post, path = "/api/ugc/subscriptions", tag = "ugc", request_body = SubscribeRequest,
-    responses((status = 201, body = BrandView), (status = 409, description = "already subscribed"),
-        (status = 422, description = "no such active package")),
-    security(("bearer" = [])))]
-pub async fn subscribe(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ApiJson(request): ApiJson<SubscribeRequest>,
-) -> Result<(StatusCode, Json<BrandView>), ApiError> {
-    let brand = profiles::mine::<BrandDoc>(&state.db, &user).await?;
-    let package_id = mongodb::bson::oid::ObjectId::parse_str(&request.package_id)
-        .map_err(|_| ApiError::invalid("package_id", "not a package id"))?;
-    let package = collection(&state.db)
-        .find_one(doc! { "_id": package_id, "active": true })
-        .await?
-        .ok_or_else(|| ApiError::invalid("package_id", "no such active package"))?;
-    let now = DateTime::now();
-    let ends_at = period_end(now, package.duration_days);
-    let subscription = Subscription {
-        package_id: package.id,
-        name: package.name.clone(),
-        quota: package.campaign_quota,
-        used: 0,
-        status: if package.price > 0 {
-            SubscriptionStatus::Pending
-        } else {
-            SubscriptionStatus::Active
-        },
-        price: package.price,
-        duration_days: package.duration_days,
-        starts_at: now,
-        ends_at,
-    };
-    // Only when no subscription is running: the check and the write are one update.
-    let updated = brands(&state.db)
-        .find_one_and_update(
-            doc! { "_id": brand.id, "$or": [
-                { "subscription": null },
-                { "subscription.ends_at": { "$lte": now } },
-            ] },
-            doc! { "$set": {
-                "subscription": mongodb::bson::to_bson(&subscription).map_err(anyhow::Error::from)?,
-                "updated_at": now,
-            } },
-        )
-        .return_document(mongodb::options::ReturnDocument::After)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "already-subscribed",
-                "the current subscription is still running",
-            )
-        })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BrandView::of(&updated, state.media_public_url())),
-    ))
-}
-
-fn period_end(from: DateTime, days: i64) -> DateTime {
-    DateTime::from_millis(
-        from.timestamp_millis()
-            .saturating_add(days.saturating_mul(86_400_000)),
-    )
-}
-
-/// Activates a brand's pending subscription once it is paid (admin); its
-/// period starts now. Activating twice is a 409, never a second period.
-#[utoipa::path(post, path = "/api/ugc/brands/{id}/subscription/activate", tag = "ugc",
-    responses((status = 200, body = BrandView), (status = 404, description = "no such brand"),
-        (status = 409, description = "no pending subscription")),
-    security(("bearer" = [])))]
-pub async fn activate(
-    State(state): State<AppState>,
-    Admin(admin): Admin,
-    Path(id): Path<String>,
-) -> Result<Json<BrandView>, ApiError> {
-    let id = crate::db::resolve_id(&state.db, crate::ugc::profiles::BRANDS, &id, "brand").await?;
-    let before = brands(&state.db)
-        .find_one(doc! { "_id": id })
-        .await?
-        .ok_or(ApiError::NotFound("brand"))?;
-    let pending = before
-        .subscription
-        .clone()
-        .filter(|s| s.status == SubscriptionStatus::Pending)
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "not-pending",
-                "this brand has no subscription awaiting payment",
-            )
-        })?;
-    let now = DateTime::now();
-    let days = if pending.duration_days > 0 {
-        pending.duration_days
-    } else {
-        (pending.ends_at.timestamp_millis() - pending.starts_at.timestamp_millis()) / 86_400_000
-    };
-    let after = brands(&state.db)
-        .find_one_and_update(
-            doc! { "_id": id, "subscription.status": "pending", "subscription.package_id": pending.package_id },
-            doc! { "$set": {
-                "subscription.status": "active",
-                "subscription.starts_at": now,
-                "subscription.ends_at": period_end(now, days),
-                "updated_at": now,
-            } },
-        )
-        .return_document(mongodb::options::ReturnDocument::After)
-        .await?
-        .ok_or_else(|| ApiError::conflict("not-pending", "the subscription changed meanwhile; reload it"))?;
-    let base = state.media_public_url();
-    let (before, after) = (BrandView::of(&before, base), BrandView::of(&after, base));
-    state
-        .audit
-        .record(
-            &admin,
-            "subscription.activate",
-            super::profiles::BRANDS,
-            &id.to_hex(),
-            Some(&before),
-            Some(&after),
-        )
-        .await;
-    Ok(Json(after))
 }

@@ -26,7 +26,9 @@ use crate::media::embed::Embeds;
 use crate::media::FieldMedia;
 use crate::state::AppState;
 
-pub use brands::{brands, BrandDoc, BrandView, Subscription, SubscriptionStatus, BRANDS};
+pub use brands::{
+    brands, BrandDoc, BrandView, Subscription, SubscriptionStatus, SubscriptionView, BRANDS,
+};
 pub use creators::{creators, CreatorDoc, CreatorView, CREATORS};
 
 pub fn router() -> OpenApiRouter<AppState> {

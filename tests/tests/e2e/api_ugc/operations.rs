@@ -128,3 +128,93 @@ async fn creators_withdraw_undecided_applications_and_brands_delete_drafts() {
     .await;
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn brands_cancel_subscriptions_and_read_their_history() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let plan = package(&stack, &admin, 2).await;
+    let brand_user = brand(&stack, Some((&plan, &admin))).await;
+    let read = |user| {
+        api.json_call(Method::GET, "/api/ugc/subscriptions", Some(user), None)
+            .expect(200)
+    };
+
+    let now = read(&brand_user).await;
+    assert_eq!(now["current"]["status"], "active", "{now}");
+    assert_eq!(now["history"].as_array().map(Vec::len), Some(0));
+
+    let cancelled = api
+        .json_call(
+            Method::POST,
+            "/api/ugc/subscriptions/cancel",
+            Some(&brand_user),
+            None,
+        )
+        .expect(200)
+        .await;
+    assert!(cancelled["subscription"].is_null(), "{cancelled}");
+    let after = read(&brand_user).await;
+    assert!(after["current"].is_null(), "{after}");
+    assert_eq!(after["history"][0]["outcome"], "cancelled");
+    assert_eq!(after["history"][0]["package_id"], plan.as_str());
+    let nothing = api
+        .json_call(
+            Method::POST,
+            "/api/ugc/subscriptions/cancel",
+            Some(&brand_user),
+            None,
+        )
+        .expect(409)
+        .await;
+    assert_eq!(nothing["code"], "no-subscription");
+
+    // Nothing publishes on a cancelled plan; subscribing again works.
+    let draft = campaign(&stack, &brand_user, 1, json!({})).await;
+    let refused = api.publish_campaign(&brand_user, &draft).expect(409).await;
+    assert_eq!(refused["code"], "no-package");
+    let again = api
+        .subscribe(&brand_user, json!({ "package_id": plan }))
+        .expect(201)
+        .await;
+    assert_eq!(again["subscription"]["status"], "pending");
+
+    // Admins read any brand's.
+    let brand_id = again["id"].as_str().expect("id");
+    let seen = api
+        .expect(
+            200,
+            Method::GET,
+            &format!("/api/ugc/subscriptions?brand_id={brand_id}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(seen["current"]["status"], "pending");
+    assert_eq!(seen["history"].as_array().map(Vec::len), Some(1));
+
+    // One whose period ran out is kept as ended when the next replaces it.
+    let oid = mongodb::bson::oid::ObjectId::parse_str(brand_id).expect("oid");
+    let past = mongodb::bson::DateTime::from_millis(1_700_000_000_000);
+    api.db
+        .collection::<mongodb::bson::Document>("ugc_brands")
+        .update_one(
+            mongodb::bson::doc! { "_id": oid },
+            mongodb::bson::doc! { "$set": { "subscription.ends_at": past } },
+        )
+        .await
+        .expect("expired");
+    api.subscribe(&brand_user, json!({ "package_id": plan }))
+        .expect(201)
+        .await;
+    let later = read(&brand_user).await;
+    // Newest closing first: the ended one closed when its period ran out.
+    let outcomes: Vec<&str> = later["history"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|e| e["outcome"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(outcomes, ["cancelled", "ended"], "{later}");
+    assert_eq!(later["history"][1]["closed_at"], "2023-11-14T22:13:20Z");
+    stack.stop().await;
+}
