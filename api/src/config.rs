@@ -337,6 +337,13 @@ impl Settings {
 
 impl Settings {
     /// The link a password-reset email carries for `token`.
+    /// `path` under `API_PUBLIC_URL` with `?token=`, for links in e-mails.
+    pub fn public_link(&self, path: &str, token: &str) -> Option<Url> {
+        let mut link = self.public_url.as_ref()?.join(path).ok()?;
+        link.query_pairs_mut().append_pair("token", token);
+        Some(link)
+    }
+
     pub fn password_reset_link(&self, token: &str) -> Option<Url> {
         let mut link = match (&self.password_reset_url, &self.public_url) {
             (Some(page), _) => page.clone(),

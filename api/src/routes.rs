@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(health::router())
         .merge(users::reset::page_router())
+        .merge(users::profile::page_router())
         .merge(compat::old_links::router())
         .merge(docs::router(openapi))
         .fallback(|| async { ApiError::NotFound("endpoint") })

@@ -91,6 +91,7 @@ fn all_indexes() -> Vec<IndexSpec> {
         UserRepo::indexes(),
         LoginLimiter::indexes(),
         crate::users::reset::indexes(),
+        crate::users::profile::indexes(),
         AuditLog::indexes(),
         Outbox::indexes(),
         shop::catalog::indexes(),

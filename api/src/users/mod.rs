@@ -8,6 +8,7 @@ pub mod legacy_hash;
 pub mod limiter;
 pub mod model;
 pub mod password;
+pub mod profile;
 pub mod repo;
 pub mod reset;
 pub mod routes;
@@ -21,5 +22,6 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .merge(routes::router())
         .merge(admin::router())
+        .merge(profile::router())
         .merge(reset::router())
 }

@@ -233,6 +233,28 @@ impl UserRepo {
             .transpose()
     }
 
+    /// Sets a confirmed new address and ends every session, in one write.
+    ///
+    /// # Errors
+    /// 409 `email-taken` when another account has it; database failures.
+    pub async fn set_email(&self, id: ObjectId, email: &str) -> Result<UserDoc, DbError> {
+        self.stored
+            .find_one_and_update(
+                doc! { "_id": id },
+                doc! { "$set": {
+                    "email": email,
+                    "refresh_tokens": mongodb::bson::Bson::Array(Vec::new()),
+                    "updated_at": DateTime::now(),
+                } },
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+            .on_duplicate("email-taken", "an account with this email exists")?
+            .map(read)
+            .transpose()?
+            .ok_or_else(|| DbError::Mongo(mongodb::error::Error::custom("the account is gone")))
+    }
+
     /// # Errors
     /// When the database fails.
     pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {

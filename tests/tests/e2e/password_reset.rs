@@ -269,3 +269,86 @@ async fn links_expire_a_newer_one_still_works_and_requests_are_limited_alike() {
     stack.stop().await;
     sink.stop().await;
 }
+
+/// A profile edit: the name at once; a new e-mail only from the link sent
+/// to it, through the page's button, after which the old address is told
+/// and every session has ended.
+#[tokio::test]
+async fn a_new_email_counts_once_its_owner_confirms_it() {
+    let (stack, sink) = stack_with_mail(&unique_db(), |_| {}).await;
+    let api = &stack.api;
+    let user = api.user("customer").await;
+    let other = api.user("customer").await;
+    let edit = |body: Value| api.json_call(Method::PATCH, "/api/auth/me", Some(&user), Some(body));
+
+    let renamed = edit(json!({ "name": "Ana Pérez" })).expect(200).await;
+    assert_eq!(renamed["user"]["name"], "Ana Pérez");
+    let taken = edit(json!({ "email": other.email })).expect(409).await;
+    assert_eq!(taken["code"], "email-taken");
+    edit(json!({ "email": "not an address" })).expect(422).await;
+
+    let new_email = format!("nueva.{}@example.com", uuid::Uuid::new_v4().simple());
+    let asked = edit(json!({ "email": new_email.to_uppercase() }))
+        .expect(200)
+        .await;
+    assert_eq!(asked["pending_email"], new_email.as_str());
+    assert_eq!(
+        asked["user"]["email"],
+        user.email.as_str(),
+        "unchanged until confirmed"
+    );
+    assert_eq!(login_status(&stack, &user.email, &user.password).await, 200);
+
+    let delivered = sink.wait_for(&new_email, 1).await;
+    let link = link_in(&delivered[0]);
+    assert!(
+        link.starts_with(&api.url("/confirm-email?token=")),
+        "{link}"
+    );
+    // Opening the page changes nothing; its button does.
+    let page = reqwest::get(&link).await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("<button"));
+    assert_eq!(login_status(&stack, &new_email, &user.password).await, 401);
+    let token = token_of(&link);
+    let confirmed = reqwest::Client::new()
+        .post(api.url("/confirm-email"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(confirmed.status(), 200);
+
+    assert_eq!(login_status(&stack, &new_email, &user.password).await, 200);
+    assert_eq!(login_status(&stack, &user.email, &user.password).await, 401);
+    let refreshed = api
+        .call(
+            Method::POST,
+            "/api/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": user.refresh_token })),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 401, "sessions ended with the change");
+    let told = sink.wait_for(&user.email, 1).await;
+    assert!(
+        told[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&new_email),
+        "{told:?}"
+    );
+    // The link worked once.
+    let again = api
+        .expect(
+            400,
+            Method::POST,
+            "/api/auth/email/confirm",
+            None,
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(again["code"], "email-link-invalid");
+    stack.stop().await;
+    sink.stop().await;
+}

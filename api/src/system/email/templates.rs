@@ -14,13 +14,17 @@ pub enum Template {
     OrderConfirmation,
     PasswordReset,
     ReservationConfirmation,
+    EmailChange,
+    EmailChanged,
 }
 
 impl Template {
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 5] = [
         Self::OrderConfirmation,
         Self::PasswordReset,
         Self::ReservationConfirmation,
+        Self::EmailChange,
+        Self::EmailChanged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -28,6 +32,8 @@ impl Template {
             Self::OrderConfirmation => "order-confirmation",
             Self::PasswordReset => "password-reset",
             Self::ReservationConfirmation => "reservation-confirmation",
+            Self::EmailChange => "email-change",
+            Self::EmailChanged => "email-changed",
         }
     }
 }
@@ -48,10 +54,12 @@ macro_rules! sources {
     };
 }
 
-const SOURCES: [(&str, &str); 6] = sources!(
+const SOURCES: [(&str, &str); 10] = sources!(
     "order-confirmation",
     "password-reset",
     "reservation-confirmation",
+    "email-change",
+    "email-changed",
 );
 
 /// Parsed once. A template that does not parse is a bug of this build, and
@@ -93,7 +101,7 @@ mod tests {
             "name": "<b>Ana</b>", "number": "A1", "lines": [
                 { "quantity": 2, "name": "Coat & <i>hat</i>", "size": "M", "color": null, "total": "₲ 10" }
             ], "discount": null, "total": "₲ 10", "link": "https://x.test/r?token=a&b=1",
-            "minutes": 60, "start": "10:00", "end": "11:00",
+            "minutes": 60, "start": "10:00", "end": "11:00", "new_email": "ana@example.com",
         });
         for template in Template::ALL {
             let rendered = render(template, &values).expect("renders");
