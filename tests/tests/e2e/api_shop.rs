@@ -5,6 +5,8 @@
 use std::collections::HashSet;
 
 use avenue_tests::api::{spawn_stack, Stack};
+use futures::future::join_all;
+use futures::FutureExt;
 use mongodb::bson::doc;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -386,5 +388,51 @@ async fn groups_by_model_follow_every_product_change() {
         .expect(200, Method::GET, "/api/shop/products-grouped", None, None)
         .await;
     assert_eq!(groups, json!([]));
+    stack.stop().await;
+}
+
+/// An admin's edit of other fields, raced against orders, never gives back
+/// stock the orders took: the edit is conditional on the version it read
+/// (409 when an order landed between), and writes only what it changed.
+#[tokio::test]
+async fn an_edit_racing_orders_never_undoes_what_they_took() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let mut buyers = Vec::new();
+    for _ in 0..6 {
+        buyers.push(api.user("customer").await);
+    }
+    for round in 0..5 {
+        let product = stack
+            .published(&admin, &format!("RACE-STOCK-{round}"), 100_000, 10)
+            .await;
+        let line = json!({ "lines": [{ "product_id": product, "quantity": 1, "size": "M" }] });
+        let mut racers: Vec<_> = buyers
+            .iter()
+            .map(|b| api.place_order(b, line.clone()).send().boxed())
+            .collect();
+        let edit = api
+            .update_product(
+                &admin,
+                &product,
+                json!({ "name": format!("Renamed {round}") }),
+            )
+            .send();
+        racers.insert(round * 3 % 6, edit.boxed());
+        let statuses: Vec<u16> = join_all(racers)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        let edit_status = statuses[round * 3 % 6];
+        assert!(matches!(edit_status, 200 | 409), "{statuses:?}");
+        let won = statuses.iter().filter(|s| **s == 201).count() as i64;
+        assert_eq!(
+            stack.stock_of(&product).await,
+            10 - won,
+            "round {round}: {statuses:?}"
+        );
+    }
     stack.stop().await;
 }
