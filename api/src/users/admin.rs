@@ -7,8 +7,11 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::model::UserView;
+use mongodb::bson::oid::ObjectId;
+
+use super::model::{CurrentUser, UserDoc, UserView};
 use super::routes::parse_role;
+use crate::db::DbError;
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery};
@@ -96,29 +99,14 @@ pub async fn set_role(
 ) -> Result<Json<UserView>, ApiError> {
     let id = crate::db::resolve_id(&state.db, super::repo::USERS, &id, "user").await?;
     let role = parse_role(&request.role)?;
-    let before = state
-        .users
-        .by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let after = state
-        .users
-        .set_role(id, &role)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    let (before, after) = (UserView::from(&before), UserView::from(&after));
-    state
-        .audit
-        .record(
-            &admin,
-            "user.role",
-            "users",
-            &id.to_hex(),
-            Some(&before),
-            Some(&after),
-        )
-        .await;
-    Ok(Json(after))
+    audited(
+        &state,
+        &admin,
+        id,
+        "user.role",
+        state.users.set_role(id, &role),
+    )
+    .await
 }
 
 /// Deactivates an account (admin); audited. Sign-in is refused (403
@@ -158,26 +146,34 @@ pub async fn reactivate(
 
 async fn set_active(
     state: &AppState,
-    admin: &crate::users::model::CurrentUser,
-    id: mongodb::bson::oid::ObjectId,
+    admin: &CurrentUser,
+    id: ObjectId,
     active: bool,
+) -> Result<Json<UserView>, ApiError> {
+    let action = if active {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
+    audited(state, admin, id, action, state.users.set_active(id, active)).await
+}
+
+/// Runs `write` (a change to user `id` answering the account after it)
+/// and records it in the audit log with the account before.
+async fn audited(
+    state: &AppState,
+    admin: &CurrentUser,
+    id: ObjectId,
+    action: &str,
+    write: impl std::future::Future<Output = Result<Option<UserDoc>, DbError>>,
 ) -> Result<Json<UserView>, ApiError> {
     let before = state
         .users
         .by_id(id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let after = state
-        .users
-        .set_active(id, active)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let after = write.await?.ok_or(ApiError::NotFound("user"))?;
     let (before, after) = (UserView::from(&before), UserView::from(&after));
-    let action = if active {
-        "user.reactivate"
-    } else {
-        "user.deactivate"
-    };
     state
         .audit
         .record(
