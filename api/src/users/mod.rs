@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod legacy_hash;
 pub mod limiter;
+pub mod link_token;
 pub mod model;
 pub mod password;
 pub mod profile;

@@ -9,12 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::{Form, Json, Router};
-use base64::Engine;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::{Collection, Database};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,6 +22,7 @@ use crate::http::extract::ApiJson;
 use crate::indexes::IndexSpec;
 use crate::state::AppState;
 use crate::system::email::{NewEmail, Template};
+use crate::users::link_token;
 use crate::users::model::{parse_name, Email, UserView, USERS};
 
 pub const EMAIL_CHANGES: &str = "email_changes";
@@ -60,10 +58,6 @@ struct ChangeDoc {
 
 fn changes(db: &Database) -> Collection<ChangeDoc> {
     db.collection(EMAIL_CHANGES)
-}
-
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -142,8 +136,7 @@ async fn send_link(
     user: ObjectId,
     email: &Email,
 ) -> Result<(), ApiError> {
-    let secret: [u8; 32] = rand::rng().random();
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let token = link_token::mint();
     let ttl = state.config.auth.reset_ttl;
     let now = DateTime::now();
     // One change waits at a time: asking again replaces it.
@@ -155,7 +148,7 @@ async fn send_link(
             id: ObjectId::new(),
             user_id: user,
             new_email: email.as_str().to_owned(),
-            token_hash: hash(&token),
+            token_hash: link_token::hash(&token),
             expires_at: DateTime::from_millis(
                 now.timestamp_millis()
                     .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)),
@@ -201,7 +194,7 @@ pub async fn confirm(
 async fn apply(state: &AppState, token: &str) -> Result<UserView, ApiError> {
     let change = changes(&state.db)
         .find_one_and_delete(
-            doc! { "token_hash": hash(token), "expires_at": { "$gt": DateTime::now() } },
+            doc! { "token_hash": link_token::hash(token.trim()), "expires_at": { "$gt": DateTime::now() } },
         )
         .await?
         .ok_or_else(|| {
@@ -242,28 +235,11 @@ struct PageQuery {
 }
 
 fn shell(body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>Avenue: confirm your e-mail</title></head>\
-         <body style=\"font-family: Helvetica, Arial, sans-serif; max-width: 28rem; margin: 3rem auto\">\
-         <h1>Confirm your e-mail</h1>{body}</body></html>"
-    )
-}
-
-/// Only URL-safe base64 is ever put into the page.
-fn safe_token(raw: &str) -> Option<&str> {
-    let token = raw.trim();
-    (token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    .then_some(token)
+    link_token::page("confirm your e-mail", body)
 }
 
 async fn page(Query(query): Query<PageQuery>) -> (StatusCode, Html<String>) {
-    match safe_token(&query.token) {
+    match link_token::parse(&query.token) {
         Some(token) => (
             StatusCode::OK,
             Html(shell(&format!(

@@ -9,12 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::{Form, Json, Router};
-use base64::Engine;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::{Collection, Database};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,11 +22,10 @@ use crate::indexes::IndexSpec;
 use crate::state::AppState;
 use crate::system::email::{NewEmail, Template};
 use crate::users::limiter::Reservation;
+use crate::users::link_token;
 use crate::users::model::{Email, NewPassword, UserDoc, USERS};
 
 pub const PASSWORD_RESETS: &str = "password_resets";
-/// Base64url of 32 bytes.
-const TOKEN_CHARS: usize = 43;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,21 +63,6 @@ struct ResetDoc {
 
 fn resets(db: &Database) -> Collection<ResetDoc> {
     db.collection(PASSWORD_RESETS)
-}
-
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// A token as we mint them, or nothing: anything else cannot be one of
-/// ours, and is never echoed into a page.
-fn parse_token(raw: &str) -> Option<&str> {
-    let token = raw.trim();
-    (token.len() == TOKEN_CHARS
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    .then_some(token)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -139,15 +120,14 @@ async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err.into()),
     };
-    let secret: [u8; 32] = rand::rng().random();
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let token = link_token::mint();
     let ttl = state.config.auth.reset_ttl;
     let now = DateTime::now();
     resets(&state.db)
         .insert_one(ResetDoc {
             id: ObjectId::new(),
             user_id: user.id,
-            token_hash: hash(&token),
+            token_hash: link_token::hash(&token),
             created_at: now,
             expires_at: DateTime::from_millis(
                 now.timestamp_millis()
@@ -208,7 +188,7 @@ impl From<Refusal> for ApiError {
 async fn reset(state: &AppState, token: &str, password: String) -> Result<UserDoc, Refusal> {
     let password =
         NewPassword::parse(password, "password").map_err(|err| Refusal::Password(err.into()))?;
-    let token = parse_token(token).ok_or(Refusal::Link)?;
+    let token = link_token::parse(token).ok_or(Refusal::Link)?;
     let new_hash = state
         .hasher
         .hash(password.expose())
@@ -218,7 +198,7 @@ async fn reset(state: &AppState, token: &str, password: String) -> Result<UserDo
     let spent = resets(&state.db)
         .find_one_and_update(
             doc! {
-                "token_hash": hash(token),
+                "token_hash": link_token::hash(token),
                 "used_at": null,
                 "expires_at": { "$gt": DateTime::now() },
             },
@@ -271,7 +251,7 @@ pub struct PageQuery {
 async fn link_is_live(state: &AppState, token: &str) -> Result<bool, ApiError> {
     Ok(resets(&state.db)
         .find_one(doc! {
-            "token_hash": hash(token),
+            "token_hash": link_token::hash(token),
             "used_at": null,
             "expires_at": { "$gt": DateTime::now() },
         })
@@ -285,7 +265,7 @@ async fn page(
     State(state): State<AppState>,
     Query(query): Query<PageQuery>,
 ) -> Result<(StatusCode, Html<String>), ApiError> {
-    match parse_token(&query.token) {
+    match link_token::parse(&query.token) {
         Some(token) if link_is_live(&state, token).await? => {
             Ok((StatusCode::OK, Html(form_page(token, None))))
         }
@@ -305,7 +285,7 @@ async fn page_submit(
             )),
         ),
         Err(Refusal::Link) => (StatusCode::BAD_REQUEST, Html(message_page(LINK_DEAD))),
-        Err(Refusal::Password(_)) => match parse_token(&form.token) {
+        Err(Refusal::Password(_)) => match link_token::parse(&form.token) {
             Some(token) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Html(form_page(
@@ -331,14 +311,7 @@ const LINK_DEAD: &str =
     "This link is unknown, already used or expired. Ask for a new one from the sign-in page.";
 
 fn shell(body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>Avenue: reset your password</title></head>\
-         <body style=\"font-family: Helvetica, Arial, sans-serif; max-width: 28rem; margin: 3rem auto\">\
-         <h1>Reset your password</h1>{body}</body></html>"
-    )
+    link_token::page("reset your password", body)
 }
 
 /// `token` went through [`parse_token`]: only URL-safe base64 characters.
@@ -357,17 +330,4 @@ fn form_page(token: &str, problem: Option<&str>) -> String {
 
 fn message_page(message: &str) -> String {
     shell(&format!("<p>{message}</p>"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_tokens_of_our_shape_are_taken() {
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7_u8; 32]);
-        assert_eq!(parse_token(&token), Some(token.as_str()));
-        assert_eq!(parse_token("\"><script>"), None);
-        assert_eq!(parse_token(&token[1..]), None);
-    }
 }

@@ -3,11 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use base64::Engine;
 use mongodb::bson::{oid::ObjectId, DateTime};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use avenue_shared::{Claims, Role};
@@ -108,22 +105,13 @@ pub(super) fn parse_role(raw: &str) -> Result<Role, ApiError> {
     }
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 /// Mints an access token and stores a new refresh token for `user`.
 async fn open_session(state: &AppState, user: &UserDoc) -> Result<Session, ApiError> {
     let ttl = state.config.auth.access_ttl.as_secs();
     let access_token = state
         .keys
         .sign(&Claims::new(user.id.to_hex(), user.role.clone(), ttl))?;
-    let secret: [u8; 32] = rand::rng().random();
-    let refresh_token = format!(
-        "{}.{}",
-        user.id.to_hex(),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
+    let refresh_token = format!("{}.{}", user.id.to_hex(), super::link_token::mint());
     let expires_at = DateTime::from_millis(
         DateTime::now().timestamp_millis()
             + i64::try_from(state.config.auth.refresh_ttl.as_millis()).unwrap_or(i64::MAX / 2),
@@ -133,7 +121,7 @@ async fn open_session(state: &AppState, user: &UserDoc) -> Result<Session, ApiEr
         .add_session(
             user.id,
             RefreshDoc {
-                hash: token_hash(&refresh_token),
+                hash: super::link_token::hash(&refresh_token),
                 expires_at,
             },
         )
@@ -260,7 +248,7 @@ pub async fn refresh(
     let user_id = token_owner(&request.refresh_token).ok_or_else(refused)?;
     if !state
         .users
-        .take_session(user_id, &token_hash(&request.refresh_token))
+        .take_session(user_id, &super::link_token::hash(&request.refresh_token))
         .await?
     {
         return Err(refused());
@@ -297,7 +285,7 @@ pub async fn logout(
         Some(id) => {
             state
                 .users
-                .take_session(id, &token_hash(&request.refresh_token))
+                .take_session(id, &super::link_token::hash(&request.refresh_token))
                 .await?
         }
         None => false,
