@@ -15,6 +15,7 @@ pub mod http;
 pub mod indexes;
 pub mod maintenance;
 pub mod media;
+pub mod privacy;
 pub mod routes;
 pub mod shop;
 pub mod startup;

@@ -16,7 +16,7 @@ use crate::config::Limits;
 use crate::http::error::ApiError;
 use crate::http::{docs, health};
 use crate::state::AppState;
-use crate::{compat, shop, studio, system, ugc, users};
+use crate::{compat, privacy, shop, studio, system, ugc, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -38,6 +38,7 @@ pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(compat::router(limits))
         .merge(users::router())
+        .merge(privacy::router())
         .merge(shop::router())
         .merge(studio::router())
         .merge(system::router())

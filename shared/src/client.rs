@@ -62,6 +62,14 @@ pub struct UploadOptions {
     pub pending: bool,
 }
 
+/// What `DELETE /v1/media?owner=` erased.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct OwnerErasure {
+    pub erased: u64,
+    /// Claims records held on the erased media, now gone with it.
+    pub claims_dropped: u64,
+}
+
 /// A cheap-to-clone handle on the media service.
 #[derive(Debug, Clone)]
 pub struct MediaClient {
@@ -225,6 +233,17 @@ impl MediaClient {
             .await
             .map_err(MediaClientError::Transport)?;
         check(response).await.map(|_| ())
+    }
+
+    /// Erases every media uploaded by `owner` (a token `sub`), claimed or
+    /// not; needs an admin token. Idempotent: a second call erases none.
+    ///
+    /// # Errors
+    /// When the service cannot be reached or refuses.
+    pub async fn erase_owner(&self, owner: &str) -> Result<OwnerErasure, MediaClientError> {
+        let mut url = self.url("v1/media")?;
+        url.query_pairs_mut().append_pair("owner", owner);
+        decode(self.authorised(self.http.delete(url)).send().await).await
     }
 
     /// `GET /v1/storage/status`, as the media service reports it.

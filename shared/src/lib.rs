@@ -23,7 +23,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use auth::{AuthError, Claims, JwtKeys, Role};
-pub use client::{MediaClient, MediaClientError, UploadOptions};
+pub use client::{MediaClient, MediaClientError, OwnerErasure, UploadOptions};
 pub use error::ErrorBody;
 pub use media::{
     MediaDescriptor, MediaId, MediaIdError, MediaLookup, MediaPage, MediaRef, MediaRefError,

@@ -271,6 +271,37 @@ impl ApiApp {
         body["id"].as_str().expect("id").to_owned()
     }
 
+    /// Every stored document, in any collection of this stack's database
+    /// (media's included), that holds one of `needles` in any case:
+    /// `collection: document` lines, for an erasure to prove there are none.
+    pub async fn mentions(&self, needles: &[&str]) -> Vec<String> {
+        use futures::TryStreamExt;
+        let needles: Vec<String> = needles.iter().map(|n| n.to_lowercase()).collect();
+        let mut found = Vec::new();
+        let names = self.db.list_collection_names().await.expect("collections");
+        // File bytes hold no text to find.
+        for name in names.into_iter().filter(|n| !n.ends_with(".chunks")) {
+            let docs: Vec<mongodb::bson::Document> = self
+                .db
+                .collection(&name)
+                .find(doc! {})
+                .await
+                .expect("find")
+                .try_collect()
+                .await
+                .expect("documents");
+            for document in docs {
+                let text = Value::from(mongodb::bson::Bson::Document(document.clone()))
+                    .to_string()
+                    .to_lowercase();
+                if needles.iter().any(|needle| text.contains(needle.as_str())) {
+                    found.push(format!("{name}: {document}"));
+                }
+            }
+        }
+        found
+    }
+
     pub async fn count(&self, collection: &str, filter: mongodb::bson::Document) -> u64 {
         self.db
             .collection::<mongodb::bson::Document>(collection)

@@ -44,6 +44,10 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the media service is unavailable")]
     MediaUnavailable(#[source] MediaClientError),
+    /// Part of a repeatable operation is done and a service it needs was
+    /// away for the rest: the message says what is done; repeat it.
+    #[error("{message}")]
+    Unfinished { code: &'static str, message: String },
     /// A transaction kept meeting concurrent writers (or the locks of a
     /// crashed one): nothing was changed, retry shortly.
     #[error("too many concurrent changes")]
@@ -215,6 +219,7 @@ impl IntoResponse for ApiError {
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
             Self::MediaUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "media-unavailable"),
+            Self::Unfinished { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, *code),
             Self::DatabaseUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable")
             }
@@ -223,9 +228,10 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &this {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            Self::DatabaseUnavailable(_) | Self::MediaUnavailable(_) | Self::Busy(_) => {
-                Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS)
-            }
+            Self::DatabaseUnavailable(_)
+            | Self::MediaUnavailable(_)
+            | Self::Unfinished { .. }
+            | Self::Busy(_) => Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         let field = match &this {

@@ -89,6 +89,40 @@ impl MediaGateway {
         Ok(self.client.clone().with_token(token))
     }
 
+    /// Erases everything `owner` uploaded, as `admin` asked (media lets
+    /// only admins erase, so the call carries the admin's own authority).
+    ///
+    /// # Errors
+    /// [`GatewayError::Unavailable`] when media cannot be reached.
+    pub async fn erase_owner(
+        &self,
+        admin: &CurrentUser,
+        owner: &str,
+    ) -> Result<avenue_shared::OwnerErasure, GatewayError> {
+        let token = self
+            .keys
+            .sign(&Claims::new(
+                admin.id.to_hex(),
+                Role::Admin,
+                SERVICE_TOKEN_TTL_SECS,
+            ))
+            .map_err(|err| GatewayError::Failed(err.into()))?;
+        self.client
+            .clone()
+            .with_token(token)
+            .erase_owner(owner)
+            .await
+            .map_err(|err| {
+                if err.is_unavailable() {
+                    GatewayError::Unavailable(err)
+                } else {
+                    GatewayError::Failed(
+                        anyhow::Error::new(err).context("media refused an erasure"),
+                    )
+                }
+            })
+    }
+
     /// Claims every id of `wanted` not in `held` for `reference`. All or
     /// nothing: on the first refusal the claims taken here are released.
     ///

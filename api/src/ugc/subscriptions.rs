@@ -60,9 +60,23 @@ async fn archive(
     outcome: Outcome,
     closed_at: DateTime,
 ) -> Result<(), crate::db::TxError<ApiError>> {
+    let old = mongodb::bson::to_bson(old).map_err(|e| ApiError::Internal(e.into()))?;
+    archive_stored(db, session, brand, old, outcome, closed_at).await
+}
+
+/// Writes a subscription as stored (maybe the old back end's shape) to the
+/// history, inside `session`.
+pub(crate) async fn archive_stored(
+    db: &Database,
+    session: &mut ClientSession,
+    brand: ObjectId,
+    old: mongodb::bson::Bson,
+    outcome: Outcome,
+    closed_at: DateTime,
+) -> Result<(), crate::db::TxError<ApiError>> {
     let entry = doc! {
         "brand_id": brand,
-        "subscription": mongodb::bson::to_bson(old).map_err(|e| ApiError::Internal(e.into()))?,
+        "subscription": old,
         "outcome": mongodb::bson::to_bson(&outcome).map_err(|e| ApiError::Internal(e.into()))?,
         "closed_at": closed_at,
     };

@@ -50,6 +50,7 @@ pub async fn create(
             .map_err(AccountError::Hash)?,
         refresh_tokens: Vec::new(),
         is_active: true,
+        erased_at: None,
         legacy_id: None,
         created_at: now,
         updated_at: now,

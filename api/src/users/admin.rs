@@ -172,7 +172,10 @@ async fn audited(
         .by_id(id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let after = write.await?.ok_or(ApiError::NotFound("user"))?;
+    refuse_erased(&before)?;
+    // `None` here: erased between the read and the write (writes skip
+    // tombstones).
+    let after = write.await?.ok_or_else(erased)?;
     let (before, after) = (UserView::from(&before), UserView::from(&after));
     state
         .audit
@@ -186,4 +189,19 @@ async fn audited(
         )
         .await;
     Ok(Json(after))
+}
+
+fn erased() -> ApiError {
+    ApiError::conflict(
+        "erased",
+        "this account was erased; nothing of it can change",
+    )
+}
+
+/// 409 `erased` for a tombstone.
+pub(crate) fn refuse_erased(user: &UserDoc) -> Result<(), ApiError> {
+    match user.erased_at {
+        Some(_) => Err(erased()),
+        None => Ok(()),
+    }
 }

@@ -18,7 +18,7 @@ use mongodb::{Collection, Database};
 use crate::config::AuthSettings;
 use crate::db::is_duplicate_key;
 
-const COLLECTION: &str = "login_attempts";
+pub const LOGIN_ATTEMPTS: &str = "login_attempts";
 /// Concurrent first attempts on one key race to create its counter; the
 /// losers look again this many times before giving up.
 const CREATE_RACE_RETRIES: usize = 5;
@@ -54,7 +54,7 @@ pub enum Reservation {
 impl LoginLimiter {
     pub fn new(db: &Database, settings: &AuthSettings) -> Self {
         Self {
-            attempts: db.collection(COLLECTION),
+            attempts: db.collection(LOGIN_ATTEMPTS),
             scope: "",
             per_account: settings.failures_per_account,
             per_ip: settings.failures_per_ip,
@@ -66,7 +66,7 @@ impl LoginLimiter {
     /// the address has an account: the limit answers the same either way.
     pub fn for_resets(db: &Database, settings: &AuthSettings) -> Self {
         Self {
-            attempts: db.collection(COLLECTION),
+            attempts: db.collection(LOGIN_ATTEMPTS),
             scope: "reset:",
             per_account: settings.resets_per_account,
             per_ip: settings.resets_per_ip,
@@ -76,7 +76,7 @@ impl LoginLimiter {
 
     pub fn indexes() -> Vec<IndexSpec> {
         vec![IndexSpec::expiring(
-            COLLECTION,
+            LOGIN_ATTEMPTS,
             "expires_at",
             "expires_at_ttl",
         )]

@@ -104,6 +104,11 @@ pub struct UserDoc {
     /// had, under the same name): sign-in and refresh are refused.
     #[serde(default = "active_by_default")]
     pub is_active: bool,
+    /// Set when an admin erased the account: what is left is a tombstone
+    /// that holds nothing personal, so the records that name its id (orders
+    /// kept for accounting) still resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -122,6 +127,9 @@ pub struct UserView {
     pub role: Role,
     /// `false` for a deactivated account.
     pub is_active: bool,
+    /// When the account was erased (RFC 3339); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<String>,
     pub created_at: String,
 }
 
@@ -133,6 +141,9 @@ impl From<&UserDoc> for UserView {
             name: user.name.clone(),
             role: user.role.clone(),
             is_active: user.is_active,
+            erased_at: user
+                .erased_at
+                .and_then(|at| at.try_to_rfc3339_string().ok()),
             created_at: user.created_at.try_to_rfc3339_string().unwrap_or_default(),
         }
     }

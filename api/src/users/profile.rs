@@ -101,13 +101,14 @@ pub async fn edit(
         .users
         .by_id(user.id)
         .await?
+        .filter(|u| u.erased_at.is_none())
         .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
     if let Some(name) = name {
         state
             .db
             .collection::<mongodb::bson::Document>(USERS)
             .update_one(
-                doc! { "_id": user.id },
+                doc! { "_id": user.id, "erased_at": { "$exists": false } },
                 doc! { "$set": { "name": &name, "updated_at": DateTime::now() } },
             )
             .await?;

@@ -23,6 +23,12 @@ pub struct UserRepo {
     stored: Collection<Document>,
 }
 
+/// The account `id` unless it was erased: no write brings a tombstone
+/// back to life (a sign-in or reset that raced the erasure).
+fn live(id: ObjectId) -> Document {
+    doc! { "_id": id, "erased_at": { "$exists": false } }
+}
+
 /// Reads a stored user, ours or the old back end's.
 fn read(stored: Document) -> Result<UserDoc, DbError> {
     adopt::read_as(USERS, stored, adopt::users::convert).map_err(DbError::Legacy)
@@ -146,13 +152,13 @@ impl UserRepo {
     pub async fn add_session(&self, id: ObjectId, session: RefreshDoc) -> Result<(), DbError> {
         self.users
             .update_one(
-                doc! { "_id": id },
+                live(id),
                 doc! { "$pull": { "refresh_tokens": { "expires_at": { "$lt": DateTime::now() } } } },
             )
             .await?;
         self.users
             .update_one(
-                doc! { "_id": id },
+                live(id),
                 doc! { "$push": { "refresh_tokens": {
                     "$each": [ mongodb::bson::to_bson(&session)? ],
                     "$slice": -(MAX_SESSIONS as i64),
@@ -186,7 +192,7 @@ impl UserRepo {
     pub async fn set_password(&self, id: ObjectId, hash: &str) -> Result<(), DbError> {
         self.users
             .update_one(
-                doc! { "_id": id },
+                live(id),
                 doc! {
                     "$set": {
                         "password_hash": hash,
@@ -226,7 +232,7 @@ impl UserRepo {
             set.insert("refresh_tokens", mongodb::bson::Bson::Array(Vec::new()));
         }
         self.stored
-            .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
+            .find_one_and_update(live(id), doc! { "$set": set })
             .return_document(mongodb::options::ReturnDocument::After)
             .await?
             .map(read)
@@ -240,7 +246,7 @@ impl UserRepo {
     pub async fn set_email(&self, id: ObjectId, email: &str) -> Result<UserDoc, DbError> {
         self.stored
             .find_one_and_update(
-                doc! { "_id": id },
+                live(id),
                 doc! { "$set": {
                     "email": email,
                     "refresh_tokens": mongodb::bson::Bson::Array(Vec::new()),
@@ -260,7 +266,7 @@ impl UserRepo {
     pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {
         self.stored
             .find_one_and_update(
-                doc! { "_id": id },
+                live(id),
                 doc! { "$set": {
                     "role": mongodb::bson::to_bson(role)?,
                     "updated_at": DateTime::now(),

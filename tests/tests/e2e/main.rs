@@ -22,6 +22,7 @@ mod delivery;
 mod deploy;
 mod email;
 mod embed;
+mod erasure;
 mod faults;
 mod files;
 mod fuzz;
