@@ -13,6 +13,7 @@ use crate::ugc::deliverables::{DELIVERABLES, RATINGS};
 use crate::ugc::notifications::{self, Notice, NOTIFICATIONS};
 use crate::ugc::profiles::BRANDS;
 use crate::ugc::subscriptions::{archive_stored, Outcome as Ending};
+use crate::users::repo::USERS;
 
 impl Run<'_> {
     pub(super) async fn ugc(
@@ -150,10 +151,19 @@ impl Run<'_> {
                     doc! { "campaign_id": campaign_id, "status": "accepted" },
                 )
                 .await?;
-            for creator in accepted
+            let hired: Vec<ObjectId> = accepted
                 .iter()
                 .filter_map(|a| a.get_object_id("creator_user_id").ok())
-            {
+                .collect();
+            // No notice for a creator erased before (nobody reads it).
+            let live = self
+                .ids(
+                    s,
+                    USERS,
+                    doc! { "_id": { "$in": hired }, "erased_at": { "$exists": false } },
+                )
+                .await?;
+            for creator in live {
                 notifications::notify_in(
                     self.db,
                     s,

@@ -3,6 +3,7 @@
 //! review history, metrics and their aggregate, mutual ratings, and the
 //! notifications every step leaves; plus who may see and do what.
 
+mod erasure;
 mod journey;
 mod operations;
 mod races;
