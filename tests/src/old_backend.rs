@@ -334,7 +334,7 @@ pub async fn seed(db: &mongodb::Database, products: usize) -> Seeded {
             vec![
                 doc! { "_id": ObjectId::new(), "id": uuid(), "user_id": &seeded.customers[2].1, "date": "2024-06-01", "time": "10:00", "duration": 2, "status": "confirmed" },
                 // A status only the studio knows the meaning of: refused.
-                doc! { "_id": ObjectId::new(), "id": uuid(), "user_id": &seeded.customers[3].1, "date": "2024-06-02", "time": "11:00", "duration": 1, "status": "no_show" },
+                doc! { "_id": ObjectId::new(), "id": uuid(), "user_id": &seeded.customers[3].1, "date": "2024-06-02", "time": "11:00", "duration": 1, "status": "en_espera" },
             ],
         ),
         (

@@ -38,7 +38,9 @@ pub fn converter(collection: &str) -> Option<fn(&Document, &Rules, &RefIndex) ->
 fn booking_word(word: &str) -> Option<&'static str> {
     Some(match word.trim().to_lowercase().as_str() {
         "confirmed" | "confirmada" | "confirmado" | "pending" | "pendiente" | "booked"
-        | "reserved" | "reservada" | "active" | "completed" | "completada" | "done" => "confirmed",
+        | "reserved" | "reservada" | "active" => "confirmed",
+        "completed" | "completada" | "completado" | "done" | "finalizada" => "completed",
+        "no_show" | "no-show" | "noshow" | "ausente" => "no_show",
         "cancelled" | "canceled" | "cancelada" | "cancelado" | "rejected" | "rechazada" => {
             "cancelled"
         }
@@ -395,6 +397,25 @@ fn email(draft: &mut Draft) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_booking_words_keep_what_happened() {
+        for (old, ours) in [
+            ("Reservada", "confirmed"),
+            ("done", "completed"),
+            ("Completada", "completed"),
+            ("no-show", "no_show"),
+            ("ausente", "no_show"),
+            ("cancelada", "cancelled"),
+        ] {
+            assert_eq!(booking_word(old), Some(ours), "{old}");
+        }
+        assert_eq!(
+            booking_word("en_espera"),
+            None,
+            "a word nobody defined is refused"
+        );
+    }
 
     #[test]
     fn old_galleries_and_heroes_keep_their_alt_text() {

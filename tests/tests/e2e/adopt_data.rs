@@ -126,7 +126,7 @@ async fn a_dry_run_reports_every_collection_and_changes_nothing() {
         "150",
         "not in shop_products",
         "en_camino",
-        "status 'no_show'",
+        "status 'en_espera'",
         "'countdown'",
         "site.title",
         "names nothing in ugc_campaigns",
