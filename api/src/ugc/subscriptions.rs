@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribe, history))
         .routes(routes!(cancel))
         .routes(routes!(activate))
+        .routes(routes!(cancel_for))
 }
 
 pub const HISTORY: &str = "ugc_subscription_history";
@@ -321,6 +322,50 @@ pub async fn cancel(
     user: CurrentUser,
 ) -> Result<Json<BrandView>, ApiError> {
     let brand = profiles::mine::<BrandDoc>(&state.db, &user).await?;
+    end_now(&state, brand.id).await?;
+    let after = profiles::mine::<BrandDoc>(&state.db, &user).await?;
+    Ok(Json(profiles::embedded(&state, &after).await))
+}
+
+/// Cancels a brand's running subscription for it (admin), as the brand
+/// itself would; audited.
+#[utoipa::path(post, path = "/api/ugc/brands/{id}/subscription/cancel", tag = "ugc",
+    responses((status = 200, body = BrandView), (status = 404, description = "no such brand"),
+        (status = 409, description = "no running subscription")),
+    security(("bearer" = [])))]
+pub async fn cancel_for(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<BrandView>, ApiError> {
+    let id = crate::db::resolve_id(&state.db, crate::ugc::profiles::BRANDS, &id, "brand").await?;
+    let read = || async {
+        brands(&state.db)
+            .find_one(doc! { "_id": id })
+            .await?
+            .ok_or(ApiError::NotFound("brand"))
+    };
+    let before = read().await?;
+    end_now(&state, id).await?;
+    let after = read().await?;
+    let base = state.media_public_url();
+    state
+        .audit
+        .record(
+            &admin,
+            "subscription.cancel",
+            super::profiles::BRANDS,
+            &id.to_hex(),
+            Some(&BrandView::of(&before, base)),
+            Some(&BrandView::of(&after, base)),
+        )
+        .await;
+    Ok(Json(profiles::embedded(&state, &after).await))
+}
+
+/// Ends brand `brand`'s running subscription now and archives it as
+/// cancelled, in one transaction.
+async fn end_now(state: &AppState, brand: ObjectId) -> Result<(), ApiError> {
     let db = state.db.clone();
     transaction(&state.db, |session| {
         let db = db.clone();
@@ -328,7 +373,7 @@ pub async fn cancel(
             let now = DateTime::now();
             let before = brands(&db)
                 .find_one_and_update(
-                    doc! { "_id": brand.id, "subscription.ends_at": { "$gt": now } },
+                    doc! { "_id": brand, "subscription.ends_at": { "$gt": now } },
                     doc! { "$set": { "subscription": null, "updated_at": now } },
                 )
                 .session(&mut *session)
@@ -340,13 +385,11 @@ pub async fn cancel(
                     )
                 })?;
             if let Some(old) = &before.subscription {
-                archive(&db, session, brand.id, old, Outcome::Cancelled, now).await?;
+                archive(&db, session, brand, old, Outcome::Cancelled, now).await?;
             }
             Ok(())
         }
         .boxed()
     })
-    .await?;
-    let after = profiles::mine::<BrandDoc>(&state.db, &user).await?;
-    Ok(Json(profiles::embedded(&state, &after).await))
+    .await
 }

@@ -216,5 +216,33 @@ async fn brands_cancel_subscriptions_and_read_their_history() {
         .unwrap_or_default();
     assert_eq!(outcomes, ["cancelled", "ended"], "{later}");
     assert_eq!(later["history"][1]["closed_at"], "2023-11-14T22:13:20Z");
+
+    // An admin cancels for the brand (a refund, a dispute); audited.
+    let for_brand = format!("/api/ugc/brands/{brand_id}/subscription/cancel");
+    api.expect(403, Method::POST, &for_brand, Some(&brand_user.token), None)
+        .await;
+    let ended = api
+        .expect(200, Method::POST, &for_brand, Some(&admin.token), None)
+        .await;
+    assert!(ended["subscription"].is_null(), "{ended}");
+    let last = read(&brand_user).await;
+    assert!(last["current"].is_null(), "{last}");
+    assert_eq!(last["history"].as_array().map(Vec::len), Some(3));
+    assert_eq!(last["history"][0]["outcome"], "cancelled");
+    let twice = api
+        .expect(409, Method::POST, &for_brand, Some(&admin.token), None)
+        .await;
+    assert_eq!(twice["code"], "no-subscription");
+    let audit = api
+        .expect(
+            200,
+            Method::GET,
+            "/api/admin/audit-logs?action=subscription.cancel",
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(audit.as_array().map(Vec::len), Some(1), "{audit}");
+    assert!(audit[0]["before"]["subscription"].is_object(), "{audit}");
     stack.stop().await;
 }
