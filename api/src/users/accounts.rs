@@ -35,7 +35,7 @@ pub async fn create(
     password: String,
     role: Role,
 ) -> Result<UserDoc, AccountError> {
-    let email = Email::parse(email, "email")?;
+    let email = Email::parse_deliverable(email, "email")?;
     let password = NewPassword::parse(password, "password")?;
     let name = parse_name(name, "name")?;
     let now = DateTime::now();

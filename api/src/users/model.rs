@@ -46,6 +46,24 @@ impl Email {
         Ok(Self(email))
     }
 
+    /// An address someone gives for their own account: also refused under
+    /// `.invalid` (RFC 2606), which no mail reaches and where erased
+    /// accounts keep their placeholder addresses.
+    ///
+    /// # Errors
+    /// 422 naming `field`.
+    pub fn parse_deliverable(raw: &str, field: &str) -> Result<Self, FieldError> {
+        let email = Self::parse(raw, field)?;
+        let domain = email.0.rsplit('@').next().unwrap_or("");
+        if domain == "invalid" || domain.ends_with(".invalid") {
+            return Err(FieldError::new(
+                field,
+                "an address under .invalid receives no mail",
+            ));
+        }
+        Ok(email)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -160,5 +178,20 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_address_is_never_under_invalid() {
+        for address in ["erased-6b11@erased.invalid", "a@Mail.INVALID", "x@mail.invalid"] {
+            assert!(Email::parse(address, "email").is_ok(), "{address} parses");
+            let refused = Email::parse_deliverable(address, "email").expect_err(address);
+            assert_eq!(refused.field, "email");
+        }
+        assert!(Email::parse_deliverable("Ana@Example.com", "email").is_ok());
     }
 }

@@ -95,7 +95,7 @@ pub async fn edit(
     let email = request
         .email
         .as_deref()
-        .map(|e| Email::parse(e, "email"))
+        .map(|e| Email::parse_deliverable(e, "email"))
         .transpose()?;
     let mut current = state
         .users

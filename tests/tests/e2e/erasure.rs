@@ -292,6 +292,12 @@ async fn erasing_a_customer_leaves_nothing_personal_and_keeps_the_order() {
         )
         .await;
     assert_eq!(back["code"], "erased");
+    // Nobody can take the tombstone's address (it would block a repeat).
+    let squat = api
+        .call(Method::POST, "/api/auth/register", None,
+            Some(json!({ "email": format!("erased-{}@erased.invalid", zoe.id), "password": "another long password", "name": "Squatter" })))
+        .await;
+    assert_eq!(squat.status(), 422);
     // Her address is free for a new account.
     api.expect(
         201,
