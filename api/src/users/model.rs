@@ -187,7 +187,11 @@ mod tests {
 
     #[test]
     fn an_account_address_is_never_under_invalid() {
-        for address in ["erased-6b11@erased.invalid", "a@Mail.INVALID", "x@mail.invalid"] {
+        for address in [
+            "erased-6b11@erased.invalid",
+            "a@Mail.INVALID",
+            "x@mail.invalid",
+        ] {
             assert!(Email::parse(address, "email").is_ok(), "{address} parses");
             let refused = Email::parse_deliverable(address, "email").expect_err(address);
             assert_eq!(refused.field, "email");
