@@ -10,7 +10,7 @@ use crate::users::model::{Email, USERS};
 /// Where old back ends keep the hash, in the order we trust them.
 const HASH_FIELDS: [&str; 3] = ["password_hash", "hashed_password", "password"];
 
-fn role_word(word: &str) -> Option<&'static str> {
+pub(crate) fn role_word(word: &str) -> Option<&'static str> {
     Some(match word.trim().to_lowercase().as_str() {
         "admin" | "administrator" | "administrador" | "superadmin" | "staff" => "admin",
         "customer" | "user" | "client" | "cliente" | "usuario" | "buyer" => "customer",

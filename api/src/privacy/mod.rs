@@ -24,8 +24,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use avenue_shared::Role;
-
 use crate::fields::FieldError;
 use crate::http::auth::Admin;
 use crate::http::error::ApiError;
@@ -93,13 +91,9 @@ pub async fn erase(
             "an admin cannot erase their own account",
         ));
     }
-    let user = state
-        .users
-        .by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
-    if user.erased_at.is_none() {
-        if user.role == Role::Admin {
+    let person = Person::read(&state, id).await?;
+    if !person.erased {
+        if person.admin {
             // An admin's uploads are the shop's pictures and pages: erasing
             // them must be a decision, not a side effect.
             return Err(ApiError::conflict(
@@ -108,7 +102,7 @@ pub async fn erase(
             ));
         }
         let typed = request.confirm_email.as_deref().unwrap_or("").trim();
-        if !typed.eq_ignore_ascii_case(&user.email) {
+        if person.email.is_empty() || !typed.eq_ignore_ascii_case(&person.email) {
             return Err(FieldError::new(
                 "confirm_email",
                 "type the account's current e-mail address to confirm",
@@ -116,7 +110,7 @@ pub async fn erase(
             .into());
         }
     }
-    let outcome = scrub::anonymise(&state.db, &user).await?;
+    let outcome = scrub::anonymise(&state.db, id, &person.email).await?;
     // The profile pictures someone else uploaded for them are not erased
     // below; the deleted profiles' claims on them go.
     for (reference, ids) in &outcome.released {
@@ -156,4 +150,37 @@ pub async fn erase(
         media_erased: media.erased,
         media_claims_dropped: media.claims_dropped,
     }))
+}
+
+/// Who is to be erased, read from the stored document as it is: an
+/// account the old back end wrote and nobody could convert (a role word
+/// nobody mapped) is erased all the same.
+struct Person {
+    email: String,
+    admin: bool,
+    erased: bool,
+}
+
+impl Person {
+    async fn read(state: &AppState, id: mongodb::bson::oid::ObjectId) -> Result<Self, ApiError> {
+        let stored = state
+            .db
+            .collection::<mongodb::bson::Document>(USERS)
+            .find_one(mongodb::bson::doc! { "_id": id })
+            .await?
+            .ok_or(ApiError::NotFound("user"))?;
+        let role = stored
+            .get_str("role")
+            .ok()
+            .and_then(crate::adopt::users::role_word);
+        let flagged = matches!(
+            stored.get("is_admin"),
+            Some(mongodb::bson::Bson::Boolean(true))
+        );
+        Ok(Self {
+            email: stored.get_str("email").unwrap_or("").trim().to_owned(),
+            admin: role == Some("admin") || (role.is_none() && flagged),
+            erased: stored.get_datetime("erased_at").is_ok(),
+        })
+    }
 }

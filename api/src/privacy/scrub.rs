@@ -28,7 +28,6 @@ use crate::ugc::applications::APPLICATIONS;
 use crate::ugc::deliverables::DELIVERABLES;
 use crate::ugc::profiles::{BRANDS, CREATORS};
 use crate::users::limiter::LOGIN_ATTEMPTS;
-use crate::users::model::UserDoc;
 use crate::users::profile::EMAIL_CHANGES;
 use crate::users::repo::USERS;
 use crate::users::reset::PASSWORD_RESETS;
@@ -61,14 +60,15 @@ const ERASED_NAME: &str = "Erased user";
 /// post's address).
 pub(super) const ERASED_NOTICE: &str = "About an account since erased.";
 
-/// Erases `user` from the database in one transaction.
+/// Erases account `id`, whose address is `email` (empty when the stored
+/// document has none), from the database in one transaction.
 ///
 /// # Errors
 /// Database failures (then nothing changed).
-pub async fn anonymise(db: &Database, user: &UserDoc) -> Result<Outcome, ApiError> {
+pub async fn anonymise(db: &Database, id: ObjectId, email: &str) -> Result<Outcome, ApiError> {
     transaction(db, |session| {
-        let (db, user) = (db.clone(), user.clone());
-        async move { Run::new(&db, user.id).go(session, &user).await }.boxed()
+        let (db, email) = (db.clone(), email.to_owned());
+        async move { Run::new(&db, id).go(session, &email).await }.boxed()
     })
     .await
 }
@@ -108,7 +108,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    async fn go(mut self, s: &mut ClientSession, user: &UserDoc) -> Step<Outcome> {
+    async fn go(mut self, s: &mut ClientSession, email: &str) -> Step<Outcome> {
         let id = self.id;
         let orders = self.ids(s, ORDERS, doc! { "user_id": id }).await?;
         let reservations = self.ids(s, RESERVATIONS, doc! { "user_id": id }).await?;
@@ -119,7 +119,7 @@ impl<'a> Run<'a> {
             .ids(s, DELIVERABLES, doc! { "creator_user_id": id })
             .await?;
 
-        self.emails(s, user, &orders, &reservations).await?;
+        self.emails(s, email, &orders, &reservations).await?;
         for tokens in [PASSWORD_RESETS, EMAIL_CHANGES] {
             self.delete(s, tokens, doc! { "user_id": id }).await?;
         }
@@ -245,11 +245,11 @@ impl<'a> Run<'a> {
     async fn emails(
         &mut self,
         s: &mut ClientSession,
-        user: &UserDoc,
+        email: &str,
         orders: &[ObjectId],
         reservations: &[ObjectId],
     ) -> Step<()> {
-        let mut addresses = vec![user.email.clone()];
+        let mut addresses = vec![email.to_owned()];
         for change in self
             .find(s, EMAIL_CHANGES, doc! { "user_id": self.id })
             .await?

@@ -384,3 +384,50 @@ async fn an_erasure_media_cannot_finish_is_completed_by_repeating_it() {
     assert_eq!(gone.status(), 404);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn an_old_account_nobody_could_convert_is_erased_all_the_same() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    // A role word nobody mapped: the account cannot be read as ours.
+    let email = format!("Old.Wizard-{}@Example.com", uuid::Uuid::new_v4().simple());
+    let mut old =
+        avenue_tests::old_backend::user(&email, "password", "$2b$12$abcdefghijklmnopqrstuu");
+    old.insert("role", "wizard");
+    old.insert("phone", "+595 981 313131");
+    let id = old.get_object_id("_id").expect("id").to_hex();
+    api.db
+        .collection::<Document>("users")
+        .insert_one(&old)
+        .await
+        .expect("old user");
+    api.db
+        .collection::<Document>("email_logs")
+        .insert_one(doc! { "to": &email, "subject": "Bienvenido", "status": "sent" })
+        .await
+        .expect("old mail");
+
+    let report = api
+        .expect(
+            200,
+            Method::POST,
+            &format!("/api/users/{id}/erase"),
+            Some(&admin.token),
+            Some(json!({ "confirm_email": email.to_lowercase() })),
+        )
+        .await;
+    assert_eq!(changed(&report, "email_logs", "deleted"), 1, "{report}");
+    let left = api.mentions(&[&email, "313131", "Old Customer"]).await;
+    assert!(left.is_empty(), "personal data left: {left:#?}");
+    let tombstone = api
+        .db
+        .collection::<Document>("users")
+        .find_one(doc! { "_id": oid(&id) })
+        .await
+        .expect("read")
+        .expect("tombstone");
+    assert!(tombstone.get_datetime("erased_at").is_ok(), "{tombstone}");
+    assert_eq!(tombstone.get_str("role"), Ok("wizard"), "kept as found");
+    stack.stop().await;
+}
