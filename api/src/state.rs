@@ -83,3 +83,9 @@ impl FromRef<AppState> for Database {
         state.db.clone()
     }
 }
+
+impl FromRef<AppState> for UserRepo {
+    fn from_ref(state: &AppState) -> Self {
+        state.users.clone()
+    }
+}

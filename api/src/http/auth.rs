@@ -9,7 +9,9 @@ use mongodb::bson::oid::ObjectId;
 use avenue_shared::{JwtKeys, Role};
 
 use super::error::ApiError;
+use crate::db::DbError;
 pub use crate::users::model::CurrentUser;
+use crate::users::repo::UserRepo;
 
 impl CurrentUser {
     /// # Errors
@@ -28,6 +30,7 @@ impl CurrentUser {
 impl<S> FromRequestParts<S> for CurrentUser
 where
     JwtKeys: FromRef<S>,
+    UserRepo: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -48,10 +51,26 @@ where
         // Service tokens speak for a service, not a user: nothing here is theirs.
         let id = ObjectId::parse_str(&claims.sub)
             .map_err(|_| ApiError::Unauthenticated("the token does not name a user".into()))?;
-        Ok(Self {
-            id,
-            role: claims.role,
-        })
+        // A token outlives changes to its account by up to its 15 minutes;
+        // one indexed read makes a deactivation, an erasure or a new role
+        // count from the next request instead.
+        let standing = UserRepo::from_ref(state).by_id(id).await;
+        match standing {
+            Ok(Some(account))
+                if account.is_active
+                    && account.erased_at.is_none()
+                    && account.role == claims.role =>
+            {
+                Ok(Self {
+                    id,
+                    role: claims.role,
+                })
+            }
+            Ok(_) | Err(DbError::Legacy(_)) => Err(ApiError::Unauthenticated(
+                "this session no longer holds (the account changed): sign in again".into(),
+            )),
+            Err(other) => Err(other.into()),
+        }
     }
 }
 
@@ -62,6 +81,7 @@ pub struct Admin(pub CurrentUser);
 impl<S> FromRequestParts<S> for Admin
 where
     JwtKeys: FromRef<S>,
+    UserRepo: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -84,6 +104,7 @@ pub struct MaybeUser(pub Option<CurrentUser>);
 impl<S> FromRequestParts<S> for MaybeUser
 where
     JwtKeys: FromRef<S>,
+    UserRepo: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;

@@ -264,6 +264,10 @@ async fn erasing_a_customer_leaves_nothing_personal_and_keeps_the_order() {
     assert_eq!(tombstone["name"], "Erased user");
     assert_eq!(tombstone["is_active"], false);
     assert!(tombstone["erased_at"].is_string(), "{tombstone}");
+    let stale = api
+        .call(Method::GET, "/api/auth/me", Some(&zoe.token), None)
+        .await;
+    assert_eq!(stale.status(), 401, "her access token ended with her");
     let sign_in = api
         .call(
             Method::POST,

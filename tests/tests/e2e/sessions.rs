@@ -126,6 +126,11 @@ async fn a_deactivated_account_cannot_sign_in_or_refresh_until_reactivated() {
         .await;
     assert_eq!(off["is_active"], false, "{off}");
     assert_eq!(refresh(api, &bea.refresh_token).await, 401);
+    // Her access token, still within its 15 minutes, is refused at once.
+    let stale = api
+        .expect(401, Method::GET, "/api/auth/me", Some(&bea.token), None)
+        .await;
+    assert_eq!(stale["code"], "unauthenticated");
     let refused = api
         .expect(
             403,
@@ -184,5 +189,33 @@ async fn a_deactivated_account_cannot_sign_in_or_refresh_until_reactivated() {
     assert_eq!(on["is_active"], true);
     let back = api.login(&bea.email, &bea.password).await;
     assert_eq!(refresh(api, &back.refresh_token).await, 200);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_changed_role_takes_effect_at_once_not_when_the_token_runs_out() {
+    let stack = spawn_stack().await;
+    let api = &stack.api;
+    let admin = api.admin().await;
+    let deputy = api.admin().await;
+    let users = "/api/users?limit=5";
+    api.expect(200, Method::GET, users, Some(&deputy.token), None)
+        .await;
+    api.expect(
+        200,
+        Method::PUT,
+        &format!("/api/users/{}/role", deputy.id),
+        Some(&admin.token),
+        Some(json!({ "role": "customer" })),
+    )
+    .await;
+    // The token still says admin; the account no longer does.
+    api.expect(401, Method::GET, users, Some(&deputy.token), None)
+        .await;
+    let again = api.login(&deputy.email, &deputy.password).await;
+    api.expect(403, Method::GET, users, Some(&again.token), None)
+        .await;
+    api.expect(200, Method::GET, "/api/auth/me", Some(&again.token), None)
+        .await;
     stack.stop().await;
 }
