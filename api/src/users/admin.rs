@@ -172,7 +172,9 @@ async fn audited(
         .by_id(id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    refuse_erased(&before)?;
+    if before.erased_at.is_some() {
+        return Err(erased());
+    }
     // `None` here: erased between the read and the write (writes skip
     // tombstones).
     let after = write.await?.ok_or_else(erased)?;
@@ -196,12 +198,4 @@ fn erased() -> ApiError {
         "erased",
         "this account was erased; nothing of it can change",
     )
-}
-
-/// 409 `erased` for a tombstone.
-pub(crate) fn refuse_erased(user: &UserDoc) -> Result<(), ApiError> {
-    match user.erased_at {
-        Some(_) => Err(erased()),
-        None => Ok(()),
-    }
 }
