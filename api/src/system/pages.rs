@@ -529,15 +529,23 @@ pub struct ShowQuery {
 }
 
 /// A page by slug or id (`{id}` takes either): the published copy, or
-/// (admins, `?draft=true`) the draft.
+/// (admins, `?draft=true`) the draft. Anyone else asking for a draft gets
+/// the 404 of a missing page, whether or not the page exists.
 #[utoipa::path(get, path = "/api/pages/{id}", tag = "system", params(ShowQuery),
-    responses((status = 200, body = PageView), (status = 404, description = "no such published page")))]
+    responses((status = 200, body = PageView), (status = 404, description = "no such published page (or a draft asked for by someone who may not see drafts)")))]
 pub async fn show(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
     Path(slug): Path<String>,
     ApiQuery(query): ApiQuery<ShowQuery>,
 ) -> Result<Json<PageView>, ApiError> {
+    let admin = user.is_some_and(|u| u.is_admin());
+    let wants_draft = query.draft == Some(true);
+    // Anyone who may not see drafts gets the answer a missing page gets,
+    // before any lookup: a 403 here would tell which slugs exist unpublished.
+    if wants_draft && !admin {
+        return Err(ApiError::NotFound("page"));
+    }
     let filter = match ObjectId::parse_str(&slug) {
         Ok(id) => doc! { "_id": id },
         Err(_) => doc! { "slug": &slug },
@@ -546,11 +554,7 @@ pub async fn show(
         .find_one(filter)
         .await?
         .ok_or(ApiError::NotFound("page"))?;
-    let admin = user.is_some_and(|u| u.is_admin());
-    if query.draft == Some(true) {
-        if !admin {
-            return Err(ApiError::forbidden("drafts are for admins"));
-        }
+    if wants_draft {
         return Ok(Json(PageView::draft(&page).embed(&state).await));
     }
     let view = PageView::published(&page).ok_or(ApiError::NotFound("page"))?;

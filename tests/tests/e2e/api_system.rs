@@ -111,8 +111,30 @@ async fn pages_have_drafts_published_copies_versions_and_claimed_media() {
     // Drafts are not public.
     api.expect(404, Method::GET, "/api/pages/home", None, None)
         .await;
-    api.expect(403, Method::GET, "/api/pages/home?draft=true", None, None)
+    // Nor is their existence: asking for a draft without the right gets
+    // what a missing page gets, by slug and by id, signed in or not.
+    let missing = api
+        .expect(
+            404,
+            Method::GET,
+            "/api/pages/nowhere?draft=true",
+            None,
+            None,
+        )
         .await;
+    let customer = api.user("customer").await;
+    for path in [
+        "/api/pages/home?draft=true".to_owned(),
+        format!("/api/pages/{id}?draft=true"),
+    ] {
+        for token in [None, Some(customer.token.as_str())] {
+            let answer = api.expect(404, Method::GET, &path, token, None).await;
+            assert_eq!(
+                answer, missing,
+                "{path}: a draft's answer must not differ from a missing page's"
+            );
+        }
+    }
     api.expect(
         200,
         Method::POST,
