@@ -88,6 +88,8 @@ impl MediaClient {
             .connect_timeout(Duration::from_secs(5))
             // A hung media service must not hang its callers for ever.
             .timeout(Duration::from_secs(60))
+            // The bearer token goes to media and nowhere media points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(MediaClientError::Transport)?;
         Ok(Self {

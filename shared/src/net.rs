@@ -67,6 +67,38 @@ impl TrustedProxies {
     }
 }
 
+/// A third party's URL as a setting names it (purge targets, webhooks,
+/// Cloudinary's API): `https`, or `http` to this machine only, where a
+/// local fake or test double listens and nothing crosses a network in
+/// clear. Anything else is refused with the setting's name, at start-up.
+///
+/// # Errors
+/// A message naming `setting` when `raw` is not such a URL.
+pub fn outbound_url(setting: &str, raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|_| format!("{setting}: {raw:?} is not an absolute URL"))?;
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if is_this_machine(&url) => Ok(url),
+        "http" => Err(format!(
+            "{setting}: {raw:?} must use https (plain http only to localhost or 127.0.0.1, \
+             where credentials cross no network)"
+        )),
+        other => Err(format!(
+            "{setting}: the scheme {other}:// is not allowed; use https://"
+        )),
+    }
+}
+
+fn is_this_machine(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
 /// IPv4 addresses written as IPv6 (`::ffff:1.2.3.4`) count as IPv4.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
@@ -108,5 +140,24 @@ mod tests {
         assert_eq!(trusted.client_address(ip("10.1.2.3"), None), ip("10.1.2.3"));
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert_eq!("".parse::<TrustedProxies>(), Ok(TrustedProxies::default()));
+    }
+
+    #[test]
+    fn outbound_urls_are_https_or_this_machine() {
+        assert!(outbound_url("X", "https://api.fastly.com").is_ok());
+        assert!(outbound_url("X", "http://127.0.0.1:9000/hook").is_ok());
+        assert!(outbound_url("X", "http://localhost:9000").is_ok());
+        assert!(outbound_url("X", "http://[::1]:9000").is_ok());
+        for refused in [
+            "http://hooks.example/purge",
+            "http://10.0.0.5/purge",
+            "ftp://hooks.example/purge",
+            "file:///etc/passwd",
+            "gopher://127.0.0.1:70",
+            "not a url",
+        ] {
+            let err = outbound_url("MEDIA_PURGE", refused).expect_err(refused);
+            assert!(err.starts_with("MEDIA_PURGE"), "{err}");
+        }
     }
 }

@@ -14,6 +14,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use url::Url;
 
+use avenue_shared::net::outbound_url;
+
 use super::PurgeBatch;
 use crate::config::Secret;
 
@@ -51,8 +53,8 @@ impl PurgeTarget {
                 .with_context(|| format!("{key} is required with MEDIA_PURGE={raw}"))
         };
         let base = |key: &str, default: &str| -> anyhow::Result<Url> {
-            Url::parse(&get(key).unwrap_or_else(|| default.to_owned()))
-                .with_context(|| format!("{key} must be an absolute URL"))
+            outbound_url(key, &get(key).unwrap_or_else(|| default.to_owned()))
+                .map_err(anyhow::Error::msg)
         };
         let id = |value: &str| -> anyhow::Result<String> {
             if value.is_empty()
@@ -66,7 +68,7 @@ impl PurgeTarget {
         };
         Ok(Some(match raw.trim().split_once(':') {
             Some(("webhook", url)) => Self::Webhook {
-                url: Url::parse(url).context("MEDIA_PURGE=webhook:URL needs an absolute URL")?,
+                url: outbound_url("MEDIA_PURGE", url).map_err(anyhow::Error::msg)?,
                 secret: secret("MEDIA_PURGE_SECRET")?,
             },
             Some(("cloudflare", zone)) => Self::Cloudflare {
@@ -109,6 +111,9 @@ impl Purger {
     pub fn new(target: PurgeTarget) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
+            // The token and the signed body go to the configured URL only:
+            // a redirect is an answer (a failed purge), never a new target.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("the purge HTTP client")?;
         Ok(Self { http, target })
@@ -216,6 +221,33 @@ mod tests {
         ]))
         .expect("webhook");
         assert!(matches!(ok, Some(PurgeTarget::Webhook { .. })));
+        for scheme in [
+            "ftp://hooks.example/purge",
+            "file:///tmp/purge",
+            "http://hooks.example/purge",
+        ] {
+            let err = PurgeTarget::from_lookup(&get_owned(&[
+                ("MEDIA_PURGE", &format!("webhook:{scheme}")),
+                ("MEDIA_PURGE_SECRET", "s"),
+            ]))
+            .expect_err(scheme);
+            assert!(err.to_string().contains("MEDIA_PURGE"), "{err}");
+        }
+        let err = PurgeTarget::from_lookup(&get_owned(&[
+            ("MEDIA_PURGE", "fastly:svc"),
+            ("FASTLY_API_TOKEN", "t"),
+            ("FASTLY_API_BASE", "http://fastly.example"),
+        ]))
+        .expect_err("plain http to another machine");
+        assert!(err.to_string().contains("FASTLY_API_BASE"), "{err}");
+    }
+
+    fn get_owned(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
     #[test]

@@ -79,8 +79,11 @@ impl CloudinaryAccount {
                 _ => {}
             }
         }
-        let api_base = Url::parse(prefix.as_deref().unwrap_or(DEFAULT_API_BASE))
-            .map_err(|_| err("upload_prefix / CLOUDINARY_API_BASE must be an absolute URL"))?;
+        let api_base = avenue_shared::net::outbound_url(
+            "upload_prefix / CLOUDINARY_API_BASE",
+            prefix.as_deref().unwrap_or(DEFAULT_API_BASE),
+        )
+        .map_err(AccountError)?;
         Ok(Self {
             cloud_name,
             api_key,

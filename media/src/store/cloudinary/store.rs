@@ -85,6 +85,8 @@ impl CloudinaryStore {
     ) -> Result<Self, StoreError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
+            // The signed requests go to the account's API base only.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(StoreError::backend)?;
         Ok(Self {

@@ -6,8 +6,13 @@
 //! - A request head must arrive within `header_read_timeout` of the
 //!   connection starting to wait for it; hyper starts that timer when a
 //!   connection goes idle too, so it also ends idle keep-alive connections.
-//! - Heads are capped in size (`431` past it) and in header count.
-//! - At most `max_connections` are open; more are closed at once.
+//! - Heads are capped in size and in header count (`431` in the JSON
+//!   envelope past either; hyper's own bare `431` only past a hard cap of
+//!   eight times the limit).
+//! - At most `max_connections` are open, and at most
+//!   `max_connections_per_peer` from one address; more are closed at once.
+//!   Past `max_connections`, `probe_connections` more are taken for health
+//!   probes only, so an orchestrator still hears from a full server.
 //! - A body must keep moving: no gap longer than `body_stall` and, after
 //!   that long, at least `min_body_rate` bytes a second on average (time
 //!   spent waiting for the handler not counted). Past either the request
@@ -36,7 +41,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -46,7 +51,14 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
-use crate::ErrorBody;
+mod connections;
+mod refusals;
+
+use connections::{busy_response, PeerCounts, PROBE_PATHS};
+pub use refusals::hard_header_cap;
+use refusals::{
+    envelope_plain_errors, error_response, oversized_head, timeout_response, HARD_MAX_HEADERS,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -60,6 +72,13 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections open at once from one peer address (0: no cap).
+    /// Behind a CDN or an ingress the peers are few, so raise it there, or
+    /// set 0 and let the proxy hold its own clients apart.
+    pub max_connections_per_peer: usize,
+    /// Connections kept beyond `max_connections` for health probes only
+    /// (`/healthz`, `/readyz`): a full server still answers its orchestrator.
+    pub probe_connections: usize,
     /// Longest gap between two pieces of a request body.
     pub body_stall: Duration,
     /// Slowest average body rate (bytes a second) once `body_stall` has passed.
@@ -78,6 +97,8 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
             max_connections: 2048,
+            max_connections_per_peer: 256,
+            probe_connections: 16,
             body_stall: Duration::from_secs(15),
             min_body_rate: 1024,
             drain_bytes: 32 * 1024 * 1024,
@@ -115,6 +136,10 @@ impl ServerLimits {
             max_connections: number("HTTP_MAX_CONNECTIONS")?
                 .map_or(defaults.max_connections, |n| n as usize)
                 .max(1),
+            max_connections_per_peer: number("HTTP_MAX_CONNECTIONS_PER_PEER")?
+                .map_or(defaults.max_connections_per_peer, |n| n as usize),
+            probe_connections: number("HTTP_PROBE_CONNECTIONS")?
+                .map_or(defaults.probe_connections, |n| n as usize),
             body_stall: secs("HTTP_BODY_STALL_SECS", defaults.body_stall)?,
             min_body_rate: number("HTTP_MIN_BODY_RATE")?.unwrap_or(defaults.min_body_rate),
             drain_bytes: defaults.drain_bytes,
@@ -152,20 +177,27 @@ where
     B::Error: Into<BoxError>,
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper refuses a head past its own buffer with a bare 431 (no body, no
+    // type). Its buffer is set well above our limit, so heads between the
+    // two reach `guarded_call`, which answers them in the JSON envelope;
+    // only a head past the hard cap gets hyper's bare answer.
+    let hard_cap = hard_header_cap(limits.max_header_bytes);
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(128);
+        .max_buf_size(hard_cap)
+        .max_headers(HARD_MAX_HEADERS);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_header_list_size(u32::try_from(hard_cap).unwrap_or(u32::MAX))
         .keep_alive_interval(limits.header_read_timeout)
         .keep_alive_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
     let open = Arc::new(Semaphore::new(limits.max_connections));
+    let probes = Arc::new(Semaphore::new(limits.probe_connections));
+    let peers = PeerCounts::default();
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -185,15 +217,34 @@ where
                 }
             },
         };
-        let Ok(slot) = open.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, limit = limits.max_connections, "too many open connections; closing a new one");
+        let Some(peer_slot) = peers.take(peer.ip(), limits.max_connections_per_peer) else {
+            tracing::warn!(%peer, limit = limits.max_connections_per_peer,
+                "too many open connections from one peer; closing a new one");
             drop(stream);
             continue;
+        };
+        let (slot, probes_only) = match open.clone().try_acquire_owned() {
+            Ok(slot) => (slot, false),
+            Err(_) => match probes.clone().try_acquire_owned() {
+                Ok(slot) => (slot, true),
+                Err(_) => {
+                    tracing::warn!(%peer, limit = limits.max_connections,
+                        "too many open connections; closing a new one");
+                    drop(stream);
+                    continue;
+                }
+            },
         };
         let _ = stream.set_nodelay(true);
         let service = make_service(peer);
         let hyper_service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            guarded_call(service.clone(), request, limits)
+            let service = service.clone();
+            async move {
+                if probes_only && !PROBE_PATHS.contains(&request.uri().path()) {
+                    return Ok(busy_response());
+                }
+                guarded_call(service, request, limits).await
+            }
         });
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -205,6 +256,7 @@ where
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
             }
             drop(slot);
+            drop(peer_slot);
         });
     }
     drop(listener);
@@ -246,7 +298,26 @@ where
         .headers()
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    // A body declared larger than we would ever drain is not waited for:
+    // the answer goes at once, and the connection closes after it.
+    let too_long_to_drain = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|declared| declared > limits.drain_bytes);
     let (parts, incoming) = request.into_parts();
+    if let Some(reason) = oversized_head(&parts, &limits) {
+        let mut response = error_response(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header-too-large",
+            &reason,
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(response);
+    }
     let has_body = !incoming.is_end_stream();
     let shared = Arc::new(Mutex::new(Reader::Waiting(Some(incoming))));
     let body = GuardedBody {
@@ -264,6 +335,15 @@ where
         Err(_) => Reader::Gone,
     };
     let outcome = match taken {
+        // Read to its end by the handler, it reports so at once; anything
+        // else would be a drain we have already decided not to wait for.
+        Reader::Started(done) if too_long_to_drain => {
+            match tokio::time::timeout(Duration::from_millis(100), done).await {
+                Ok(Ok(BodyOutcome::Complete)) => BodyOutcome::Complete,
+                _ => BodyOutcome::Abandoned,
+            }
+        }
+        Reader::Waiting(_) if too_long_to_drain => BodyOutcome::Abandoned,
         Reader::Started(done) => match tokio::time::timeout(limits.drain_time, done).await {
             Ok(Ok(outcome)) => outcome,
             _ => BodyOutcome::Abandoned,
@@ -292,89 +372,6 @@ where
         }
     }
     Ok(response)
-}
-
-/// Longest plain-text error message carried into the envelope.
-const PLAIN_ERROR_MAX: u64 = 4096;
-
-async fn envelope_plain_errors<B>(response: Response<B>) -> Response<UnsyncBoxBody<Bytes, BoxError>>
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    let small = response
-        .body()
-        .size_hint()
-        .upper()
-        .is_some_and(|n| n <= PLAIN_ERROR_MAX);
-    if !(status.is_client_error() || status.is_server_error()) || is_json || !small {
-        return response.map(|b| b.map_err(Into::into).boxed_unsync());
-    }
-    let (mut parts, body) = response.into_parts();
-    let text = match body.collect().await {
-        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes())
-            .trim()
-            .to_owned(),
-        Err(_) => String::new(),
-    };
-    let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("error").to_owned()
-    } else {
-        text
-    };
-    let code = match status {
-        StatusCode::BAD_REQUEST => "bad-request",
-        StatusCode::UNAUTHORIZED => "unauthenticated",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not-found",
-        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid-field",
-        StatusCode::TOO_MANY_REQUESTS => "rate-limited",
-        s if s.is_server_error() => "internal",
-        _ => "error",
-    };
-    let json = serde_json::to_vec(&ErrorBody::new(code, message)).unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(
-        parts,
-        Full::new(Bytes::from(json))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    )
-}
-
-fn timeout_response() -> Response<UnsyncBoxBody<Bytes, BoxError>> {
-    let body = ErrorBody::new(
-        "request-timeout",
-        "the request body stopped arriving, or arrived too slowly",
-    );
-    let json = serde_json::to_vec(&body).unwrap_or_default();
-    let mut response = Response::new(
-        Full::new(Bytes::from(json))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 enum Reader {
