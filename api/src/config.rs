@@ -73,8 +73,16 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens (opaque, stored hashed, rotated on use).
     pub refresh_ttl: Duration,
-    /// Failed logins allowed per account within `failure_window`.
+    /// Failed logins allowed per (account, client address), and per known
+    /// device of the account, within `failure_window`.
     pub failures_per_account: u32,
+    /// Failed logins allowed per account from clients it does not know
+    /// (no device credential of it) within `failure_window`; past it only
+    /// the account's known devices may sign in, so nobody can lock its
+    /// owner out.
+    pub failures_per_account_unknown: u32,
+    /// How long a device credential (issued at each sign-in) is honoured.
+    pub device_ttl: Duration,
     /// Failed logins allowed per client address within `failure_window`.
     pub failures_per_ip: u32,
     pub failure_window: Duration,
@@ -93,6 +101,8 @@ impl Default for AuthSettings {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             failures_per_account: 5,
+            failures_per_account_unknown: 20,
+            device_ttl: Duration::from_secs(180 * 24 * 3600),
             failures_per_ip: 20,
             failure_window: Duration::from_secs(15 * 60),
             reset_ttl: Duration::from_secs(3600),
@@ -287,6 +297,14 @@ impl Settings {
                 refresh_ttl: seconds("API_REFRESH_TTL_SECS", auth_defaults.refresh_ttl)?,
                 failures_per_account: number(&get, "API_LOGIN_FAILURES_PER_ACCOUNT")?
                     .map_or(auth_defaults.failures_per_account, |n| n.min(1000) as u32),
+                failures_per_account_unknown: number(
+                    &get,
+                    "API_LOGIN_FAILURES_PER_ACCOUNT_UNKNOWN",
+                )?
+                .map_or(auth_defaults.failures_per_account_unknown, |n| {
+                    n.min(100_000) as u32
+                }),
+                device_ttl: seconds("API_DEVICE_TTL_SECS", auth_defaults.device_ttl)?,
                 failures_per_ip: number(&get, "API_LOGIN_FAILURES_PER_IP")?
                     .map_or(auth_defaults.failures_per_ip, |n| n.min(100_000) as u32),
                 failure_window: seconds("API_LOGIN_WINDOW_SECS", auth_defaults.failure_window)?,

@@ -137,14 +137,20 @@ impl Application {
         );
         let background = Background::start(variants.clone(), settings.delivery.background_queue)
             .context("starting the background renderer")?;
+        let keys = JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes());
         let state = AppState {
             library,
             variants,
             background,
             delivery: Arc::new(settings.delivery.clone()),
-            keys: JwtKeys::from_secret(settings.jwt_secret.expose().as_bytes()),
+            api: crate::http::api_link::ApiLink::new(
+                &settings.api_url,
+                keys.clone(),
+                settings.trusted_proxies.clone(),
+                settings.session_recheck,
+            )?,
+            keys,
             metrics,
-            api: crate::http::admin::ApiLink::new(settings.api_url.clone())?,
         };
         Ok(Self {
             listener,

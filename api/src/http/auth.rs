@@ -52,18 +52,21 @@ where
         let id = ObjectId::parse_str(&claims.sub)
             .map_err(|_| ApiError::Unauthenticated("the token does not name a user".into()))?;
         // A token outlives changes to its account by up to its 15 minutes;
-        // one indexed read makes a deactivation, an erasure or a new role
-        // count from the next request instead.
+        // one indexed read makes a deactivation, an erasure, a new role, or
+        // anything that raised the token epoch (a new password or address,
+        // signing out everywhere, reactivation) count from the next request.
         let standing = UserRepo::from_ref(state).by_id(id).await;
         match standing {
             Ok(Some(account))
                 if account.is_active
                     && account.erased_at.is_none()
-                    && account.role == claims.role =>
+                    && account.role == claims.role
+                    && account.token_epoch == claims.epoch =>
             {
                 Ok(Self {
                     id,
                     role: claims.role,
+                    epoch: claims.epoch,
                 })
             }
             Ok(_) | Err(DbError::Legacy(_)) => Err(ApiError::Unauthenticated(

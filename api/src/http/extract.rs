@@ -9,7 +9,9 @@ use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use avenue_shared::auth::SIGNED_CLIENT_ADDRESS;
 use avenue_shared::net::{TrustedProxies, FORWARDED_FOR};
+use avenue_shared::JwtKeys;
 
 use super::error::ApiError;
 use crate::media::urls::MediaUrls;
@@ -96,18 +98,29 @@ where
     }
 }
 
-/// The client's address: the connection's peer, or, when the peer is one
-/// of `TRUSTED_PROXIES`, the nearest untrusted hop of `X-Forwarded-For`.
+/// The client's address: the one media's sign-in page signed for the
+/// browser it forwards (see `SIGNED_CLIENT_ADDRESS`); else the connection's
+/// peer, or, when the peer is one of `TRUSTED_PROXIES`, the nearest
+/// untrusted hop of `X-Forwarded-For`.
 pub struct ClientAddress(pub IpAddr);
 
 impl<S> FromRequestParts<S> for ClientAddress
 where
     TrustedProxies: FromRef<S>,
+    JwtKeys: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let signed = parts
+            .headers
+            .get(SIGNED_CLIENT_ADDRESS)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|statement| JwtKeys::from_ref(state).verify_client_address(statement));
+        if let Some(client) = signed {
+            return Ok(Self(client));
+        }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

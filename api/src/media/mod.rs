@@ -101,11 +101,10 @@ impl MediaGateway {
     ) -> Result<avenue_shared::OwnerErasure, GatewayError> {
         let token = self
             .keys
-            .sign(&Claims::new(
-                admin.id.to_hex(),
-                Role::Admin,
-                SERVICE_TOKEN_TTL_SECS,
-            ))
+            .sign(
+                &Claims::new(admin.id.to_hex(), Role::Admin, SERVICE_TOKEN_TTL_SECS)
+                    .in_epoch(admin.epoch),
+            )
             .map_err(|err| GatewayError::Failed(err.into()))?;
         self.client
             .clone()

@@ -51,6 +51,7 @@ pub async fn create(
         refresh_tokens: Vec::new(),
         is_active: true,
         erased_at: None,
+        token_epoch: 0,
         legacy_id: None,
         created_at: now,
         updated_at: now,

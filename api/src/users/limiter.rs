@@ -1,12 +1,19 @@
-//! Failed-login counting per account and per client address, kept in
-//! MongoDB (`login_attempts`, expired by a TTL index) so every instance
-//! counts against the same limits.
+//! Failed-login counting, kept in MongoDB (`login_attempts`, expired by a
+//! TTL index) so every instance counts against the same limits.
 //!
 //! An attempt is *reserved* before the password is checked: the counter is
 //! raised only while it is under the limit, in one conditional write, so
 //! forty concurrent guesses against a limit of five run five hashes and
 //! answer 429 to the rest. A successful sign-in gives its reservation back
-//! (and clears the account's count); a failed one leaves it counted.
+//! (and clears what it proved wrong); a failed one leaves it counted.
+//!
+//! Sign-ins count so that nobody can lock an account's owner out (OWASP's
+//! "device cookies"): a client that signed in to the account before shows
+//! its device credential and counts on its own (that device, and the
+//! address), never against the account as a whole. Anyone else counts per
+//! client address, per (account, address), and against the account's limit
+//! for unknown clients: past it, unknown clients are refused while the
+//! owner's known devices still get in with the right password.
 
 use crate::indexes::IndexSpec;
 use std::time::Duration;
@@ -29,15 +36,30 @@ pub struct LoginLimiter {
     /// Prefix of this limiter's counters: login failures and password-reset
     /// requests count apart in the same collection.
     scope: &'static str,
+    /// Per account, from clients it does not know (every client, for
+    /// resets).
     per_account: u32,
+    /// Per (account, address), and per known device; `None` for resets,
+    /// which count per account and per address only.
+    per_client: Option<u32>,
     per_ip: u32,
     window: Duration,
+}
+
+/// Who is asking, as far as the limits care.
+#[derive(Debug, Clone, Copy)]
+pub enum Client<'a> {
+    /// A client with no credential of this account's devices.
+    Unknown { address: &'a str },
+    /// A device that signed in to this account before (its nonce).
+    Known { address: &'a str, device: &'a str },
 }
 
 /// A reserved attempt; hand it back on success.
 #[derive(Debug)]
 pub struct Attempt {
-    account_key: String,
+    /// Counters a success clears: what it proved wrong about this client.
+    cleared: Vec<String>,
     ip_key: String,
 }
 
@@ -56,7 +78,8 @@ impl LoginLimiter {
         Self {
             attempts: db.collection(LOGIN_ATTEMPTS),
             scope: "",
-            per_account: settings.failures_per_account,
+            per_account: settings.failures_per_account_unknown,
+            per_client: Some(settings.failures_per_account),
             per_ip: settings.failures_per_ip,
             window: settings.failure_window,
         }
@@ -69,6 +92,7 @@ impl LoginLimiter {
             attempts: db.collection(LOGIN_ATTEMPTS),
             scope: "reset:",
             per_account: settings.resets_per_account,
+            per_client: None,
             per_ip: settings.resets_per_ip,
             window: settings.reset_window,
         }
@@ -82,40 +106,60 @@ impl LoginLimiter {
         )]
     }
 
-    /// Reserves one attempt for `account` from `ip`, or says how long both
-    /// must wait.
+    /// Reserves one attempt for `account` from `client`, or says how long
+    /// it must wait.
     ///
     /// # Errors
     /// Database failures.
-    pub async fn reserve(&self, account: &str, ip: &str) -> mongodb::error::Result<Reservation> {
-        let account_key = format!("{}account:{account}", self.scope);
-        let ip_key = format!("{}ip:{ip}", self.scope);
-        if let Some(wait) = self.take(&account_key, self.per_account).await? {
-            return Ok(Reservation::Blocked {
-                retry_after_secs: wait,
-            });
+    pub async fn reserve(
+        &self,
+        account: &str,
+        client: Client<'_>,
+    ) -> mongodb::error::Result<Reservation> {
+        let scope = self.scope;
+        let (address, mut limits) = match (client, self.per_client) {
+            (Client::Known { address, device }, Some(per_device)) => (
+                address,
+                vec![(format!("{scope}device:{device}"), per_device)],
+            ),
+            (Client::Unknown { address } | Client::Known { address, .. }, per_client) => {
+                let mut limits = Vec::new();
+                if let Some(per_client) = per_client {
+                    limits.push((format!("{scope}pair:{account}|{address}"), per_client));
+                }
+                limits.push((format!("{scope}account:{account}"), self.per_account));
+                (address, limits)
+            }
+        };
+        limits.push((format!("{scope}ip:{address}"), self.per_ip));
+        let mut taken: Vec<String> = Vec::with_capacity(limits.len());
+        for (key, limit) in limits {
+            if let Some(wait) = self.take(&key, limit).await? {
+                for key in &taken {
+                    self.give_back(key).await;
+                }
+                return Ok(Reservation::Blocked {
+                    retry_after_secs: wait,
+                });
+            }
+            taken.push(key);
         }
-        if let Some(wait) = self.take(&ip_key, self.per_ip).await? {
-            self.give_back(&account_key).await;
-            return Ok(Reservation::Blocked {
-                retry_after_secs: wait,
-            });
-        }
+        let ip_key = taken.pop().unwrap_or_default();
         Ok(Reservation::Granted(Attempt {
-            account_key,
+            cleared: taken,
             ip_key,
         }))
     }
 
-    /// The attempt signed in: the account starts afresh, and the address
-    /// gets its reservation back (a success is not a failure).
+    /// The attempt signed in: what it counted against the account (the
+    /// pair, the device, the account's unknown-client count) starts afresh,
+    /// and the address gets its reservation back (a success is not a
+    /// failure).
     pub async fn succeeded(&self, attempt: Attempt) {
-        if let Err(err) = self
-            .attempts
-            .delete_one(doc! { "_id": &attempt.account_key })
-            .await
-        {
-            tracing::warn!(error = %err, "could not clear an account's failed logins");
+        for key in &attempt.cleared {
+            if let Err(err) = self.attempts.delete_one(doc! { "_id": key }).await {
+                tracing::warn!(error = %err, "could not clear an account's failed logins");
+            }
         }
         self.give_back(&attempt.ip_key).await;
     }

@@ -127,6 +127,12 @@ pub struct UserDoc {
     /// kept for accounting) still resolve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime>,
+    /// Access tokens carry the epoch they were issued in; every write that
+    /// must end them (a new password, address, role, sign-out of all
+    /// sessions, deactivation or reactivation) raises it, so a token of an
+    /// earlier epoch is refused from the next request on.
+    #[serde(default)]
+    pub token_epoch: i64,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -173,6 +179,9 @@ impl From<&UserDoc> for UserView {
 pub struct CurrentUser {
     pub id: ObjectId,
     pub role: Role,
+    /// The account's token epoch (see [`UserDoc::token_epoch`]): a token
+    /// minted on this user's behalf must carry it to hold.
+    pub epoch: i64,
 }
 
 impl CurrentUser {

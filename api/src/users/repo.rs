@@ -185,7 +185,8 @@ impl UserRepo {
         Ok(taken.modified_count == 1)
     }
 
-    /// Sets a new password hash and ends every session.
+    /// Sets a new password hash and ends every session, access tokens
+    /// included.
     ///
     /// # Errors
     /// When the database fails.
@@ -201,13 +202,15 @@ impl UserRepo {
                     },
                     // The old back end's hash, if any, must not outlive a reset.
                     "$unset": { "hashed_password": "", "password": "" },
+                    "$inc": { "token_epoch": 1_i64 },
                 },
             )
             .await?;
         Ok(())
     }
 
-    /// Ends every session of `id` (its refresh tokens).
+    /// Ends every session of `id`: its refresh tokens, and the access
+    /// tokens already issued (their epoch is passed).
     ///
     /// # Errors
     /// When the database fails.
@@ -215,7 +218,7 @@ impl UserRepo {
         self.users
             .update_one(
                 doc! { "_id": id },
-                doc! { "$set": { "refresh_tokens": [] } },
+                doc! { "$set": { "refresh_tokens": [] }, "$inc": { "token_epoch": 1_i64 } },
             )
             .await?;
         Ok(())
@@ -231,12 +234,41 @@ impl UserRepo {
         if !active {
             set.insert("refresh_tokens", mongodb::bson::Bson::Array(Vec::new()));
         }
-        self.stored
-            .find_one_and_update(live(id), doc! { "$set": set })
+        // Either way, tokens issued before stop: off ends them, and on must
+        // not bring back those issued before the account went off.
+        self.change(id, doc! { "is_active": { "$ne": active } }, set)
+            .await
+    }
+
+    /// Applies `set` to live account `id`, raising its token epoch only if
+    /// `changes` matched (the write really changes something), so an admin
+    /// repeating a role or reactivating an active account signs nobody out.
+    async fn change(
+        &self,
+        id: ObjectId,
+        changes: Document,
+        set: Document,
+    ) -> Result<Option<UserDoc>, DbError> {
+        let mut changing = live(id);
+        changing.extend(changes);
+        let changed = self
+            .stored
+            .find_one_and_update(
+                changing,
+                doc! { "$set": set.clone(), "$inc": { "token_epoch": 1_i64 } },
+            )
             .return_document(mongodb::options::ReturnDocument::After)
-            .await?
-            .map(read)
-            .transpose()
+            .await?;
+        let stored = match changed {
+            Some(stored) => Some(stored),
+            None => {
+                self.stored
+                    .find_one_and_update(live(id), doc! { "$set": set })
+                    .return_document(mongodb::options::ReturnDocument::After)
+                    .await?
+            }
+        };
+        stored.map(read).transpose()
     }
 
     /// Sets a confirmed new address and ends every session, in one write.
@@ -251,7 +283,7 @@ impl UserRepo {
                     "email": email,
                     "refresh_tokens": mongodb::bson::Bson::Array(Vec::new()),
                     "updated_at": DateTime::now(),
-                } },
+                }, "$inc": { "token_epoch": 1_i64 } },
             )
             .return_document(mongodb::options::ReturnDocument::After)
             .await
@@ -264,17 +296,12 @@ impl UserRepo {
     /// # Errors
     /// When the database fails.
     pub async fn set_role(&self, id: ObjectId, role: &Role) -> Result<Option<UserDoc>, DbError> {
-        self.stored
-            .find_one_and_update(
-                live(id),
-                doc! { "$set": {
-                    "role": mongodb::bson::to_bson(role)?,
-                    "updated_at": DateTime::now(),
-                } },
-            )
-            .return_document(mongodb::options::ReturnDocument::After)
-            .await?
-            .map(read)
-            .transpose()
+        let role = mongodb::bson::to_bson(role)?;
+        self.change(
+            id,
+            doc! { "role": { "$ne": role.clone() } },
+            doc! { "role": role, "updated_at": DateTime::now() },
+        )
+        .await
     }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use avenue_shared::{Claims, Role};
 
 use super::accounts;
-use super::limiter::Reservation;
+use super::limiter::{Client, Reservation};
 use super::model::{Email, NewPassword, RefreshDoc, UserDoc, UserView};
 use super::password::Check;
 use crate::http::auth::CurrentUser;
@@ -45,6 +45,10 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     email: String,
     password: String,
+    /// The `device_token` an earlier sign-in to this account answered.
+    /// Keep it and send it: failures by others past the account's limit
+    /// lock out unknown clients, never the devices that signed in before.
+    device_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -77,6 +81,10 @@ pub struct Session {
     expires_in: u64,
     /// Single use: each refresh answers a new one.
     refresh_token: String,
+    /// This client's credential as a known device of the account (a new
+    /// one at every sign-in): send it with the next sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_token: Option<String>,
 }
 
 /// Roles anyone may register with; admins are made by admins or the CLI.
@@ -110,7 +118,7 @@ async fn open_session(state: &AppState, user: &UserDoc) -> Result<Session, ApiEr
     let ttl = state.config.auth.access_ttl.as_secs();
     let access_token = state
         .keys
-        .sign(&Claims::new(user.id.to_hex(), user.role.clone(), ttl))?;
+        .sign(&Claims::new(user.id.to_hex(), user.role.clone(), ttl).in_epoch(user.token_epoch))?;
     let refresh_token = format!("{}.{}", user.id.to_hex(), super::link_token::mint());
     let expires_at = DateTime::from_millis(
         DateTime::now().timestamp_millis()
@@ -131,6 +139,7 @@ async fn open_session(state: &AppState, user: &UserDoc) -> Result<Session, ApiEr
         access_token,
         expires_in: ttl,
         refresh_token,
+        device_token: None,
     })
 }
 
@@ -160,7 +169,9 @@ pub async fn register(
 }
 
 /// Signs in. Unknown accounts and wrong passwords get the same answer
-/// after the same work; repeated failures per account or per address get 429.
+/// after the same work; repeated failures get 429: per address, per
+/// (account, address), per known device, and per account from clients
+/// that show no `device_token` of it.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses((status = 200, body = Session), (status = 401, description = "wrong email or password; `password-reset-required` when the stored hash is in a format that cannot be checked"),
@@ -171,8 +182,20 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
     let account = request.email.trim().to_lowercase();
+    let address = client.to_string();
+    let device = request
+        .device_token
+        .as_deref()
+        .and_then(|credential| state.keys.verify_device(credential, &account));
+    let client = match &device {
+        Some(device) => Client::Known {
+            address: &address,
+            device,
+        },
+        None => Client::Unknown { address: &address },
+    };
     // Reserved before any hashing, atomically and for every instance.
-    let attempt = match state.limiter.reserve(&account, &client.to_string()).await? {
+    let attempt = match state.limiter.reserve(&account, client).await? {
         Reservation::Granted(attempt) => attempt,
         Reservation::Blocked { retry_after_secs } => {
             return Err(ApiError::RateLimited { retry_after_secs })
@@ -207,7 +230,14 @@ pub async fn login(
             if rehash {
                 upgrade_hash(&state, &user, &request.password).await;
             }
-            Ok(Json(open_session(&state, &user).await?))
+            let mut session = open_session(&state, &user).await?;
+            let nonce = super::link_token::mint();
+            session.device_token = Some(state.keys.sign_device(
+                &account,
+                &nonce,
+                state.config.auth.device_ttl.as_secs(),
+            )?);
+            Ok(Json(session))
         }
         Check::UnknownFormat => Err(ApiError::PasswordResetRequired),
         Check::Mismatch => Err(ApiError::Unauthenticated("wrong email or password".into())),

@@ -33,26 +33,6 @@ const STYLE: &str = include_str!("admin_page/media.css");
 /// (local previews before upload).
 const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
 
-/// How the page's sign-in reaches the api.
-#[derive(Clone)]
-pub struct ApiLink {
-    login: url::Url,
-    http: reqwest::Client,
-}
-
-impl ApiLink {
-    /// # Errors
-    /// When the URL cannot be joined or the client built.
-    pub fn new(api: url::Url) -> anyhow::Result<Self> {
-        Ok(Self {
-            login: api.join("/api/auth/login")?,
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .build()?,
-        })
-    }
-}
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
@@ -99,36 +79,43 @@ struct Login {
     password: String,
 }
 
+/// The cookie the page keeps its device credential in (see the api's
+/// `device_token`): sent only back to `/admin`, never readable by scripts.
+const DEVICE_COOKIE: &str = "avenue_device";
+
+fn device_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == DEVICE_COOKIE)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
 /// Signs in with the api's login and hands the page the access token,
-/// for admins only. The api's refusals (401, 429) pass through.
+/// for admins only. The api's refusals (401, 429) pass through. The
+/// browser's address goes to the api signed, so failures count against
+/// the browser and never against media's own address; the device cookie
+/// an earlier sign-in set goes along, so others' failures cannot lock
+/// this browser's admin out.
 #[utoipa::path(post, path = "/admin/login", tag = "admin", request_body(content = Object, description = "{email, password}"),
-    responses((status = 200, description = "{access_token, expires_in, user}"), (status = 401), (status = 403), (status = 429), (status = 503)))]
+    responses((status = 200, description = "{access_token, expires_in, user}; sets the device cookie"), (status = 401), (status = 403), (status = 429), (status = 503)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(login): JsonBody<Login>,
 ) -> Response {
-    // The api limits failed sign-ins per client address: it must see the
-    // browser's, not ours. We act as a proxy and append the address we
-    // received the request from; the api believes the chain only as far
-    // as its TRUSTED_PROXIES allow.
-    let forwarded = headers
-        .get(FORWARDED_FOR)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(
-            || peer.ip().to_string(),
-            |chain| format!("{chain}, {}", peer.ip()),
-        );
-    let answer = match state
-        .api
-        .http
-        .post(state.api.login.clone())
-        .header(FORWARDED_FOR, forwarded)
-        .json(&login)
-        .send()
-        .await
-    {
+    let forwarded = headers.get(FORWARDED_FOR).and_then(|v| v.to_str().ok());
+    let client = state.api.client_address(peer.ip(), forwarded);
+    let mut body = json!({ "email": login.email, "password": login.password });
+    if let Some(device) = device_cookie(&headers) {
+        body["device_token"] = Value::String(device);
+    }
+    let answer = match state.api.login(client, &body).await {
         Ok(answer) => answer,
         Err(err) => {
             tracing::warn!(error = %err, "the api's login is unreachable");
@@ -145,6 +132,14 @@ async fn login(
         .get(header::RETRY_AFTER)
         .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
     let body: Value = answer.json().await.unwrap_or(Value::Null);
+    if status.is_redirection() || !(status.is_success() || status.is_client_error()) {
+        tracing::warn!(%status, "the api's login answered unexpectedly");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "code": "api-unavailable", "message": "sign-in is unavailable; try again" })),
+        )
+            .into_response();
+    }
     if !status.is_success() {
         let mut response = (status, Json(body)).into_response();
         if let Some(value) = retry_after {
@@ -159,12 +154,29 @@ async fn login(
         )
             .into_response();
     }
-    Json(json!({
+    let mut response = Json(json!({
         "access_token": body["access_token"],
         "expires_in": body["expires_in"],
         "user": body["user"],
     }))
-    .into_response()
+    .into_response();
+    let cookie = body["device_token"]
+        .as_str()
+        .filter(|token| {
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .and_then(|token| {
+            HeaderValue::from_str(&format!(
+                "{DEVICE_COOKIE}={token}; Path=/admin; Max-Age=15552000; HttpOnly; Secure; SameSite=Strict"
+            ))
+            .ok()
+        });
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 fn admin_only(claims: &avenue_shared::Claims) -> Result<(), AppError> {

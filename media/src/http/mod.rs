@@ -2,6 +2,7 @@
 //! call [`crate::media::MediaLibrary`] and shape responses.
 
 pub mod admin;
+pub mod api_link;
 pub mod auth;
 pub mod cdn;
 pub mod conditional;
@@ -41,8 +42,8 @@ pub struct AppState {
     pub delivery: Arc<Delivery>,
     pub keys: JwtKeys,
     pub metrics: Arc<Metrics>,
-    /// The api's base URL and a client to reach it (the admin page's sign-in).
-    pub api: admin::ApiLink,
+    /// The api: the admin page's sign-in, and whether users' tokens hold.
+    pub api: api_link::ApiLink,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,9 +1,12 @@
 //! Configuration, read once from the environment at start-up into typed
 //! structs. Nothing else in the service reads environment variables.
 
+mod values;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
+use values::{duration, number};
 
 use anyhow::{bail, Context};
 use url::Url;
@@ -53,8 +56,16 @@ pub struct Settings {
     pub limits: Limits,
     pub lifecycle: Lifecycle,
     pub delivery: Delivery,
-    /// Where the admin page's sign-in is checked (the api's login).
+    /// The api: where the admin page's sign-in is checked, and where users'
+    /// tokens are checked to still hold.
     pub api_url: Url,
+    /// How long the api's word on a user's token is remembered: the most a
+    /// demoted, deactivated or signed-out account keeps working here.
+    pub session_recheck: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`): the
+    /// ingress in front of media, so the admin page's sign-in counts
+    /// failures against the browser, not the ingress.
+    pub trusted_proxies: avenue_shared::net::TrustedProxies,
     /// Timeouts and caps every connection is held to.
     pub server: avenue_shared::serve::ServerLimits,
     /// Where removals are purged from the CDN (`MEDIA_PURGE`).
@@ -237,6 +248,8 @@ impl Settings {
             lifecycle: Lifecycle::default(),
             delivery: Delivery::default(),
             api_url: Url::parse("http://127.0.0.1:8080").expect("a literal URL parses"),
+            session_recheck: DEFAULT_SESSION_RECHECK,
+            trusted_proxies: avenue_shared::net::TrustedProxies::default(),
             server: avenue_shared::serve::ServerLimits::default(),
             purge: crate::purge::PurgeSettings::default(),
         }
@@ -442,45 +455,18 @@ impl Settings {
                 &get("MEDIA_API_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
             )
             .context("MEDIA_API_URL must be an absolute URL")?,
+            session_recheck: duration(&get, "MEDIA_SESSION_RECHECK")?
+                .unwrap_or(DEFAULT_SESSION_RECHECK),
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .parse()
+                .map_err(anyhow::Error::msg)?,
         })
     }
 }
 
-/// Seconds, or a number with `s`, `m`, `h` or `d` (`24h`, `7d`).
-fn duration(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<Duration>> {
-    get(key)
-        .map(|raw| {
-            let text = raw.trim();
-            let (digits, unit) = match text.char_indices().last() {
-                Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
-                _ => (text, 's'),
-            };
-            let scale = match unit {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                _ => anyhow::bail!("{key}: unknown unit in {raw:?}; use s, m, h or d"),
-            };
-            digits
-                .parse::<u64>()
-                .map(|n| Duration::from_secs(n.saturating_mul(scale)))
-                .with_context(|| {
-                    format!("{key} must be a duration such as 3600, 24h or 7d, got {raw:?}")
-                })
-        })
-        .transpose()
-}
-
-fn number(get: &impl Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<u64>> {
-    get(key)
-        .map(|raw| {
-            raw.trim()
-                .parse::<u64>()
-                .with_context(|| format!("{key} must be a non-negative integer, got {raw:?}"))
-        })
-        .transpose()
-}
+/// How long media trusts the api's word that a user's token holds.
+const DEFAULT_SESSION_RECHECK: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
