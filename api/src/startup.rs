@@ -132,6 +132,12 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// The password hasher this instance will use, so a test can count
+    /// the work a request cost.
+    pub fn hasher(&self) -> crate::users::password::Hasher {
+        self.state.hasher.clone()
+    }
+
     /// Serves until `shutdown` completes; the email dispatcher runs
     /// alongside and stops with the server.
     ///

@@ -3,6 +3,7 @@
 //! behind a semaphore: a burst of logins must not starve request handling
 //! or exhaust memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -18,6 +19,9 @@ pub struct Hasher {
     /// A real hash of a random password, verified against when the account
     /// does not exist, so that answer takes as long as a wrong password.
     decoy: Arc<String>,
+    /// Hashes and checks run so far: what a refusal that should have been
+    /// cheap would show up in.
+    runs: Arc<AtomicU64>,
 }
 
 impl Hasher {
@@ -32,13 +36,20 @@ impl Hasher {
         Ok(Self {
             permits,
             decoy: Arc::new(decoy),
+            runs: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// How many hashes and checks this hasher has run.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// # Errors
     /// When hashing fails (never, with argon2's defaults).
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
     }
@@ -63,6 +74,7 @@ impl Hasher {
     /// When the blocking pool fails.
     pub async fn check(&self, password: &str, hash: Option<&str>) -> anyhow::Result<Check> {
         let _permit = self.permits.acquire().await?;
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let password = password.to_owned();
         let scheme = hash.and_then(Scheme::of);
         let stored = match (hash, scheme) {

@@ -21,7 +21,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::indexes::IndexSpec;
 use crate::state::AppState;
-use crate::system::email::{NewEmail, Template};
+use crate::system::email::{NewEmail, Template, WITHHELD};
 use crate::users::link_token;
 use crate::users::model::{parse_name, Email, UserView, USERS};
 
@@ -137,7 +137,10 @@ async fn send_link(
     user: ObjectId,
     email: &Email,
 ) -> Result<(), ApiError> {
-    let token = link_token::mint();
+    // The token that works is minted when the message is sent (see the
+    // outbox); until then the stored hash is of one nobody ever sees.
+    let placeholder = link_token::mint();
+    let id = ObjectId::new();
     let ttl = state.config.auth.reset_ttl;
     let now = DateTime::now();
     // One change waits at a time: asking again replaces it.
@@ -146,10 +149,10 @@ async fn send_link(
         .await?;
     changes(&state.db)
         .insert_one(ChangeDoc {
-            id: ObjectId::new(),
+            id,
             user_id: user,
             new_email: email.as_str().to_owned(),
-            token_hash: link_token::hash(&token),
+            token_hash: link_token::hash(&placeholder),
             expires_at: DateTime::from_millis(
                 now.timestamp_millis()
                     .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)),
@@ -158,7 +161,7 @@ async fn send_link(
         .await?;
     let link = state
         .config
-        .public_link("/confirm-email", &token)
+        .public_link("/confirm-email", WITHHELD)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no API_PUBLIC_URL to link to")))?;
     state
         .outbox
@@ -168,7 +171,8 @@ async fn send_link(
             "Avenue: confirm your new e-mail address",
             format!("{USERS}:{}", user.to_hex()),
             &serde_json::json!({ "name": name, "link": link.as_str(), "minutes": ttl.as_secs().div_ceil(60) }),
-        ))
+        )
+        .with_link(EMAIL_CHANGES, id))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(())

@@ -20,8 +20,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ClientAddress};
 use crate::indexes::IndexSpec;
 use crate::state::AppState;
-use crate::system::email::{NewEmail, Template};
-use crate::users::limiter::Reservation;
+use crate::system::email::{NewEmail, Template, WITHHELD};
+use crate::users::limiter::{Client, Reservation};
 use crate::users::link_token;
 use crate::users::model::{Email, NewPassword, UserDoc, USERS};
 
@@ -90,7 +90,12 @@ pub async fn request_reset(
     let account = request.email.trim().to_lowercase();
     if let Reservation::Blocked { retry_after_secs } = state
         .reset_limiter
-        .reserve(&account, &client.to_string())
+        .reserve(
+            &account,
+            Client::Unknown {
+                address: &client.to_string(),
+            },
+        )
         .await?
     {
         return Err(ApiError::RateLimited { retry_after_secs });
@@ -120,14 +125,17 @@ async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
         }
         Err(err) => return Err(err.into()),
     };
-    let token = link_token::mint();
+    // The token that works is minted when the message is sent (see the
+    // outbox); until then the stored hash is of one nobody ever sees.
+    let placeholder = link_token::mint();
     let ttl = state.config.auth.reset_ttl;
     let now = DateTime::now();
+    let id = ObjectId::new();
     resets(&state.db)
         .insert_one(ResetDoc {
-            id: ObjectId::new(),
+            id,
             user_id: user.id,
-            token_hash: link_token::hash(&token),
+            token_hash: link_token::hash(&placeholder),
             created_at: now,
             expires_at: DateTime::from_millis(
                 now.timestamp_millis()
@@ -138,7 +146,7 @@ async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
         .await?;
     let link = state
         .config
-        .password_reset_link(&token)
+        .password_reset_link(WITHHELD)
         .ok_or_else(|| anyhow::anyhow!("no API_PUBLIC_URL or PASSWORD_RESET_URL to link to"))?;
     let values = serde_json::json!({
         "name": user.name,
@@ -147,13 +155,16 @@ async fn send_link(state: &AppState, email: &Email) -> anyhow::Result<()> {
     });
     state
         .outbox
-        .enqueue(NewEmail::new(
-            Template::PasswordReset,
-            user.email.clone(),
-            "Avenue: reset your password",
-            format!("{USERS}:{}", user.id.to_hex()),
-            &values,
-        ))
+        .enqueue(
+            NewEmail::new(
+                Template::PasswordReset,
+                user.email.clone(),
+                "Avenue: reset your password",
+                format!("{USERS}:{}", user.id.to_hex()),
+                &values,
+            )
+            .with_link(PASSWORD_RESETS, id),
+        )
         .await?;
     Ok(())
 }
@@ -189,6 +200,12 @@ async fn reset(state: &AppState, token: &str, password: String) -> Result<UserDo
     let password =
         NewPassword::parse(password, "password").map_err(|err| Refusal::Password(err.into()))?;
     let token = link_token::parse(token).ok_or(Refusal::Link)?;
+    // Hashing costs tens of milliseconds of a core; a guessed token must
+    // not buy that. The spend below is still conditional, so a link used
+    // between this look and the write is refused there.
+    if !link_is_live(state, token).await.map_err(Refusal::Failed)? {
+        return Err(Refusal::Link);
+    }
     let new_hash = state
         .hasher
         .hash(password.expose())

@@ -5,6 +5,13 @@
 //! every attempt. A failed attempt is retried with exponential backoff; after
 //! `max_attempts`, or at once when the server refuses for good, the entry is
 //! `failed`, listed for admins, who can send it again.
+//!
+//! A message that carries a one-use link (a password reset, an e-mail
+//! change) is stored with [`WITHHELD`] where the link's token goes: the
+//! token is minted when the message is handed to the sender, only its hash
+//! is written (to the record the link spends), and the real text exists
+//! only on its way out. So the log an admin reads, and any copy of the
+//! database, holds no link that works; a resend mints a new one.
 
 pub mod smtp;
 pub mod templates;
@@ -25,6 +32,10 @@ use crate::db::DbError;
 pub use templates::Template;
 
 pub const EMAIL_LOGS: &str = "email_logs";
+/// Stands in the stored message for a link's token until it is sent (only
+/// characters a URL query and HTML keep as they are, and never the shape
+/// of a real token).
+pub const WITHHELD: &str = "withheld-until-sent";
 /// A `sending` entry older than this was abandoned by a crashed dispatcher.
 const LEASE: Duration = Duration::from_secs(120);
 /// The longest wait between two attempts, whatever the backoff says.
@@ -64,6 +75,17 @@ pub struct EmailDoc {
     /// The latest attempts, oldest first.
     #[serde(default)]
     pub history: Vec<AttemptRecord>,
+    /// The record whose link token this message carries, minted at send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkRecord>,
+}
+
+/// Where a message's one-use link lives: a document with a `token_hash`,
+/// an `expires_at`, and (once spent) a `used_at` or no document at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkRecord {
+    pub collection: String,
+    pub id: ObjectId,
 }
 
 /// One try at sending, or an admin's resend.
@@ -84,6 +106,7 @@ pub struct NewEmail {
     /// What the email is about, e.g. `orders:65f...`.
     pub related: String,
     content: Result<templates::Rendered, String>,
+    link: Option<LinkRecord>,
 }
 
 impl NewEmail {
@@ -103,7 +126,18 @@ impl NewEmail {
             subject: subject.into(),
             related: related.into(),
             content: templates::render(template, values),
+            link: None,
         }
+    }
+
+    /// The message's link (rendered with [`WITHHELD`] for its token) spends
+    /// the token of `collection`'s document `id`: minted when sent.
+    pub fn with_link(mut self, collection: &str, id: ObjectId) -> Self {
+        self.link = Some(LinkRecord {
+            collection: collection.to_owned(),
+            id,
+        });
+        self
     }
 }
 
@@ -164,6 +198,7 @@ pub enum Resend {
 
 #[derive(Clone)]
 pub struct Outbox {
+    db: Database,
     emails: Collection<EmailDoc>,
     raw: Collection<Document>,
     sender: Arc<dyn EmailSender>,
@@ -177,6 +212,7 @@ fn history_entry(outcome: &str, detail: Option<&str>) -> Document {
 impl Outbox {
     pub fn new(db: &Database, sender: Arc<dyn EmailSender>, settings: &EmailSettings) -> Self {
         Self {
+            db: db.clone(),
             emails: db.collection(EMAIL_LOGS),
             raw: db.collection(EMAIL_LOGS),
             sender,
@@ -243,6 +279,7 @@ impl Outbox {
             sender: None,
             last_error,
             history,
+            link: email.link,
         }
     }
 
@@ -348,11 +385,53 @@ impl Outbox {
                 return Ok(handled);
             };
             handled += 1;
-            let update = self.outcome(&email, self.sender.send(&email).await);
+            let result = match self.with_live_link(&email).await {
+                Ok(Some(ready)) => self.sender.send(&ready).await,
+                Ok(None) => Err(SendFailure::Permanent(
+                    "its link was used or expired before it could be sent".into(),
+                )),
+                Err(err) => Err(SendFailure::Transient(format!(
+                    "the link could not be minted: {err}"
+                ))),
+            };
+            let update = self.outcome(&email, result);
             self.emails
                 .update_one(doc! { "_id": email.id, "status": "sending" }, update)
                 .await?;
         }
+    }
+
+    /// The message as it goes out: a link's token minted now, its hash
+    /// stored on the record it spends (replacing the hash of any token an
+    /// earlier attempt minted), and put in place of [`WITHHELD`]. `None`
+    /// when that record is spent or expired, so no link would work.
+    async fn with_live_link(
+        &self,
+        email: &EmailDoc,
+    ) -> Result<Option<EmailDoc>, mongodb::error::Error> {
+        let Some(link) = &email.link else {
+            return Ok(Some(email.clone()));
+        };
+        let token = crate::users::link_token::mint();
+        let renewed = self
+            .db
+            .collection::<Document>(&link.collection)
+            .update_one(
+                doc! {
+                    "_id": link.id,
+                    "used_at": null,
+                    "expires_at": { "$gt": DateTime::now() },
+                },
+                doc! { "$set": { "token_hash": crate::users::link_token::hash(&token) } },
+            )
+            .await?;
+        if renewed.matched_count == 0 {
+            return Ok(None);
+        }
+        let mut ready = email.clone();
+        ready.body = ready.body.replace(WITHHELD, &token);
+        ready.html = ready.html.map(|html| html.replace(WITHHELD, &token));
+        Ok(Some(ready))
     }
 
     /// The update that records one attempt's result.
