@@ -104,7 +104,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 progress.as_ref(),
                 &mut out,
             )
-            .await?;
+            .await;
+            close(&state.db).await;
+            let report = report?;
             let mode = if apply {
                 "applied"
             } else {
@@ -141,8 +143,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 password,
                 Role::Admin,
             )
-            .await
-            .map_err(|err| anyhow::anyhow!("{err}"))?;
+            .await;
+            close(&state.db).await;
+            let admin = admin.map_err(|err| anyhow::anyhow!("{err}"))?;
             println!("created admin {} ({})", admin.email, admin.id.to_hex());
             Ok(())
         }
@@ -187,18 +190,25 @@ async fn adopt_data(
     let progress = avenue_shared::progress::for_terminal("adopt-data", "documents");
     let options = Options { apply, rules, only };
     let started = std::time::Instant::now();
-    let summaries = run::run(&state.db, &options, progress.as_ref(), &mut report).await?;
+    let summaries = run::run(&state.db, &options, progress.as_ref(), &mut report).await;
+    let regrouped = match &summaries {
+        Ok(summaries)
+            if apply
+                && summaries
+                    .iter()
+                    .any(|s| s.collection == crate::shop::catalog::PRODUCTS && s.converted > 0) =>
+        {
+            crate::shop::grouped::regroup_all(&state.db)
+                .await
+                .context("rebuilding shop_products_grouped")
+        }
+        _ => Ok(()),
+    };
+    close(&state.db).await;
+    let summaries = summaries?;
+    regrouped?;
     let seconds = started.elapsed().as_secs_f64();
     report.flush()?;
-    if apply
-        && summaries
-            .iter()
-            .any(|s| s.collection == crate::shop::catalog::PRODUCTS && s.converted > 0)
-    {
-        crate::shop::grouped::regroup_all(&state.db)
-            .await
-            .context("rebuilding shop_products_grouped")?;
-    }
     let mut out = std::io::stdout().lock();
     run::print(&summaries, apply, &mut out)?;
     let documents: u64 = summaries.iter().map(|s| s.documents).sum();
@@ -223,7 +233,9 @@ async fn import_products(
     let progress = avenue_shared::progress::for_terminal("import-products", "rows");
     let mut out = std::io::stdout().lock();
     let report =
-        crate::shop::import::import(&state.db, &text, apply, progress.as_ref(), &mut out).await?;
+        crate::shop::import::import(&state.db, &text, apply, progress.as_ref(), &mut out).await;
+    close(&state.db).await;
+    let report = report?;
     let mut fields: Vec<String> = report
         .fields
         .iter()
@@ -253,4 +265,12 @@ async fn import_products(
         anyhow::bail!("{} row(s) refused; see the lines above", report.failed);
     }
     Ok(())
+}
+
+/// Ends the MongoDB client before the runtime does. Dropped while its
+/// background tasks still run, the driver can panic as the process exits
+/// (seen once in 168 runs of `import-products`); shut down, it first waits
+/// for what is in flight.
+async fn close(db: &mongodb::Database) {
+    db.client().clone().shutdown().await;
 }

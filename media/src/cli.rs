@@ -173,7 +173,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let progress = avenue_shared::progress::for_terminal("migrate-store", "media");
             let plan = crate::maintenance::migrate::MigrationPlan { to, variants };
             let report =
-                crate::maintenance::migrate::migrate(&library, plan, progress.as_ref()).await?;
+                crate::maintenance::migrate::migrate(&library, plan, progress.as_ref()).await;
+            close(&library).await;
+            let report = report?;
             println!(
                 "migrate-store: {} moved ({} bytes, {} of them promoted mirror copies), {} variants moved, {} changed meanwhile, {} failed",
                 report.moved, report.bytes, report.promoted, report.variants_moved, report.skipped, report.failed
@@ -208,8 +210,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut out,
                 progress.as_ref(),
             )
-            .await?;
-            finish_import("import-dir", &report, &mapping)
+            .await;
+            close(&library).await;
+            finish_import("import-dir", &report?, &mapping)
         }
         Command::ImportCollection {
             name,
@@ -244,8 +247,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut out,
                 progress.as_ref(),
             )
-            .await?;
-            finish_import("import-collection", &report, &mapping)
+            .await;
+            close(&library).await;
+            db.client().clone().shutdown().await;
+            finish_import("import-collection", &report?, &mapping)
         }
         Command::Sweep { dry_run } => {
             let library = open_library(&settings).await?;
@@ -256,7 +261,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 release_grace: lifecycle.release_grace,
                 orphans: true,
             };
-            let report = sweep_once(&library, policy, dry_run).await?;
+            let report = sweep_once(&library, policy, dry_run).await;
+            close(&library).await;
+            let report = report?;
             let verb = if dry_run { "would remove" } else { "removed" };
             println!(
                 "sweep: {verb} {} abandoned object(s); {} finished entr(y/ies) cleared; \
@@ -270,6 +277,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Ends the MongoDB client before the runtime does: dropped while its
+/// background tasks still run, the driver can panic as the process exits.
+async fn close(library: &crate::media::MediaLibrary) {
+    library.repo().client().shutdown().await;
 }
 
 fn finish_import(

@@ -45,6 +45,11 @@ pub struct MediaRepo {
 }
 
 impl MediaRepo {
+    /// The MongoDB client behind the repository (to shut it down cleanly).
+    pub fn client(&self) -> mongodb::Client {
+        self.media.client().clone()
+    }
+
     pub fn new(db: &Database) -> Self {
         Self {
             media: db.collection(MEDIA),
