@@ -14,6 +14,8 @@ pub struct Stack {
     pub api: ApiApp,
     /// Between the api and media: `cut()` makes media unreachable.
     pub media_link: CuttableProxy,
+    /// Between media and the api (sign-in, whether tokens hold).
+    pub api_link: CuttableProxy,
 }
 
 /// One typed request, not sent yet.
@@ -61,7 +63,14 @@ pub async fn spawn_stack_with(tweak: impl FnOnce(&mut avenue_api::Settings)) -> 
 /// The stack on database `db_name`, which the test may have filled first
 /// (with documents the old back end wrote, say).
 pub async fn spawn_stack_on(db_name: &str, tweak: impl FnOnce(&mut avenue_api::Settings)) -> Stack {
-    let media = crate::spawn_media_on(db_name, |_| {}).await;
+    // Each service needs the other's address at start-up: media reaches
+    // the api through a link whose target is set once the api is up.
+    let api_link = CuttableProxy::unbound().await;
+    let api_url = format!("http://127.0.0.1:{}", api_link.port);
+    let media = crate::spawn_media_on(db_name, |s| {
+        s.api_url = url::Url::parse(&api_url).expect("a loopback URL");
+    })
+    .await;
     let media_link = CuttableProxy::start(format!("127.0.0.1:{}", media.port)).await;
     let api = spawn_api_with(
         &mongo_uri(),
@@ -70,10 +79,12 @@ pub async fn spawn_stack_on(db_name: &str, tweak: impl FnOnce(&mut avenue_api::S
         tweak,
     )
     .await;
+    api_link.point_at(api.address.trim_start_matches("http://").to_owned());
     Stack {
         media,
         api,
         media_link,
+        api_link,
     }
 }
 

@@ -361,6 +361,8 @@ pub struct ApiApp {
     pub address: String,
     pub http: reqwest::Client,
     pub db: mongodb::Database,
+    /// The instance's password hasher, to count the work requests cost.
+    pub hasher: avenue_api::users::password::Hasher,
     handle: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -383,6 +385,7 @@ pub async fn spawn_api_with(
         .await
         .expect("api builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let hasher = app.hasher();
     let handle = tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = mongodb::Client::with_uri_str(mongodb_uri)
         .await
@@ -391,6 +394,7 @@ pub async fn spawn_api_with(
         address,
         http: reqwest::Client::new(),
         db: client.database(db_name),
+        hasher,
         handle,
     }
 }

@@ -30,6 +30,7 @@ async fn missing_or_bad_tokens_are_401_on_every_management_route() {
             sub: "old".into(),
             role: Role::Admin,
             exp: 1_000_000,
+            epoch: 0,
         })
         .expect("sign");
     let foreign = JwtKeys::from_secret(b"another secret")

@@ -39,6 +39,7 @@ mod migration;
 mod mirror;
 mod old_links;
 mod password_reset;
+mod security;
 mod sessions;
 mod store_conformance;
 mod transform;
