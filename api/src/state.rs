@@ -72,6 +72,12 @@ impl FromRef<AppState> for crate::media::urls::MediaUrls {
     }
 }
 
+impl FromRef<AppState> for crate::http::extract::JsonBodyLimit {
+    fn from_ref(state: &AppState) -> Self {
+        Self(state.config.limits.max_body_bytes)
+    }
+}
+
 impl FromRef<AppState> for JwtKeys {
     fn from_ref(state: &AppState) -> Self {
         state.keys.clone()

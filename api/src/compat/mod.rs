@@ -52,9 +52,12 @@ pub fn router(limits: &Limits) -> OpenApiRouter<AppState> {
         .routes(routes!(storage_status))
 }
 
+/// What a multipart form adds around the file, at most.
+const UPLOAD_FRAMING: usize = 64 * 1024;
+
 /// The body limit of `POST /api/uploads`: the media limit plus framing.
 pub fn upload_limit(max_upload_bytes: usize) -> DefaultBodyLimit {
-    DefaultBodyLimit::max(max_upload_bytes + 64 * 1024)
+    DefaultBodyLimit::max(max_upload_bytes + UPLOAD_FRAMING)
 }
 
 fn media_refusal(err: MediaClientError) -> ApiError {
@@ -83,10 +86,15 @@ fn media_refusal(err: MediaClientError) -> ApiError {
 pub async fn upload(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: axum::http::HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
     // The role first: a customer learns it may not upload, whatever it sent.
     user.require(&[Role::Admin, Role::Brand, Role::Creator], "upload images")?;
+    crate::http::extract::refuse_declared_over(
+        &headers,
+        state.config.limits.max_upload_bytes + UPLOAD_FRAMING,
+    )?;
     let mut form = form.map_err(|e| ApiError::bad_request("invalid-multipart", e.body_text()))?;
     let mut file = None;
     // Made for a form that may never be saved: it expires unless claimed.

@@ -19,6 +19,28 @@ use crate::media::urls::MediaUrls;
 /// `Json<T>` with the envelope on refusal.
 pub struct ApiJson<T>(pub T);
 
+/// The largest JSON body taken (`API_MAX_BODY_BYTES`).
+#[derive(Debug, Clone, Copy)]
+pub struct JsonBodyLimit(pub usize);
+
+/// Refuses a body whose declared length is over `limit` before a byte of
+/// it is read: the client is told at once, not after the body stalls.
+///
+/// # Errors
+/// 413 `too-large`.
+pub fn refuse_declared_over(headers: &axum::http::HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => Err(ApiError::PayloadTooLarge(format!(
+            "the request body is {length} bytes; at most {limit} are taken"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Our own delivery URLs in media fields are read as the ids they name
 /// first (see [`MediaUrls`]), so every handler taking ids takes them too.
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -26,10 +48,12 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
     MediaUrls: FromRef<S>,
+    JsonBodyLimit: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_declared_over(req.headers(), JsonBodyLimit::from_ref(state).0)?;
         let axum::Json(mut body) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
             .map_err(json_rejection)?;

@@ -164,6 +164,41 @@ async fn an_oversized_declared_body_is_refused_without_waiting_for_it() {
     assert_eq!(answer.json()["code"], "too-large");
     assert_eq!(answer.header("connection"), Some("close"));
     app.stop().await;
+
+    // The api's JSON and upload endpoints alike.
+    let stack = spawn_stack_on(&unique_db(), |s| {
+        s.server.drain_time = Duration::from_secs(60);
+    })
+    .await;
+    let admin = stack.api.admin().await;
+    let port: u16 = stack
+        .api
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    for (path, content_type) in [
+        ("/api/auth/login", "application/json"),
+        ("/api/shop/products", "application/json"),
+        ("/api/uploads", "multipart/form-data; boundary=x"),
+    ] {
+        let mut connection = RawConnection::open(port).await;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 999999999999\r\n\r\n{{\"a",
+            admin.token
+        );
+        connection.send(head.as_bytes()).await.expect("head");
+        assert!(
+            connection.answered_within(Duration::from_secs(5)).await,
+            "{path}: the answer waited for the body"
+        );
+        let answer = connection.read_response().await.expect("an answer");
+        assert_eq!(answer.status, 413, "{path}");
+        assert_eq!(answer.json()["code"], "too-large", "{path}");
+    }
+    stack.stop().await;
 }
 
 #[tokio::test]
