@@ -113,6 +113,11 @@ impl Default for AuthSettings {
     }
 }
 
+/// The largest JSON body taken (`API_MAX_BODY_BYTES`), as the JSON
+/// extractor reads it from the state.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonBodyLimit(pub usize);
+
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest JSON body accepted (413 beyond).

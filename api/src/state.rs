@@ -72,7 +72,7 @@ impl FromRef<AppState> for crate::media::urls::MediaUrls {
     }
 }
 
-impl FromRef<AppState> for crate::http::extract::JsonBodyLimit {
+impl FromRef<AppState> for crate::config::JsonBodyLimit {
     fn from_ref(state: &AppState) -> Self {
         Self(state.config.limits.max_body_bytes)
     }

@@ -14,14 +14,11 @@ use avenue_shared::net::{TrustedProxies, FORWARDED_FOR};
 use avenue_shared::JwtKeys;
 
 use super::error::ApiError;
+use crate::config::JsonBodyLimit;
 use crate::media::urls::MediaUrls;
 
 /// `Json<T>` with the envelope on refusal.
 pub struct ApiJson<T>(pub T);
-
-/// The largest JSON body taken (`API_MAX_BODY_BYTES`).
-#[derive(Debug, Clone, Copy)]
-pub struct JsonBodyLimit(pub usize);
 
 /// Refuses a body whose declared length is over `limit` before a byte of
 /// it is read: the client is told at once, not after the body stalls.
