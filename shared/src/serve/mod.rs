@@ -7,8 +7,9 @@
 //!   connection starting to wait for it; hyper starts that timer when a
 //!   connection goes idle too, so it also ends idle keep-alive connections.
 //! - Heads are capped in size and in header count (`431` in the JSON
-//!   envelope past either; hyper's own bare `431` only past a hard cap of
-//!   eight times the limit).
+//!   envelope past either, answered by `guarded_call` with the reason; past
+//!   a hard cap of eight times the limit hyper refuses before us, and
+//!   `bare` envelopes that answer, and hyper's other bare ones, as written).
 //! - At most `max_connections` are open, and at most
 //!   `max_connections_per_peer` from one address; more are closed at once.
 //!   Past `max_connections`, `probe_connections` more are taken for health
@@ -51,6 +52,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+mod bare;
 mod connections;
 mod refusals;
 
@@ -179,8 +181,8 @@ where
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper refuses a head past its own buffer with a bare 431 (no body, no
     // type). Its buffer is set well above our limit, so heads between the
-    // two reach `guarded_call`, which answers them in the JSON envelope;
-    // only a head past the hard cap gets hyper's bare answer.
+    // two reach `guarded_call`, which says by how much; past the hard cap
+    // the stream (`bare`) puts hyper's answer in the envelope.
     let hard_cap = hard_header_cap(limits.max_header_bytes);
     builder
         .http1()
@@ -250,7 +252,10 @@ where
         let watcher = graceful.watcher();
         connections.spawn(async move {
             let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), hyper_service)
+                .serve_connection_with_upgrades(
+                    TokioIo::new(bare::Enveloped::new(stream)),
+                    hyper_service,
+                )
                 .into_owned();
             if let Err(err) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");
