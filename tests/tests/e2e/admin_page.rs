@@ -462,3 +462,111 @@ async fn an_admin_manages_the_library_in_a_browser() {
     drop(api);
     media.stop().await;
 }
+
+/// Signs in through the page's form as a person would; answers what the
+/// page shows: `library` once in, or the sign-in error.
+async fn sign_in_through_the_page(browser: &Browser, email: &str, password: &str) -> String {
+    let page = &browser.client;
+    browser
+        .eval("(document.getElementById('signin-error').textContent = '', document.getElementById('email').value = '', document.getElementById('password').value = '', true)")
+        .await;
+    page.find(Locator::Id("email"))
+        .await
+        .expect("email")
+        .send_keys(email)
+        .await
+        .expect("type");
+    page.find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(password)
+        .await
+        .expect("type");
+    page.find(Locator::Id("signin"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .until("document.getElementById('library').hidden ? document.getElementById('signin-error').textContent : 'library'")
+        .await
+        .as_str()
+        .expect("text")
+        .to_owned()
+}
+
+/// Others' wrong guesses, from many addresses, lock unknown clients out of
+/// the admin's account; the browser that signed in before keeps the
+/// page's device cookie and gets in (issue 28, finding 2, in Chromium).
+#[tokio::test]
+async fn others_guesses_never_lock_the_pages_admin_out() {
+    let api_port = free_port();
+    let media = spawn_media_with(|s| {
+        s.api_url = url::Url::parse(&format!("http://127.0.0.1:{api_port}")).expect("url");
+    })
+    .await;
+    let api = spawn_api_with(&mongo_uri(), &media.db_name, &media.address, |s| {
+        s.bind = ([127, 0, 0, 1], api_port).into();
+    })
+    .await;
+    let admin = api.admin().await;
+    let browser = Browser::start().await;
+    browser
+        .client
+        .goto(&media.url("/admin/media"))
+        .await
+        .expect("open the page");
+    assert_eq!(
+        sign_in_through_the_page(&browser, &admin.email, &admin.password).await,
+        "library"
+    );
+    browser
+        .client
+        .find(Locator::Id("signout"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("click");
+
+    // Five guesses from each of five addresses: past the account's limit
+    // for unknown clients (20).
+    for n in 2..=6 {
+        let guesser = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+            .build()
+            .expect("client");
+        for _ in 0..5 {
+            let answer = guesser
+                .post(media.url("/admin/login"))
+                .json(&json!({ "email": admin.email, "password": "a wrong guess" }))
+                .send()
+                .await
+                .expect("media answers");
+            assert!(
+                [401, 429].contains(&answer.status().as_u16()),
+                "{}",
+                answer.status()
+            );
+        }
+    }
+    let unknown = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 7]))
+        .build()
+        .expect("client")
+        .post(media.url("/admin/login"))
+        .json(&json!({ "email": admin.email, "password": admin.password }))
+        .send()
+        .await
+        .expect("media answers");
+    assert_eq!(unknown.status(), 429, "an unknown client waits");
+    assert_eq!(
+        sign_in_through_the_page(&browser, &admin.email, &admin.password).await,
+        "library",
+        "the browser that signed in before gets in"
+    );
+    browser.stop().await;
+    drop(api);
+    media.stop().await;
+}
