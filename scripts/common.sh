@@ -8,7 +8,11 @@ SECANTUS_VERSION="0.7.0b3"
 AIOSMTPD_VERSION="1.4.6"
 # Checks deploy/k8s/ against the Kubernetes schemas, offline (scripts/validate_k8s.py).
 KUBERNETES_VALIDATE_VERSION="1.37.0"
+# Cloudinary's official Node SDK: the delivery tests write their URLs with
+# it, as front ends do (scripts/cloudinary_url.js).
+CLOUDINARY_NPM_VERSION="2.11.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SDK_DIR="$ROOT/.sdk"
 VENV="$ROOT/.venv-mongo"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -89,6 +93,24 @@ ensure_browser() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   log "installing ${missing[*]} (for the browser tests)"
   apt_install "$sudo" "${missing[@]}"
+}
+
+# The npm packages the tests drive, pinned, in .sdk/ (never global).
+ensure_sdks() {
+  local installed="$SDK_DIR/node_modules/cloudinary/package.json"
+  if [ -f "$installed" ] && grep -q "\"version\": \"$CLOUDINARY_NPM_VERSION\"" "$installed"; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    log "installing nodejs and npm (the tests write URLs with Cloudinary's SDK)"
+    apt_install "$sudo" nodejs npm
+  fi
+  log "installing cloudinary@$CLOUDINARY_NPM_VERSION into $SDK_DIR"
+  mkdir -p "$SDK_DIR"
+  npm install --prefix "$SDK_DIR" --no-audit --no-fund --silent \
+    "cloudinary@$CLOUDINARY_NPM_VERSION"
 }
 
 apt_install() {

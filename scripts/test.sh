@@ -8,6 +8,8 @@ cd "$ROOT"
 ensure_system_packages
 ensure_browser
 ensure_venv
+ensure_sdks
+export AVENUE_TEST_SDK_DIR="$SDK_DIR"
 port=$(free_port)
 data=$(mktemp -d -t avenue-test-mongo.XXXXXX)
 cleanup() {

@@ -18,6 +18,7 @@ pub mod old_backend;
 pub mod proxy;
 pub mod raw;
 pub mod schema_gen;
+pub mod sdk;
 pub mod shop;
 pub mod studio;
 pub mod ugc;

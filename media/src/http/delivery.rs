@@ -1,5 +1,7 @@
 //! Public delivery with URLs shaped like Cloudinary's:
-//! `/image/upload/[s--SIG--/][TRANSFORMATIONS/][vVERSION/]{id}.{ext}`.
+//! `/image/upload/[s--SIG--/][TRANSFORMATIONS/][vVERSION/]{id}[.{ext}]`.
+//! Without an extension (as Cloudinary's SDKs and `CldImage` write by
+//! default) the answer keeps the original's format unless `f_` names one.
 //! Originals stream from the store (with ranges); transformed variants
 //! come from the variant cache. Every URL names fixed bytes (ids are
 //! content addresses), so every answer may be cached forever.
@@ -45,10 +47,11 @@ pub fn router() -> Router<AppState> {
 struct DeliveryPath<'a> {
     signature: Option<&'a str>,
     components: Vec<&'a str>,
-    /// `{id}.{ext}` as written: part of what is signed.
+    /// `{id}[.{ext}]` as written: part of what is signed.
     file: &'a str,
     id: MediaId,
-    ext: ImageFormat,
+    /// `None`: the original's format.
+    ext: Option<ImageFormat>,
 }
 
 impl DeliveryPath<'_> {
@@ -92,17 +95,22 @@ fn parse_path(path: &str) -> Result<DeliveryPath<'_>, AppError> {
     }) {
         segments.pop();
     }
-    let (id, ext) = file.rsplit_once('.').ok_or_else(|| {
-        AppError::bad_request("invalid-path", "expected /image/upload/{id}.{ext}")
-    })?;
+    let (id, ext) = match file.rsplit_once('.') {
+        Some((id, ext)) => (id, Some(ext)),
+        None => (file, None),
+    };
     let id =
         MediaId::parse(id).map_err(|err| AppError::bad_request("invalid-id", err.to_string()))?;
-    let ext = ImageFormat::from_extension(&ext.to_ascii_lowercase()).ok_or_else(|| {
-        AppError::bad_request(
-            "invalid-path",
-            format!("unknown extension '{ext}'; use jpg, png, webp, gif or avif"),
-        )
-    })?;
+    let ext = ext
+        .map(|ext| {
+            ImageFormat::from_extension(&ext.to_ascii_lowercase()).ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid-path",
+                    format!("unknown extension '{ext}'; use jpg, png, webp, gif or avif, or none for the original's format"),
+                )
+            })
+        })
+        .transpose()?;
     Ok(DeliveryPath {
         signature,
         components: segments,
@@ -193,7 +201,7 @@ fn forbidden(code: &'static str, message: &str) -> AppError {
 }
 
 #[utoipa::path(get, path = "/image/upload/{path}", tag = "delivery",
-    params(("path" = String, Path, description = "[s--SIG--/][TRANSFORMATIONS/][vN/]{id}.{ext}")),
+    params(("path" = String, Path, description = "[s--SIG--/][TRANSFORMATIONS/][vN/]{id}[.{ext}] (no extension: the original's format)")),
     responses((status = 200, description = "the image, cacheable for ever"), (status = 206), (status = 302, description = "to the backend (Cloudinary)"), (status = 304),
         (status = 400, body = avenue_shared::ErrorBody), (status = 403, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody), (status = 422, body = avenue_shared::ErrorBody)))]
 async fn deliver(
@@ -219,7 +227,9 @@ async fn deliver(
     let Some(source_format) = record.format.image() else {
         return Err(not_an_image(&record));
     };
-    let plain_original = wanted.components.is_empty() && wanted.ext == source_format;
+    // No extension asks for the original's format.
+    let ext = wanted.ext.unwrap_or(source_format);
+    let plain_original = wanted.components.is_empty() && ext == source_format;
     let responsive = transformation
         .responsive_width()
         .is_some_and(|w| state.delivery.responsive_widths.contains(&w));
@@ -237,14 +247,12 @@ async fn deliver(
     // in the one spelling Cloudinary reads, reach another service.
     let canonical = transformation.canonical();
     let store = state.library.stores().get(record.backend)?;
-    if let Some(location) =
-        store.public_url(&record.storage_key, &canonical, wanted.ext.extension())
-    {
+    if let Some(location) = store.public_url(&record.storage_key, &canonical, ext.extension()) {
         match state.delivery.remote {
             RemoteDelivery::Redirect => return Ok(redirect(&location)),
             RemoteDelivery::Proxy if !plain_original => {
                 let (format, varies) =
-                    choose_output(transformation.format(), wanted.ext, source_format, accept)?;
+                    choose_output(transformation.format(), ext, source_format, accept)?;
                 let etag = etag_for(&proxied_id(&record, &canonical, format));
                 return proxy(store.as_ref(), &location, &etag, varies, &method, &headers).await;
             }
@@ -256,8 +264,7 @@ async fn deliver(
         return original(&state, &record, &method, &headers).await;
     }
 
-    let (mut format, varies) =
-        choose_output(transformation.format(), wanted.ext, source_format, accept)?;
+    let (mut format, varies) = choose_output(transformation.format(), ext, source_format, accept)?;
     let mut request = VariantRequest {
         record: &record,
         source_format,
@@ -396,7 +403,7 @@ mod tests {
     fn parses_paths_with_signature_transformations_and_version() {
         let plain_path = format!("{ID}.jpg");
         let plain = parse_path(&plain_path).expect("valid");
-        assert_eq!(plain.ext, ImageFormat::Jpeg);
+        assert_eq!(plain.ext, Some(ImageFormat::Jpeg));
         assert!(plain.components.is_empty());
         let full_path = format!("s--abcdefgh--/c_fill,w_10/t_card/v17/{ID}.png");
         let full = parse_path(&full_path).expect("valid");
@@ -414,8 +421,23 @@ mod tests {
     }
 
     #[test]
+    fn the_extension_may_be_left_out_as_the_sdks_do() {
+        // `cloudinary.url(id, {width: 400, crop: "scale"})`, and CldImage's
+        // shape with the version after the components.
+        let bare = parse_path(ID).expect("valid");
+        assert_eq!(bare.ext, None);
+        assert_eq!(bare.to_sign(), ID);
+        let written = format!("s--abcdefgh--/c_limit,w_800/f_auto/q_auto/v1/{ID}");
+        let sdk = parse_path(&written).expect("valid");
+        assert_eq!(sdk.ext, None);
+        assert_eq!(sdk.components, vec!["c_limit,w_800", "f_auto", "q_auto"]);
+        assert_eq!(sdk.to_sign(), format!("c_limit,w_800/f_auto/q_auto/{ID}"));
+    }
+
+    #[test]
     fn refuses_bad_paths() {
-        assert!(parse_path(ID).is_err());
+        assert!(parse_path("not-an-id").is_err());
+        assert!(parse_path(&format!("{ID}.")).is_err());
         assert!(parse_path(&format!("{ID}.exe")).is_err());
         assert!(parse_path("../../etc/passwd.jpg").is_err());
     }

@@ -354,3 +354,77 @@ async fn broken_originals_get_clear_errors_not_500() {
     }
     app.stop().await;
 }
+
+/// URLs as Cloudinary's Node SDK writes them: no extension by default (the
+/// original's format), `?_a=` analytics after the path, the version after
+/// the components. Issue 29: every one of these was `400 expected
+/// /image/upload/{id}.{ext}`.
+#[tokio::test]
+async fn urls_as_the_node_sdk_writes_them_are_served() {
+    use avenue_tests::sdk::node_url;
+    use avenue_tests::DEV_SIGNING_SECRET;
+    use serde_json::json;
+
+    let app = spawn_media().await;
+    let png = fixtures::png(120, 80, 7);
+    let d = stored(&app, png.clone()).await;
+    let url =
+        |options: serde_json::Value| node_url(&d.id.to_string(), &options, DEV_SIGNING_SECRET);
+
+    // The original, as uploaded.
+    let plain = url(json!({}));
+    assert!(plain.contains("?_a="), "{plain}");
+    let original = app.fetch(&plain, &[]).await;
+    assert_eq!(original.status(), 200, "{plain}");
+    assert_eq!(original.headers()["content-type"], "image/png");
+    assert_eq!(
+        original.bytes().await.expect("body").as_ref(),
+        png.as_slice()
+    );
+
+    // Signed transformations keep the original's format without `f_`,
+    // and take the one named with it (`format` writes an extension).
+    for (options, size, mime) in [
+        (
+            json!({ "width": 40, "crop": "scale", "sign_url": true }),
+            Some((40, 27)),
+            "image/png",
+        ),
+        (
+            json!({ "width": 30, "height": 30, "crop": "fill", "sign_url": true, "version": 1712345678 }),
+            Some((30, 30)),
+            "image/png",
+        ),
+        (
+            json!({ "width": 40, "crop": "scale", "format": "webp", "sign_url": true }),
+            Some((40, 27)),
+            "image/webp",
+        ),
+        // One named preset is served unsigned, in the original's format.
+        (json!({ "transformation": "thumb" }), None, "image/png"),
+    ] {
+        let written = url(options.clone());
+        let answer = app.fetch(&written, &[]).await;
+        assert_eq!(answer.status(), 200, "{written}");
+        assert_eq!(answer.headers()["content-type"], mime, "{written}");
+        let image = decoded(answer).await;
+        if let Some(size) = size {
+            assert_eq!(image.dimensions(), size, "{written}");
+        }
+    }
+
+    // The query string is not part of the signature or the cache key.
+    let signed = url(json!({ "width": 40, "crop": "scale", "sign_url": true }));
+    let path = signed.split('?').next().expect("a path").to_owned();
+    let etag = |response: &reqwest::Response| response.headers()["etag"].clone();
+    let with_query = app.fetch(&signed, &[]).await;
+    let without = app.fetch(&path, &[]).await;
+    assert_eq!(etag(&with_query), etag(&without));
+    let other_query = app.fetch(&format!("{path}?_a=something-else"), &[]).await;
+    assert_eq!(etag(&other_query), etag(&without));
+
+    // Strict mode still holds: unsigned, a transformation is refused.
+    let unsigned = url(json!({ "width": 40, "crop": "scale" }));
+    assert_eq!(app.fetch(&unsigned, &[]).await.status(), 403, "{unsigned}");
+    app.stop().await;
+}
