@@ -70,7 +70,10 @@ ensure_system_packages() {
   local missing=() package check
   while read -r package check; do
     case "$package" in ''|'#'*) continue ;; esac
-    if [[ "$check" == /* ]]; then
+    if [ "$check" = dpkg ]; then
+      dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+    elif [[ "$check" == /* ]]; then
       [ -e "$check" ] || missing+=("$package")
     else
       command -v "$check" >/dev/null || missing+=("$package")
