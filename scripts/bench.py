@@ -246,7 +246,10 @@ def bench(tmp):
            "--storage-path", os.path.join(tmp, "mongo"), "--sync-on-commit"], log_path=os.path.join(tmp, "mongo.log"))
     env = {**os.environ, "MONGODB_URI": mongo_uri, "MONGODB_DB": "bench",
            "MEDIA_BIND": f"127.0.0.1:{media_port}", "MEDIA_STRICT": "false", "RUST_LOG": "warn",
-           "MEDIA_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024)}
+           "MEDIA_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024),
+           # Every load generator connects from 127.0.0.1, like a CDN's few
+           # edges: no cap per peer, as behind an ingress.
+           "HTTP_MAX_CONNECTIONS_PER_PEER": "0"}
     binary = os.path.join(ROOT, "target", "release", "avenue-media")
     time.sleep(0.5)
     media = start([binary], env=env, log_path=os.path.join(tmp, "media.log"))
