@@ -28,6 +28,11 @@ async fn import(db: &str, file: &Path, apply: bool) -> Run {
         command.arg("--apply");
     }
     let output = command.output().await.expect("runs");
+    // Seen once in 168 runs: the driver panicked at exit after a correct
+    // run, its client dropped under its own tasks. Every run here is held
+    // to a clean exit.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
     Run {
         ok: output.status.success(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
