@@ -206,8 +206,11 @@ async fn unknown_or_malformed_delivery_paths() {
         let body: ErrorBody = response.json().await.expect("envelope");
         assert_eq!(body.code, "signature-required");
     }
+    // No extension is the original, as Cloudinary's SDKs write it (issue 29).
+    let bare = get(format!("/image/upload/{}", d.id)).await;
+    assert_eq!(bare.status(), 200);
+    assert_eq!(bare.headers()["content-type"], "image/png");
     for bad in [
-        format!("/image/upload/{}", d.id),
         format!("/image/upload/{}.exe", d.id),
         "/image/upload/not-an-id.png".to_owned(),
         format!("/image/upload/w_0/{}.png", d.id),
