@@ -149,3 +149,21 @@ impl Drop for MailSink {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The link with a `token=` in a delivered message's text part.
+pub fn link_in(message: &Value) -> String {
+    let text = message["text"].as_str().expect("a text part");
+    text.split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains("token="))
+        .unwrap_or_else(|| panic!("no link with a token in {text}"))
+        .to_owned()
+}
+
+/// The `token` query parameter of `link`.
+pub fn token_of(link: &str) -> String {
+    let url = url::Url::parse(link).expect("an absolute link");
+    url.query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .expect("a token")
+}

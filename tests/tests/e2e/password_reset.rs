@@ -3,7 +3,7 @@
 
 use avenue_api::config::Secret;
 use avenue_tests::api::{spawn_stack_on, Stack};
-use avenue_tests::mail::MailSink;
+use avenue_tests::mail::{link_in, token_of, MailSink};
 use avenue_tests::old_backend::{self, OLD_PASSWORD};
 use avenue_tests::unique_db;
 use mongodb::bson::{doc, DateTime, Document};
@@ -51,23 +51,6 @@ async fn login_status(stack: &Stack, email: &str, password: &str) -> u16 {
         .await
         .status()
         .as_u16()
-}
-
-/// The link in a delivered message's text part.
-fn link_in(message: &Value) -> String {
-    let text = message["text"].as_str().expect("a text part");
-    text.split_whitespace()
-        .find(|word| word.starts_with("http") && word.contains("token="))
-        .unwrap_or_else(|| panic!("no reset link in {text}"))
-        .to_owned()
-}
-
-fn token_of(link: &str) -> String {
-    let url = url::Url::parse(link).expect("an absolute link");
-    url.query_pairs()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .expect("a token")
 }
 
 async fn submit_form(stack: &Stack, token: &str, password: &str) -> (u16, String) {

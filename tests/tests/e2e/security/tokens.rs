@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use avenue_api::config::Secret;
 use avenue_tests::api::{spawn_stack_on, Stack, TestUser};
-use avenue_tests::mail::MailSink;
+use avenue_tests::mail::{link_in, token_of, MailSink};
 use avenue_tests::unique_db;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -88,19 +88,9 @@ async fn me_status(stack: &Stack, token: &str) -> u16 {
         .as_u16()
 }
 
-/// The link in a delivered message's text part, and its token.
+/// The token of the link in a delivered message's text part.
 fn token_in(message: &Value) -> String {
-    let text = message["text"].as_str().expect("a text part");
-    let link = text
-        .split_whitespace()
-        .find(|word| word.starts_with("http") && word.contains("token="))
-        .unwrap_or_else(|| panic!("no link in {text}"));
-    url::Url::parse(link)
-        .expect("link")
-        .query_pairs()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .expect("a token")
+    token_of(&link_in(message))
 }
 
 #[tokio::test]
