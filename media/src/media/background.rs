@@ -161,8 +161,8 @@ impl Background {
 
     /// Queues every variant `presets` (the names in `MEDIA_EAGER`) may be
     /// asked for, for a new image: each in the format a request may get for
-    /// it (its own `f_`; for `f_auto` AVIF, WebP and the original's family;
-    /// without `f_` the original's format, HEIC as JPEG).
+    /// it (its own `f_`; without one or with `f_auto`: the original's
+    /// format, HEIC as JPEG, its family, WebP and AVIF).
     pub fn eager(&self, record: &MediaRecord, names: &[String], presets: &Presets) {
         let Some(source_format) = record.format.image() else {
             return;
@@ -171,22 +171,34 @@ impl Background {
             let Some(value) = presets.get(name) else {
                 continue;
             };
-            let Ok(transformation) = Transformation::parse(value.split('/')) else {
+            let Ok(transformation) = Transformation::parse_with(value.split('/'), presets) else {
                 continue;
             };
             let own = match source_format {
                 ImageFormat::Heic => ImageFormat::Jpeg,
                 other => other,
             };
+            // Front ends add `f_auto` (CldImage, Nuxt Image) or an
+            // extension to a preset: its own format, WebP and AVIF are what
+            // they end up asking for. The rendering key makes `t_card`,
+            // `t_card/f_auto` and `f_auto,t_card` one stored variant each.
             let formats: Vec<ImageFormat> = match transformation.format() {
-                Some(FormatRequest::Auto) => {
-                    vec![ImageFormat::Avif, ImageFormat::Webp, family(source_format)]
+                Some(FormatRequest::Auto) | None => {
+                    let mut formats = vec![
+                        own,
+                        family(source_format),
+                        ImageFormat::Webp,
+                        ImageFormat::Avif,
+                    ];
+                    formats.dedup();
+                    formats.sort_by_key(|f| f.extension());
+                    formats.dedup();
+                    formats
                 }
                 Some(FormatRequest::Jpeg) => vec![ImageFormat::Jpeg],
                 Some(FormatRequest::Png) => vec![ImageFormat::Png],
                 Some(FormatRequest::Webp) => vec![ImageFormat::Webp],
                 Some(FormatRequest::Avif) => vec![ImageFormat::Avif],
-                None => vec![own],
             };
             for format in formats {
                 self.enqueue(BackgroundRender {

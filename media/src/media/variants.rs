@@ -11,7 +11,7 @@ use crate::process::cost::{estimate_ms, HEAVY_MS};
 use crate::process::format::ImageFormat;
 use crate::process::geometry::plan_chain;
 use crate::process::pipeline::{render, ProcessError, RenderJob, Rendered};
-use crate::process::transformation::{Quality, Transformation};
+use crate::process::transformation::{AutoQuality, Quality, Transformation};
 use crate::store::StorageKey;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
@@ -27,7 +27,8 @@ const ORIGINALS_SHARE: u64 = 4;
 
 /// Bumped whenever the renderer's output for the same request changes, so
 /// old persisted variants and ETags are not served for new pixels.
-const PIPELINE_VERSION: &str = "p2";
+/// p3: the key holds the rendering key, format and quality apart.
+const PIPELINE_VERSION: &str = "p3";
 
 /// A rendered variant, ready to send.
 #[derive(Debug, Clone)]
@@ -55,7 +56,7 @@ impl VariantRequest<'_> {
         let key = format!(
             "{PIPELINE_VERSION}|{}|{}|{}|{}",
             self.record.id,
-            self.transformation.canonical(),
+            self.transformation.rendering_key(),
             self.format.extension(),
             self.quality
         );
@@ -403,9 +404,6 @@ impl Variants {
     }
 }
 
-/// Quality when none (or `q_auto`) is asked for.
-pub const DEFAULT_QUALITY: u8 = 80;
-
 /// How many points below the level `q_auto` encodes AVIF. At the same
 /// number AV1 keeps more than WebP: `make bench` (2026-12-03) measured a
 /// 400x300 photo at `q_auto` as WebP 4,528 bytes (SSIM 0.8564) and AVIF at
@@ -419,13 +417,17 @@ pub fn quality_for(format: ImageFormat, transformation: &Transformation) -> u8 {
     match format {
         ImageFormat::Png | ImageFormat::Gif | ImageFormat::Heic => 0,
         ImageFormat::Jpeg | ImageFormat::Webp | ImageFormat::Avif => {
-            match transformation.quality() {
-                Some(Quality::Value(q)) => q,
-                Some(Quality::Auto(level)) if format == ImageFormat::Avif => {
+            // No `q_` is `q_auto`: a preset and the same preset with the
+            // `q_auto` every front end adds are one rendering.
+            match transformation
+                .quality()
+                .unwrap_or(Quality::Auto(AutoQuality::Default))
+            {
+                Quality::Value(q) => q,
+                Quality::Auto(level) if format == ImageFormat::Avif => {
                     level.value().saturating_sub(AVIF_AUTO_OFFSET).max(1)
                 }
-                Some(Quality::Auto(level)) => level.value(),
-                None => DEFAULT_QUALITY,
+                Quality::Auto(level) => level.value(),
             }
         }
     }
@@ -465,9 +467,11 @@ mod tests {
         assert_eq!(quality_for(ImageFormat::Png, &auto), 0);
         let fixed = parsed("c_fill,w_40,h_30,q_55");
         assert_eq!(quality_for(ImageFormat::Avif, &fixed), 55);
-        assert_eq!(
-            quality_for(ImageFormat::Webp, &parsed("w_40")),
-            DEFAULT_QUALITY
-        );
+        for format in [ImageFormat::Webp, ImageFormat::Jpeg, ImageFormat::Avif] {
+            assert_eq!(
+                quality_for(format, &parsed("w_40")),
+                quality_for(format, &parsed("w_40,q_auto"))
+            );
+        }
     }
 }

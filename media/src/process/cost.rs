@@ -47,8 +47,15 @@ pub fn estimate_ms(
 ) -> f64 {
     let decode = megapixels(source) * decode_ms_per_mp(source_format);
     let resize: f64 = plans.iter().map(|p| megapixels(p.resize) * 5.0).sum();
+    // A turn by any angle resamples the whole canvas, bilinearly.
+    let turns: f64 = plans
+        .iter()
+        .filter_map(|p| p.turn)
+        .filter(|t| t.degrees % 90 != 0)
+        .map(|t| megapixels(t.output) * 15.0)
+        .sum();
     let out = plans.last().map_or(source, Plan::output);
-    decode + resize + megapixels(out) * encode_ms_per_mp(output)
+    decode + resize + turns + megapixels(out) * encode_ms_per_mp(output)
 }
 
 #[cfg(test)]
@@ -72,5 +79,9 @@ mod tests {
         assert!(cost("c_fill,w_400,h_300", ImageFormat::Avif) > HEAVY_MS);
         assert!(cost("c_scale,w_2000", ImageFormat::Avif) > HEAVY_MS);
         assert!(cost("c_scale,w_4000/c_fill,w_4000,h_4000", ImageFormat::Png) > HEAVY_MS);
+        assert!(
+            cost("c_fill,w_400,h_300/a_45", ImageFormat::Jpeg)
+                > cost("c_fill,w_400,h_300", ImageFormat::Jpeg)
+        );
     }
 }

@@ -6,6 +6,7 @@ pub mod format;
 pub mod geometry;
 pub mod heif;
 pub mod inspect;
+pub mod ops;
 pub mod pipeline;
 pub mod presets;
 pub mod signature;

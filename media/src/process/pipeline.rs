@@ -8,13 +8,13 @@
 
 use std::io::Cursor;
 
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::codecs::png::{CompressionType, PngEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
 
-use super::geometry::{extreme_shape, plan_chain, Plan, Rect};
-use super::transformation::{Rgba, TransformError, Transformation};
+use super::geometry::{extreme_shape, plan_chain, Plan};
+use super::ops::{canvas, energy, resize, rotate};
+use super::transformation::{TransformError, Transformation};
 use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
@@ -68,6 +68,12 @@ pub struct Rendered {
 /// geometry, and unsupported formats. Never panics on bad input.
 pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
     let (width, height, orientation) = probe(job.source, job.source_format)?;
+    // `a_ignore`: the pixels as stored, whatever EXIF says.
+    let orientation = if job.transformation.ignores_orientation() {
+        Orientation::NoTransforms
+    } else {
+        orientation
+    };
     if u64::from(width) * u64::from(height) > job.max_pixels {
         return Err(ProcessError::TooManyPixels {
             width,
@@ -100,7 +106,12 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
         image = apply(image, &step_plan)?;
     }
     let (width, height) = image.dimensions();
-    let bytes = encode(&image, job.output, job.quality)?;
+    let bytes = encode(
+        &image,
+        job.output,
+        job.quality,
+        job.transformation.progressive(),
+    )?;
     Ok(Rendered {
         bytes,
         width,
@@ -289,119 +300,60 @@ fn normalise(image: DynamicImage) -> DynamicImage {
     }
 }
 
+/// Below this share of the image's detail inside its window, `c_fill_pad`
+/// pads instead of cutting.
+const FILL_PAD_MIN_DETAIL: f64 = 0.8;
+
 fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessError> {
+    let resize_to = |image: &DynamicImage, (w, h): (u32, u32)| {
+        resize::resize(image, w, h).map_err(ProcessError::Encode)
+    };
+    if let Some(clockwise) = plan.pre_turn {
+        image = rotate::quarter(&image, clockwise);
+    }
+    let mut pad = plan.pad;
+    let mut target = plan.resize;
     if let Some(mut window) = plan.pre_crop {
         if plan.auto_gravity {
-            window = busiest_window(&image, window);
+            window = energy::busiest_window(&image, window);
         }
-        image = image.crop_imm(window.x, window.y, window.width, window.height);
+        match plan.fill_pad {
+            Some((inner, alternative))
+                if energy::detail_share(&image, window) < FILL_PAD_MIN_DETAIL =>
+            {
+                target = inner;
+                pad = Some(alternative);
+            }
+            _ => image = image.crop_imm(window.x, window.y, window.width, window.height),
+        }
     }
-    if image.dimensions() != plan.resize {
-        image = resize(&image, plan.resize.0, plan.resize.1)?;
+    if image.dimensions() != target {
+        image = resize_to(&image, target)?;
     }
-    if let Some(pad) = plan.pad {
-        image = padded(&image, pad.width, pad.height, pad.x, pad.y, pad.colour);
+    if let Some(pad) = pad {
+        let colour = canvas::resolve(pad.colour, &image);
+        image = canvas::padded(&image, pad.width, pad.height, (pad.x, pad.y), colour);
+    }
+    if let Some(turn) = plan.turn {
+        let fill = canvas::resolve(turn.fill, &image);
+        image = rotate::turn(
+            image,
+            turn.hflip,
+            turn.vflip,
+            turn.degrees,
+            turn.output,
+            fill,
+        );
     }
     Ok(image)
 }
 
-fn resize(image: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, ProcessError> {
-    let mut target = DynamicImage::new(width, height, image.color());
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(image, &mut target, &options)
-        .map_err(|err| ProcessError::Encode(format!("resize: {err}")))?;
-    Ok(target)
-}
-
-/// Pixels looked at to place a `g_auto` window: enough to find the
-/// detailed part of any image, few enough to cost next to nothing.
-const ENERGY_SAMPLES: u64 = 1 << 20;
-
-/// Slides `window` along the axis that has room and keeps the position
-/// with the most edge energy (a cheap stand-in for saliency). Large images
-/// are sampled on a grid, so the cost does not grow with the input.
-fn busiest_window(image: &DynamicImage, window: Rect) -> Rect {
-    let (w, h) = image.dimensions();
-    let horizontal = w > window.width;
-    let length = if horizontal { w } else { h } as usize;
-    let size = if horizontal {
-        window.width
-    } else {
-        window.height
-    } as usize;
-    if length <= size || w < 2 || h < 2 {
-        return window;
-    }
-    let pixels = u64::from(w) * u64::from(h);
-    let stride = ((pixels / ENERGY_SAMPLES) as f64).sqrt().ceil().max(1.0) as u32;
-    let luma_at = |x: u32, y: u32| -> i32 {
-        let [r, g, b, _] = image.get_pixel(x, y).0;
-        (i32::from(r) * 299 + i32::from(g) * 587 + i32::from(b) * 114) / 1000
-    };
-    let mut energy = vec![0u64; length];
-    for y in (0..h - 1).step_by(stride as usize) {
-        for x in (0..w - 1).step_by(stride as usize) {
-            let here = luma_at(x, y);
-            let e = ((here - luma_at(x + 1, y)).abs() + (here - luma_at(x, y + 1)).abs()) as u64;
-            energy[if horizontal { x } else { y } as usize] += e;
-        }
-    }
-    let mut best = (0u64, 0usize);
-    let mut sum: u64 = energy[..size].iter().sum();
-    best.0 = sum;
-    for start in 1..=(length - size) {
-        sum = sum + energy[start + size - 1] - energy[start - 1];
-        if sum > best.0 {
-            best = (sum, start);
-        }
-    }
-    if horizontal {
-        Rect {
-            x: best.1 as u32,
-            ..window
-        }
-    } else {
-        Rect {
-            y: best.1 as u32,
-            ..window
-        }
-    }
-}
-
-fn padded(
+fn encode(
     image: &DynamicImage,
-    width: u32,
-    height: u32,
-    x: u32,
-    y: u32,
-    colour: Rgba,
-) -> DynamicImage {
-    let keeps_alpha = image.color().has_alpha() || colour.0[3] < 255;
-    let mut canvas = if keeps_alpha {
-        DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
-            width,
-            height,
-            image::Rgba(colour.0),
-        ))
-    } else {
-        let [r, g, b, _] = colour.0;
-        DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
-            width,
-            height,
-            image::Rgb([r, g, b]),
-        ))
-    };
-    let top = if keeps_alpha {
-        DynamicImage::ImageRgba8(image.to_rgba8())
-    } else {
-        image.clone()
-    };
-    image::imageops::overlay(&mut canvas, &top, i64::from(x), i64::from(y));
-    canvas
-}
-
-fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>, ProcessError> {
+    format: ImageFormat,
+    quality: u8,
+    progressive: bool,
+) -> Result<Vec<u8>, ProcessError> {
     let (w, h) = image.dimensions();
     let failed = |err: &dyn std::fmt::Display| ProcessError::Encode(err.to_string());
     let color = if image.color().has_alpha() {
@@ -420,9 +372,13 @@ fn encode(image: &DynamicImage, format: ImageFormat, quality: u8) -> Result<Vec<
                 height: h as usize,
                 format: turbojpeg::PixelFormat::RGB,
             };
-            let out = turbojpeg::compress(pixels, i32::from(quality), turbojpeg::Subsamp::Sub2x2)
+            let mut compressor = turbojpeg::Compressor::new().map_err(|e| failed(&e))?;
+            compressor
+                .set_quality(i32::from(quality))
+                .and_then(|()| compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2))
+                .and_then(|()| compressor.set_progressive(progressive))
                 .map_err(|e| failed(&e))?;
-            Ok(out.to_vec())
+            compressor.compress_to_vec(pixels).map_err(|e| failed(&e))
         }
         ImageFormat::Png => {
             let mut out = Vec::new();

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::transformation::{TransformError, Transformation};
+use super::transformation::{NamedTransformations, TransformError, Transformation};
 
 /// Shipped presets; `MEDIA_PRESETS` may add to or override them.
 pub const DEFAULTS: &[(&str, &str)] = &[
@@ -15,6 +15,12 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 
 #[derive(Debug, Clone, Default)]
 pub struct Presets(BTreeMap<String, String>);
+
+impl NamedTransformations for Presets {
+    fn named(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+}
 
 impl Presets {
     pub fn defaults() -> Self {
@@ -48,7 +54,8 @@ impl Presets {
                     ),
                 });
             }
-            Transformation::parse(value.trim().split('/'))?;
+            // A preset may name presets defined before it.
+            Transformation::parse_with(value.trim().split('/'), self)?;
             self.0.insert(name.to_owned(), value.trim().to_owned());
         }
         Ok(())
@@ -105,5 +112,9 @@ mod tests {
         assert!(presets.extend_from("Bad Name=w_1").is_err());
         assert!(presets.extend_from("x=w_0").is_err());
         assert!(presets.extend_from("nonsense").is_err());
+        presets
+            .extend_from("framed=t_thumb,b_black,c_pad,w_200,h_200")
+            .expect("a preset may name another");
+        assert!(presets.extend_from("bad=t_undefined").is_err());
     }
 }

@@ -1,0 +1,258 @@
+//! Public delivery with URLs shaped like Cloudinary's:
+//! `/image/upload/[s--SIG--/][TRANSFORMATIONS/][vVERSION/]{id}[.{ext}]`.
+//! Without an extension (as Cloudinary's SDKs and `CldImage` write by
+//! default) the answer keeps the original's format unless `f_` names one.
+//! Originals stream from the store (with ranges); transformed variants
+//! come from the variant cache. Every URL names fixed bytes (ids are
+//! content addresses), so every answer may be cached forever.
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::conditional::{etag_for, none_match_hits};
+use super::error::AppError;
+use super::files::not_an_image;
+use super::originals::{cache_headers, original, redirect};
+use super::AppState;
+use crate::config::AutoAvif;
+use crate::config::RemoteDelivery;
+use avenue_shared::MediaId;
+
+use crate::media::background::BackgroundRender;
+use crate::media::error::MediaError;
+use crate::media::repo::MediaRecord;
+use crate::media::variants::{quality_for, VariantRequest};
+use crate::process::format::ImageFormat;
+use crate::process::signature;
+use crate::process::transformation::Transformation;
+
+/// How long a WebP stand-in for an AVIF not rendered yet may be cached:
+/// long enough to absorb a burst, short enough that the CDN soon asks
+/// again and gets the AVIF.
+const STAND_IN_CACHE: &str = "public, max-age=60";
+
+mod negotiate;
+mod path;
+mod proxy;
+
+use negotiate::choose_output;
+use path::{expand, parse_path, DeliveryPath};
+use proxy::{proxied_id, proxy};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/image/upload/{*path}", get(deliver))
+        .merge(super::files::router())
+}
+
+fn forbidden(code: &'static str, message: &str) -> AppError {
+    AppError::Rejected {
+        status: StatusCode::FORBIDDEN,
+        code,
+        message: message.to_owned(),
+    }
+}
+
+#[utoipa::path(get, path = "/image/upload/{path}", tag = "delivery",
+    params(("path" = String, Path, description = "[s--SIG--/][TRANSFORMATIONS/][vN/]{id}[.{ext}] (no extension: the original's format)")),
+    responses((status = 200, description = "the image, cacheable for ever"), (status = 206), (status = 302, description = "to the backend (Cloudinary)"), (status = 304),
+        (status = 400, body = avenue_shared::ErrorBody), (status = 403, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody), (status = 422, body = avenue_shared::ErrorBody)))]
+async fn deliver(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, AppError> {
+    // The path as written, not percent-decoded: a value may hold an
+    // encoded `,` or `/` (decoded only once split), and the signature
+    // covers the text the SDK wrote.
+    let path = uri
+        .path()
+        .strip_prefix("/image/upload/")
+        .unwrap_or_default();
+    let wanted = parse_path(path)?;
+    let transformation = expand(&wanted.components, &state.delivery.presets)?;
+    let signing_secret = state.delivery.signing_secret.expose();
+    let signed = match wanted.signature {
+        Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
+        Some(_) => {
+            return Err(forbidden(
+                "bad-signature",
+                "the URL signature does not match its transformation",
+            ))
+        }
+        None => false,
+    };
+    let (record, standing_in) = match state.library.get_for_delivery(&wanted.id).await {
+        Ok(record) => (record, false),
+        Err(MediaError::NotFound) => match &transformation.default_image {
+            Some(default) => {
+                let id = default_image_id(default)?;
+                (state.library.get_for_delivery(&id).await?, true)
+            }
+            None => return Err(MediaError::NotFound.into()),
+        },
+        Err(other) => return Err(other.into()),
+    };
+    let mut response = respond(
+        &state,
+        &method,
+        &headers,
+        &wanted,
+        &transformation,
+        signed,
+        &record,
+    )
+    .await?;
+    if response.status() != StatusCode::FOUND {
+        let answer = response.headers_mut();
+        if let Some(disposition) = disposition(&transformation, &wanted, answer) {
+            answer.insert(header::CONTENT_DISPOSITION, disposition);
+        }
+        if standing_in {
+            // The missing image may be uploaded later: its stand-in must
+            // not outlive a short cache.
+            answer.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(STAND_IN_CACHE),
+            );
+        }
+    }
+    Ok(response)
+}
+
+/// `d_ID.ext` names a media by its id; the extension is the SDKs' habit.
+fn default_image_id(default: &str) -> Result<MediaId, AppError> {
+    let id = default.split_once('.').map_or(default, |(id, _)| id);
+    MediaId::parse(id)
+        .map_err(|err| AppError::bad_request("invalid-transformation", format!("d: {err}")))
+}
+
+/// `fl_attachment[:NAME]`: a download named NAME (or the id) with the
+/// extension of what is sent.
+fn disposition(
+    transformation: &Transformation,
+    wanted: &DeliveryPath<'_>,
+    answer: &HeaderMap,
+) -> Option<HeaderValue> {
+    let name = transformation.attachment()?;
+    let ext = answer
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ImageFormat::from_mime)
+        .map_or("bin", ImageFormat::extension);
+    let stem = name.map_or_else(|| wanted.id.to_string(), str::to_owned);
+    HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{ext}\"")).ok()
+}
+
+/// The answer for `record` (the asked media, or its stand-in).
+async fn respond(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    wanted: &DeliveryPath<'_>,
+    transformation: &Transformation,
+    signed: bool,
+    record: &MediaRecord,
+) -> Result<Response, AppError> {
+    let Some(source_format) = record.format.image() else {
+        return Err(not_an_image(record));
+    };
+    // No extension asks for the original's format. Flags about headers
+    // (`fl_attachment`) and `d_` leave the original as it is.
+    let ext = wanted.ext.unwrap_or(source_format);
+    let plain_original = transformation.rendering_key().is_empty()
+        && transformation.format().is_none()
+        && transformation.quality().is_none()
+        && ext == source_format;
+    let responsive = transformation
+        .responsive_width()
+        .is_some_and(|w| state.delivery.responsive_widths.contains(&w));
+    if state.delivery.strict && !signed && !plain_original && !wanted.single_preset() && !responsive
+    {
+        return Err(forbidden(
+            "signature-required",
+            "unsigned URLs may use one named preset (t_NAME) or a responsive width (c_limit,f_auto,q_auto,w_W with W in MEDIA_RESPONSIVE_WIDTHS) only; sign other transformations and chains",
+        ));
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    // Backends that render and deliver themselves (Cloudinary) get the same
+    // transformation, through a redirect or through us. Always its
+    // canonical text, never what the client wrote: only values we parsed,
+    // in the one spelling Cloudinary reads, reach another service.
+    let canonical = transformation.canonical();
+    let store = state.library.stores().get(record.backend)?;
+    if let Some(location) = store.public_url(&record.storage_key, &canonical, ext.extension()) {
+        match state.delivery.remote {
+            RemoteDelivery::Redirect => return Ok(redirect(&location)),
+            RemoteDelivery::Proxy if !plain_original => {
+                let (format, varies) =
+                    choose_output(transformation.format(), ext, source_format, accept)?;
+                let etag = etag_for(&proxied_id(record, &canonical, format));
+                return proxy(store.as_ref(), &location, &etag, varies, method, headers).await;
+            }
+            // Originals stream from the store, ranges and all.
+            RemoteDelivery::Proxy => {}
+        }
+    }
+    if plain_original {
+        return original(state, record, method, headers).await;
+    }
+
+    let (mut format, varies) = choose_output(transformation.format(), ext, source_format, accept)?;
+    let mut request = VariantRequest {
+        record,
+        source_format,
+        transformation,
+        format,
+        quality: quality_for(format, transformation),
+    };
+    let mut id = request.id();
+    let mut stand_in = false;
+    if varies && format == ImageFormat::Avif && state.delivery.auto_avif == AutoAvif::Deferred {
+        // AVIF costs tens of times WebP's CPU: a first visitor should not
+        // wait for it. Until it exists it is rendered in the background,
+        // and the browser (which accepts WebP too) gets WebP, briefly
+        // cacheable, after which the CDN asks again and gets the AVIF.
+        if !state.variants.ready(&id).await {
+            state.background.enqueue(BackgroundRender::of(&request));
+            format = ImageFormat::Webp;
+            request.format = format;
+            request.quality = quality_for(format, transformation);
+            id = request.id();
+            stand_in = true;
+        }
+    }
+    let etag = etag_for(&id);
+    let mut response_headers = cache_headers(&etag);
+    if stand_in {
+        response_headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(STAND_IN_CACHE),
+        );
+    }
+    if varies {
+        response_headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if header_str(header::IF_NONE_MATCH).is_some_and(|inm| none_match_hits(inm, &etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    let variant = state.variants.get(&request).await?;
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(variant.format.mime()),
+    );
+    response_headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(variant.bytes.len()),
+    );
+    if method == Method::HEAD {
+        return Ok((StatusCode::OK, response_headers).into_response());
+    }
+    Ok((StatusCode::OK, response_headers, Body::from(variant.bytes)).into_response())
+}

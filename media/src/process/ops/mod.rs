@@ -1,0 +1,7 @@
+//! Pixel operations, one module per family. Each takes an image and what
+//! the plan decided, and never looks at the URL.
+
+pub mod canvas;
+pub mod energy;
+pub mod resize;
+pub mod rotate;

@@ -1,0 +1,193 @@
+//! The one spelling of a transformation: parameters sorted by key, each
+//! value written the way both this parser and Cloudinary read it. Cache
+//! keys use it, and it is the only text another service is ever sent.
+
+use super::values::print_decimal;
+use super::{
+    AutoBackground, AutoQuality, Background, Crop, Flag, FormatRequest, Gravity, Length, Offset,
+    Progressive, Quality, Rgba, Rotation, Step,
+};
+
+pub(super) fn text(steps: &[Step]) -> String {
+    steps.iter().map(step).collect::<Vec<_>>().join("/")
+}
+
+fn length(l: Length) -> String {
+    match l {
+        Length::Pixels(px) => px.to_string(),
+        // Always with a point: `w_1.0` is the whole input, `w_1` one pixel.
+        Length::Relative(r) if r.fract() == 0.0 => format!("{r:.1}"),
+        Length::Relative(r) => format!("{r}"),
+    }
+}
+
+fn offset(o: Offset) -> String {
+    match o {
+        Offset::Pixels(px) => px.to_string(),
+        Offset::Relative(r) if r.fract() == 0.0 => format!("{r:.1}"),
+        Offset::Relative(r) => format!("{r}"),
+    }
+}
+
+fn colour(Rgba([r, g, b, a]): Rgba) -> String {
+    format!("rgb:{r:02x}{g:02x}{b:02x}{a:02x}")
+}
+
+fn background(b: Background) -> String {
+    match b {
+        Background::Colour(c) => colour(c),
+        Background::Auto(AutoBackground::Border) => "auto".into(),
+        Background::Auto(AutoBackground::Predominant) => "auto:predominant".into(),
+        Background::Auto(AutoBackground::BorderContrast) => "auto:border_contrast".into(),
+        Background::Auto(AutoBackground::PredominantContrast) => "auto:predominant_contrast".into(),
+    }
+}
+
+fn rotation(r: Rotation) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    match r.auto {
+        Some(true) => parts.push("auto_right".into()),
+        Some(false) => parts.push("auto_left".into()),
+        None => {}
+    }
+    if r.hflip {
+        parts.push("hflip".into());
+    }
+    if r.vflip {
+        parts.push("vflip".into());
+    }
+    if r.ignore_orientation {
+        parts.push("ignore".into());
+    }
+    if r.degrees != 0 || parts.is_empty() {
+        parts.push(r.degrees.to_string());
+    }
+    parts.join(".")
+}
+
+fn flag(f: &Flag) -> String {
+    match f {
+        Flag::Progressive(Progressive::Progressive) => "progressive".into(),
+        Flag::Progressive(Progressive::Semi) => "progressive:semi".into(),
+        Flag::Progressive(Progressive::Steep) => "progressive:steep".into(),
+        Flag::Progressive(Progressive::None) => "progressive:none".into(),
+        Flag::Attachment(None) => "attachment".into(),
+        Flag::Attachment(Some(name)) => format!("attachment:{name}"),
+        Flag::KeepIptc => "keep_iptc".into(),
+        Flag::KeepAttribution => "keep_attribution".into(),
+        Flag::StripProfile => "strip_profile".into(),
+        Flag::ForceStrip => "force_strip".into(),
+        Flag::PreserveTransparency => "preserve_transparency".into(),
+        Flag::ImmutableCache => "immutable_cache".into(),
+        Flag::Lossy => "lossy".into(),
+        Flag::NoOverflow => "no_overflow".into(),
+        Flag::AnyFormat => "any_format".into(),
+        Flag::IgnoreAspectRatio => "ignore_aspect_ratio".into(),
+        Flag::Png8 => "png8".into(),
+        Flag::Png24 => "png24".into(),
+        Flag::Png32 => "png32".into(),
+        Flag::ForceIcc => "force_icc".into(),
+    }
+}
+
+fn step(s: &Step) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = s.rotation {
+        parts.push(format!("a_{}", rotation(r)));
+    }
+    if let Some(v) = s.aspect_ratio {
+        parts.push(format!("ar_{}", print_decimal(v)));
+    }
+    if let Some(b) = s.background {
+        parts.push(format!("b_{}", background(b)));
+    }
+    if let Some(c) = s.crop {
+        parts.push(format!("c_{}", c.as_str()));
+    }
+    if let Some(v) = s.dpr {
+        parts.push(format!("dpr_{}", print_decimal(v)));
+    }
+    if let Some(f) = s.format {
+        parts.push(format!("f_{}", f.as_str()));
+    }
+    if !s.flags.is_empty() {
+        let flags: Vec<String> = s.flags.iter().map(flag).collect();
+        parts.push(format!("fl_{}", flags.join(".")));
+    }
+    if let Some(g) = s.gravity {
+        parts.push(format!("g_{}", g.as_str()));
+    }
+    if let Some(h) = s.height {
+        parts.push(format!("h_{}", length(h)));
+    }
+    if let Some(q) = s.quality {
+        parts.push(match q {
+            Quality::Auto(AutoQuality::Default) => "q_auto".to_owned(),
+            Quality::Auto(level) => format!("q_auto:{}", format!("{level:?}").to_ascii_lowercase()),
+            Quality::Value(v) => format!("q_{v}"),
+        });
+    }
+    if let Some(w) = s.width {
+        parts.push(format!("w_{}", length(w)));
+    }
+    if let Some(x) = s.x {
+        parts.push(format!("x_{}", offset(x)));
+    }
+    if let Some(y) = s.y {
+        parts.push(format!("y_{}", offset(y)));
+    }
+    if let Some(z) = s.zoom {
+        parts.push(format!("z_{}", print_decimal(z)));
+    }
+    parts.join(",")
+}
+
+impl Crop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scale => "scale",
+            Self::Fit => "fit",
+            Self::Limit => "limit",
+            Self::Mfit => "mfit",
+            Self::Fill => "fill",
+            Self::Lfill => "lfill",
+            Self::FillPad => "fill_pad",
+            Self::Thumb => "thumb",
+            Self::Crop => "crop",
+            Self::Pad => "pad",
+            Self::Lpad => "lpad",
+            Self::Mpad => "mpad",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl Gravity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Center => "center",
+            Self::North => "north",
+            Self::South => "south",
+            Self::East => "east",
+            Self::West => "west",
+            Self::NorthEast => "north_east",
+            Self::NorthWest => "north_west",
+            Self::SouthEast => "south_east",
+            Self::SouthWest => "south_west",
+            Self::XyCenter => "xy_center",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+impl FormatRequest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Avif => "avif",
+            Self::Auto => "auto",
+        }
+    }
+}

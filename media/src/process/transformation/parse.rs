@@ -1,0 +1,298 @@
+//! From text to [`Step`]s. A component is split on `,`, each parameter on
+//! its first `_`, and only then is the value percent-decoded, so a value
+//! may hold an encoded `,`, `/` or `:`. `t_` names expand in place: the
+//! named steps first, in the order the dots give, then the component's
+//! other parameters as one more step.
+
+use percent_encoding::percent_decode_str;
+
+use super::values;
+use super::{
+    Crop, Gravity, Length, NamedTransformations, Step, TransformError, Transformation,
+    MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
+};
+
+/// How deep named transformations may name others.
+const MAX_NAME_DEPTH: usize = 3;
+/// Most names one `t_` may join with dots.
+const MAX_NAMES: usize = 4;
+
+pub(super) fn transformation<'a>(
+    components: impl IntoIterator<Item = &'a str>,
+    names: &dyn NamedTransformations,
+) -> Result<Transformation, TransformError> {
+    let mut steps = Vec::new();
+    let mut default_image = None;
+    let mut total = 0;
+    for (index, component) in components.into_iter().enumerate() {
+        total += component.len() + 1;
+        if total > MAX_TRANSFORMATION_LEN {
+            return Err(TransformError::new(
+                "transformation",
+                format!("longer than {MAX_TRANSFORMATION_LEN} characters"),
+            ));
+        }
+        if index >= MAX_COMPONENTS {
+            return Err(TransformError::new(
+                "transformation",
+                format!("at most {MAX_COMPONENTS} chained components"),
+            ));
+        }
+        component_into(component, names, 0, &mut steps, &mut default_image)?;
+    }
+    Ok(Transformation {
+        steps,
+        default_image,
+    })
+}
+
+fn component_into(
+    component: &str,
+    names: &dyn NamedTransformations,
+    depth: usize,
+    steps: &mut Vec<Step>,
+    default_image: &mut Option<String>,
+) -> Result<(), TransformError> {
+    if component.is_empty() {
+        return Err(TransformError::new("transformation", "empty component"));
+    }
+    let mut step = Step::default();
+    let mut named: Option<&str> = None;
+    let mut only_whole_chain = false;
+    for param in component.split(',') {
+        let (key, raw) = param
+            .split_once('_')
+            .ok_or_else(|| TransformError::new(short(param), "expected key_value, like w_400"))?;
+        let name = short(key);
+        let value = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| TransformError::new(name.clone(), "not valid UTF-8 once decoded"))?;
+        if key == "t" {
+            if named.replace(raw).is_some() {
+                return Err(TransformError::new("t", "given twice in one component"));
+            }
+            continue;
+        }
+        if key == "d" {
+            // The stand-in for a missing image: about the whole answer,
+            // not this component's pixels.
+            if !valid_default_image(&value) || default_image.replace(value.into_owned()).is_some() {
+                return Err(TransformError::new(
+                    "d",
+                    "one default image, its public id with an extension (d_ID.png)",
+                ));
+            }
+            only_whole_chain = true;
+            continue;
+        }
+        parameter(&mut step, key, &name, &value)?;
+    }
+    if let Some(list) = named {
+        expand(list, names, depth, steps, default_image)?;
+        only_whole_chain = true;
+    }
+    if only_whole_chain && step == Step::default() {
+        return Ok(());
+    }
+    check_sizes(&step)?;
+    steps.push(step);
+    if steps.len() > MAX_STEPS {
+        return Err(TransformError::new(
+            "transformation",
+            format!("at most {MAX_STEPS} steps once named transformations are expanded"),
+        ));
+    }
+    Ok(())
+}
+
+/// `t_a.b`: each name's transformation, in order.
+fn expand(
+    list: &str,
+    names: &dyn NamedTransformations,
+    depth: usize,
+    steps: &mut Vec<Step>,
+    default_image: &mut Option<String>,
+) -> Result<(), TransformError> {
+    let wanted: Vec<&str> = list.split('.').collect();
+    if wanted.len() > MAX_NAMES {
+        return Err(TransformError::new(
+            "t",
+            format!("at most {MAX_NAMES} names joined with '.'"),
+        ));
+    }
+    if depth >= MAX_NAME_DEPTH {
+        return Err(TransformError::new(
+            "t",
+            format!("named transformations nest at most {MAX_NAME_DEPTH} deep"),
+        ));
+    }
+    for name in wanted {
+        let text = names.named(name).ok_or_else(|| {
+            TransformError::new(
+                "t",
+                format!(
+                    "no preset named '{}'",
+                    name.chars()
+                        .take(40)
+                        .filter(|c| !c.is_control())
+                        .collect::<String>()
+                ),
+            )
+        })?;
+        for component in text.split('/') {
+            component_into(component, names, depth + 1, steps, default_image)?;
+        }
+    }
+    Ok(())
+}
+
+fn parameter(step: &mut Step, key: &str, name: &str, value: &str) -> Result<(), TransformError> {
+    let bad = |reason: &str| TransformError::new(name, reason);
+    let twice = || TransformError::new(name, "given twice in one component");
+    match key {
+        "w" => set(&mut step.width, values::length(value).map_err(|r| bad(&r))?),
+        "h" => set(
+            &mut step.height,
+            values::length(value).map_err(|r| bad(&r))?,
+        ),
+        "x" => set(&mut step.x, values::offset(value).map_err(|r| bad(&r))?),
+        "y" => set(&mut step.y, values::offset(value).map_err(|r| bad(&r))?),
+        "c" => set(
+            &mut step.crop,
+            values::crop(value).ok_or_else(|| bad(values::CROPS))?,
+        ),
+        "g" => set(
+            &mut step.gravity,
+            values::gravity(value).ok_or_else(|| bad(values::GRAVITIES))?,
+        ),
+        "z" => set(
+            &mut step.zoom,
+            values::zoom(value).ok_or_else(|| bad("a number from 0.1 to 10"))?,
+        ),
+        "q" => set(
+            &mut step.quality,
+            values::quality(value).ok_or_else(|| {
+                bad("1 to 100, auto, or auto:best, auto:good, auto:eco, auto:low")
+            })?,
+        ),
+        "f" => set(
+            &mut step.format,
+            values::format(value).ok_or_else(|| bad("one of jpg, png, webp, avif, auto"))?,
+        ),
+        "dpr" => set(
+            &mut step.dpr,
+            values::decimal(value)
+                .filter(|d| (0.1..=5.0).contains(d))
+                .ok_or_else(|| bad("a number from 0.1 to 5"))?,
+        ),
+        "ar" => set(
+            &mut step.aspect_ratio,
+            values::aspect(value)
+                .ok_or_else(|| bad("a ratio like 16:9 or 1.5, between 0.01 and 100"))?,
+        ),
+        "b" => set(
+            &mut step.background,
+            values::background(value).ok_or_else(|| bad(values::BACKGROUNDS))?,
+        ),
+        "a" => set(
+            &mut step.rotation,
+            values::rotation(value).ok_or_else(|| bad(values::ROTATIONS))?,
+        ),
+        "fl" => {
+            if !step.flags.is_empty() {
+                return Err(twice());
+            }
+            let mut flags = value
+                .split('.')
+                .map(|f| values::flag(f).map_err(|r| bad(&r)))
+                .collect::<Result<Vec<_>, _>>()?;
+            flags.sort();
+            flags.dedup();
+            step.flags = flags;
+            Ok(())
+        }
+        _ => return Err(bad("unknown parameter")),
+    }
+    .map_err(|()| twice())
+}
+
+/// Sizes in pixels are checked here, without the image; relative ones
+/// wait for the geometry.
+fn check_sizes(step: &Step) -> Result<(), TransformError> {
+    let dpr = step.dpr.unwrap_or(1.0);
+    for (length, name) in [(step.width, "w"), (step.height, "h")] {
+        if let Some(Length::Pixels(px)) = length {
+            if (f64::from(px) * dpr).round() > f64::from(MAX_SIDE) {
+                let culprit = if dpr > 1.0 { "dpr" } else { name };
+                return Err(TransformError::new(
+                    culprit,
+                    format!("the output would be wider or taller than {MAX_SIDE} pixels"),
+                ));
+            }
+        }
+    }
+    // Cloudinary refuses these pairs; so do we, rather than guess.
+    if step.gravity == Some(Gravity::Auto)
+        && matches!(
+            step.crop,
+            Some(
+                Crop::Scale
+                    | Crop::Fit
+                    | Crop::Limit
+                    | Crop::Mfit
+                    | Crop::Pad
+                    | Crop::Lpad
+                    | Crop::Mpad
+            )
+        )
+    {
+        return Err(TransformError::new(
+            "g",
+            "g_auto needs a mode that cuts: fill, lfill, fill_pad, thumb, crop or auto",
+        ));
+    }
+    if step.crop == Some(Crop::FillPad) && step.gravity != Some(Gravity::Auto) {
+        return Err(TransformError::new("c", "c_fill_pad needs g_auto"));
+    }
+    if let Some(rotation) = step.rotation {
+        if rotation.auto.is_some() && (step.width.is_none() || step.height.is_none()) {
+            return Err(TransformError::new(
+                "a",
+                "auto_right and auto_left compare the image with the requested w and h: give both",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `d_`: a public id (letters, digits, `-`, `_`, `:` for folders) with
+/// an extension.
+fn valid_default_image(value: &str) -> bool {
+    value.len() <= 128
+        && value.split_once('.').is_some_and(|(id, ext)| {
+            !id.is_empty()
+                && !ext.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':'))
+                && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// A parameter name cut to a printable size, for error messages.
+fn short(text: &str) -> String {
+    let cut: String = text.chars().take(24).filter(|c| !c.is_control()).collect();
+    if cut.is_empty() {
+        "transformation".to_owned()
+    } else {
+        cut
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), ()> {
+    if slot.is_some() {
+        return Err(());
+    }
+    *slot = Some(value);
+    Ok(())
+}
