@@ -11,6 +11,10 @@ KUBERNETES_VALIDATE_VERSION="1.37.0"
 # Cloudinary's official Node SDK: the delivery tests write their URLs with
 # it, as front ends do (scripts/cloudinary_url.js).
 CLOUDINARY_NPM_VERSION="2.11.0"
+# The conformance tests' independent pixel reference (scripts/pixel_reference.py)
+# and Cloudinary's official Python SDK (scripts/cloudinary_url.py).
+PILLOW_VERSION="11.3.0"
+CLOUDINARY_PY_VERSION="1.46.3"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SDK_DIR="$ROOT/.sdk"
 VENV="$ROOT/.venv-mongo"
@@ -21,17 +25,20 @@ ensure_venv() {
   if [ -x "$VENV/bin/secantusd-py" ] \
     && "$VENV/bin/pip" show secantusdb 2>/dev/null | grep -q "^Version: $SECANTUS_VERSION\$" \
     && "$VENV/bin/pip" show aiosmtpd 2>/dev/null | grep -q "^Version: $AIOSMTPD_VERSION\$" \
-    && "$VENV/bin/pip" show kubernetes-validate 2>/dev/null | grep -q "^Version: $KUBERNETES_VALIDATE_VERSION\$"; then
+    && "$VENV/bin/pip" show kubernetes-validate 2>/dev/null | grep -q "^Version: $KUBERNETES_VALIDATE_VERSION\$" \
+    && "$VENV/bin/pip" show pillow 2>/dev/null | grep -q "^Version: $PILLOW_VERSION\$" \
+    && "$VENV/bin/pip" show cloudinary 2>/dev/null | grep -q "^Version: $CLOUDINARY_PY_VERSION\$"; then
     return 0
   fi
-  log "creating $VENV with secantusdb, aiosmtpd and kubernetes-validate"
+  log "creating $VENV with secantusdb, aiosmtpd, kubernetes-validate, pillow and cloudinary"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' and retry" >&2
     return 1
   fi
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "secantusdb==$SECANTUS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "pillow==$PILLOW_VERSION" \
+    "cloudinary==$CLOUDINARY_PY_VERSION"
 }
 
 free_port() {

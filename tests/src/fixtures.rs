@@ -305,3 +305,23 @@ pub fn heic(width: u32, height: u32) -> Vec<u8> {
 pub fn avif(width: u32, height: u32) -> Vec<u8> {
     heif(&halves(width, height), libheif_rs::CompressionFormat::Av1)
 }
+
+/// An opaque PNG whose every part can be told apart after a crop, flip or
+/// turn: four quadrants (red, green, blue, yellow, clockwise from the top
+/// left) under a soft diagonal gradient, so resampling stays comparable.
+pub fn landmarks(width: u32, height: u32) -> Vec<u8> {
+    let img = RgbaImage::from_fn(width, height, |x, y| {
+        let left = x < width / 2;
+        let top = y < height / 2;
+        let base: [u32; 3] = match (top, left) {
+            (true, true) => [220, 40, 40],
+            (true, false) => [40, 200, 60],
+            (false, false) => [40, 60, 220],
+            (false, true) => [230, 210, 40],
+        };
+        let shade = (x * 30 / width.max(1) + y * 30 / height.max(1)) as i32 - 30;
+        let channel = |v: u32| (v as i32 + shade).clamp(0, 255) as u8;
+        Rgba([channel(base[0]), channel(base[1]), channel(base[2]), 255])
+    });
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
+}

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod old_backend;
 pub mod proxy;
 pub mod raw;
+pub mod reference;
 pub mod schema_gen;
 pub mod sdk;
 pub mod shop;

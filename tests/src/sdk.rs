@@ -1,7 +1,8 @@
-//! Delivery URLs written by Cloudinary's official Node SDK (npm
-//! `cloudinary`, pinned in `scripts/common.sh`, installed by `make test`
-//! into `.sdk/`), so tests request what a front end built for Cloudinary
-//! requests, not what we think it does.
+//! Delivery URLs written by Cloudinary's official SDKs (npm `cloudinary`
+//! into `.sdk/`, PyPI `cloudinary` into the scripts' venv, both pinned in
+//! `scripts/common.sh` and installed by `make test`), so tests request
+//! what a front end built for Cloudinary requests, not what we think it
+//! does.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,12 +21,27 @@ pub fn node_url(public_id: &str, options: &serde_json::Value, secret: &str) -> S
     let sdk = std::env::var_os("AVENUE_TEST_SDK_DIR")
         .map_or_else(|| root().join(".sdk"), PathBuf::from)
         .join("node_modules");
-    let output = Command::new("node")
-        .arg(root().join("scripts/cloudinary_url.js"))
+    let mut node = Command::new("node");
+    node.arg(root().join("scripts/cloudinary_url.js"))
+        .env("NODE_PATH", &sdk);
+    written(node, public_id, options, secret)
+}
+
+/// What the Python SDK's `cloudinary_url(public_id, **options)` writes.
+///
+/// # Panics
+/// When the venv is missing (run the tests with `make test`).
+pub fn python_url(public_id: &str, options: &serde_json::Value, secret: &str) -> String {
+    let mut python = Command::new(root().join(".venv-mongo/bin/python"));
+    python.arg(root().join("scripts/cloudinary_url.py"));
+    written(python, public_id, options, secret)
+}
+
+fn written(mut sdk: Command, public_id: &str, options: &serde_json::Value, secret: &str) -> String {
+    let output = sdk
         .args([secret, public_id, &options.to_string()])
-        .env("NODE_PATH", &sdk)
         .output()
-        .expect("node runs: install Node.js, and run the tests with `make test`");
+        .expect("the SDK runs: run the tests with `make test`, which installs both");
     assert!(
         output.status.success(),
         "the SDK failed: {}",

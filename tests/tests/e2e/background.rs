@@ -76,18 +76,40 @@ async fn eager_presets_are_rendered_after_upload_so_the_first_pull_is_a_hit() {
     })
     .await;
     let d = stored(&app, fixtures::jpeg(500, 400, 9)).await;
-    // t_thumb in the original's format; t_auto_card in AVIF, WebP and JPEG.
+    // Each preset in the original's format, WebP and AVIF: what front ends
+    // end up asking for with an extension, without one, or with f_auto.
     assert_eq!(
-        app.await_matching("media_variants", doc! { "media_id": d.id.as_str() }, 4)
+        app.await_matching("media_variants", doc! { "media_id": d.id.as_str() }, 6)
             .await,
-        4
+        6
     );
     let renders = app.metric("avenue_media_variant_renders_total").await;
-    assert_eq!(renders, 4.0);
+    assert_eq!(renders, 6.0);
     for (path, accept, mime) in [
         (
             format!("/image/upload/t_thumb/{}.jpg", d.id),
             "*/*",
+            "image/jpeg",
+        ),
+        // Issue 29: each of these pulled renders before.
+        (
+            format!("/image/upload/t_thumb/f_auto/{}.jpg", d.id),
+            CHROME,
+            "image/avif",
+        ),
+        (
+            format!("/image/upload/f_auto,t_thumb/{}", d.id),
+            "image/webp,*/*",
+            "image/webp",
+        ),
+        (
+            format!("/image/upload/t_thumb/{}.webp", d.id),
+            "*/*",
+            "image/webp",
+        ),
+        (
+            format!("/image/upload/f_auto,q_auto,t_thumb/{}", d.id),
+            "image/*",
             "image/jpeg",
         ),
         (

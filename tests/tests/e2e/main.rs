@@ -17,6 +17,7 @@ mod background;
 mod cdn;
 mod cloudinary_backend;
 mod cloudinary_fake;
+mod cloudinary_language;
 mod crash;
 mod delivery;
 mod deploy;

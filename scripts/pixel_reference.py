@@ -1,0 +1,53 @@
+"""The independent reference for the conformance tests: Pillow doing, step
+by step, what a Cloudinary transformation means, so that avenue-media's
+pixels are checked against another implementation and not against
+themselves (tests/src/reference.rs).
+
+    python pixel_reference.py IN OUT '[["crop", x, y, w, h], ...]'
+
+Operations: crop x y w h; resize w h (Lanczos); pad W H x y [r,g,b,a];
+rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
+fliph; flipv. OUT is written as PNG, RGBA.
+"""
+
+import json
+import sys
+
+from PIL import Image, ImageOps
+
+
+def apply(image, op):
+    name, *args = op
+    if name == "crop":
+        x, y, w, h = args
+        return image.crop((x, y, x + w, y + h))
+    if name == "resize":
+        w, h = args
+        return image.resize((w, h), Image.Resampling.LANCZOS)
+    if name == "pad":
+        width, height, x, y, colour = args
+        canvas = Image.new("RGBA", (width, height), tuple(colour))
+        canvas.paste(image, (x, y), image)
+        return canvas
+    if name == "rotate":
+        degrees, colour = args
+        return image.rotate(
+            -degrees, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=tuple(colour)
+        )
+    if name == "fliph":
+        return ImageOps.mirror(image)
+    if name == "flipv":
+        return ImageOps.flip(image)
+    raise SystemExit(f"unknown operation {name}")
+
+
+def main():
+    source, target, ops = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    image = Image.open(source).convert("RGBA")
+    for op in ops:
+        image = apply(image, op)
+    image.save(target, "PNG")
+
+
+if __name__ == "__main__":
+    main()

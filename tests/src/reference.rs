@@ -1,0 +1,63 @@
+//! The independent pixel reference: Pillow (`scripts/pixel_reference.py`
+//! in the scripts' venv) doing what a transformation means, step by step,
+//! and a comparison that says how far our answer is from it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use image::{DynamicImage, GenericImageView};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `source` (any format Pillow reads) after `ops` (see the script), as
+/// RGBA.
+///
+/// # Panics
+/// When the venv or Pillow is missing (run the tests with `make test`),
+/// or the script fails.
+pub fn pillow(source: &[u8], ops: &Value) -> DynamicImage {
+    let stem = std::env::temp_dir().join(format!("avenue-reference-{}", uuid::Uuid::new_v4()));
+    let input = stem.with_extension("in");
+    let output = stem.with_extension("png");
+    std::fs::write(&input, source).expect("write the source");
+    let run = Command::new(root().join(".venv-mongo/bin/python"))
+        .arg(root().join("scripts/pixel_reference.py"))
+        .arg(&input)
+        .arg(&output)
+        .arg(ops.to_string())
+        .output()
+        .expect("the venv's python runs: run the tests with `make test`");
+    assert!(
+        run.status.success(),
+        "pixel_reference.py failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let reference = image::open(&output).expect("the reference is a PNG");
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&output);
+    reference
+}
+
+/// Mean absolute difference per channel (0 to 255) between two images of
+/// the same size, alpha included.
+///
+/// # Panics
+/// When the sizes differ.
+pub fn mean_difference(ours: &DynamicImage, reference: &DynamicImage) -> f64 {
+    assert_eq!(
+        ours.dimensions(),
+        reference.dimensions(),
+        "the answer and the reference differ in size"
+    );
+    let (a, b) = (ours.to_rgba8(), reference.to_rgba8());
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    total as f64 / a.as_raw().len().max(1) as f64
+}
