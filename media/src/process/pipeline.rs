@@ -13,8 +13,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
 
 use super::geometry::{extreme_shape, plan_chain, Plan};
-use super::ops::{canvas, energy, resize, rotate};
-use super::transformation::{TransformError, Transformation};
+use super::ops::{canvas, energy, metadata, resize, rotate};
+use super::transformation::{Flag, TransformError, Transformation};
 use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
@@ -106,12 +106,17 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
         image = apply(image, &step_plan)?;
     }
     let (width, height) = image.dimensions();
-    let bytes = encode(
+    let mut bytes = encode(
         &image,
         job.output,
         job.quality,
         job.transformation.progressive(),
     )?;
+    let keeps = job.transformation.has_flag(&Flag::KeepIptc)
+        || job.transformation.has_flag(&Flag::KeepAttribution);
+    if keeps && job.source_format == ImageFormat::Jpeg && job.output == ImageFormat::Jpeg {
+        bytes = metadata::with_segments(bytes, &metadata::kept_segments(job.source));
+    }
     Ok(Rendered {
         bytes,
         width,

@@ -3,5 +3,6 @@
 
 pub mod canvas;
 pub mod energy;
+pub mod metadata;
 pub mod resize;
 pub mod rotate;

@@ -218,7 +218,8 @@ pub enum Flag {
     Attachment(Option<String>),
     /// Keep the original's IPTC and XMP (JPEG to JPEG).
     KeepIptc,
-    /// Keep the copyright fields of the metadata (JPEG to JPEG).
+    /// Keep the copyright fields of the metadata: the IPTC and XMP
+    /// segments that hold them are kept whole (JPEG to JPEG).
     KeepAttribution,
     /// Metadata is always stripped: accepted, changes nothing.
     StripProfile,

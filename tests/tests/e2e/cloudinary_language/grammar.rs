@@ -111,6 +111,38 @@ async fn flags_change_the_answer_where_cloudinary_says() {
         .expect("body");
     assert!(frame(&progressive, 0xC2) && !frame(&progressive, 0xC0));
 
+    // IPTC (captions, credits) survives only when asked to.
+    let credit = b"Photoshop 3.0\0credit: Avenue studio";
+    let mut segment = vec![0xFF, 0xED];
+    segment.extend_from_slice(
+        &u16::try_from(credit.len() + 2)
+            .expect("small")
+            .to_be_bytes(),
+    );
+    segment.extend_from_slice(credit);
+    let mut photo = fixtures::jpeg(120, 80, 3);
+    photo.splice(2..2, segment.iter().copied());
+    let p = stored(&app, photo).await.id.to_string();
+    let has_credit = |bytes: &[u8]| {
+        bytes
+            .windows(segment.len())
+            .any(|w| w == segment.as_slice())
+    };
+    for (flags, kept) in [
+        (None, false),
+        (Some("keep_iptc"), true),
+        (Some("keep_attribution"), true),
+    ] {
+        let mut options = json!({"width": 60, "crop": "scale", "sign_url": true});
+        if let Some(flags) = flags {
+            options["flags"] = json!(flags);
+        }
+        let written = node_url(&p, &options, DEV_SIGNING_SECRET);
+        let bytes = app.fetch(&written, &[]).await.bytes().await.expect("body");
+        assert_eq!(has_credit(&bytes), kept, "{written}");
+        assert!(image::load_from_memory(&bytes).is_ok(), "{written}");
+    }
+
     // Flags about headers and caching parse and change no pixel.
     for flags in [
         "immutable_cache",
