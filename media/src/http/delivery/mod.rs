@@ -35,6 +35,7 @@ use crate::process::transformation::Transformation;
 /// again and gets the AVIF.
 const STAND_IN_CACHE: &str = "public, max-age=60";
 
+mod hints;
 mod negotiate;
 mod path;
 mod proxy;
@@ -75,7 +76,10 @@ async fn deliver(
         .strip_prefix("/image/upload/")
         .unwrap_or_default();
     let wanted = parse_path(path)?;
-    let transformation = expand(&wanted.components, &state.delivery.presets)?;
+    let written = expand(&wanted.components, &state.delivery.presets)?;
+    let (transformation, hints_used) = written
+        .with_hints(hints::from_headers(&headers))
+        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?;
     let signing_secret = state.delivery.signing_secret.expose();
     let signed = match wanted.signature {
         Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
@@ -108,6 +112,7 @@ async fn deliver(
         &record,
     )
     .await?;
+    hints::announce(response.headers_mut(), hints_used);
     if response.status() != StatusCode::FOUND {
         let answer = response.headers_mut();
         if let Some(disposition) = disposition(&transformation, &wanted, answer) {

@@ -44,10 +44,28 @@ impl DeliveryPath<'_> {
                 Some(("t", name)) if !name.is_empty() && !name.contains('.') => names += 1,
                 Some(("f", _)) => {}
                 Some(("q", level)) if level.starts_with("auto") => {}
+                // Client hints, rounded to at least 100 pixels a step: at
+                // most 41 widths and 7 ratios per preset and format.
+                Some(("dpr", "auto")) => {}
+                Some(("w", auto)) if coarse_auto_width(auto) => {}
                 _ => return false,
             }
         }
         names == 1
+    }
+}
+
+/// `w_auto`, `w_auto:STEP[:FALLBACK]` with a step of 100 or more, or
+/// `w_auto:breakpoints…`.
+fn coarse_auto_width(value: &str) -> bool {
+    let mut parts = value.split(':');
+    if parts.next() != Some("auto") {
+        return false;
+    }
+    match parts.next() {
+        None => true,
+        Some(list) if list.starts_with("breakpoints") => true,
+        Some(step) => step.parse::<u32>().is_ok_and(|step| step >= 100),
     }
 }
 

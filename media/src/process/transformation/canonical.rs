@@ -107,6 +107,9 @@ fn step(s: &Step) -> String {
     if let Some(v) = s.dpr {
         parts.push(format!("dpr_{}", print_decimal(v)));
     }
+    if s.auto_dpr {
+        parts.push("dpr_auto".into());
+    }
     if let Some(f) = s.format {
         parts.push(format!("f_{}", f.as_str()));
     }
@@ -129,6 +132,9 @@ fn step(s: &Step) -> String {
     }
     if let Some(w) = s.width {
         parts.push(format!("w_{}", length(w)));
+    }
+    if let Some(auto) = s.auto_width {
+        parts.push(format!("w_{}", auto.text()));
     }
     if let Some(x) = s.x {
         parts.push(format!("x_{}", offset(x)));

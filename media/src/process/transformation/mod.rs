@@ -7,12 +7,14 @@
 //! spelling used in cache keys and sent to Cloudinary.
 
 mod canonical;
+mod hints;
 mod parse;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
+pub use hints::{AutoWidth, Hints, HintsUsed};
 pub use values::MAX_OFFSET;
 
 /// Largest output side, after `dpr`.
@@ -263,6 +265,10 @@ pub struct Step {
     pub quality: Option<Quality>,
     pub format: Option<FormatRequest>,
     pub dpr: Option<f64>,
+    /// `w_auto…`: the width waits for the request's client hints.
+    pub auto_width: Option<AutoWidth>,
+    /// `dpr_auto`: the ratio waits for the request's client hints.
+    pub auto_dpr: bool,
     /// Width divided by height.
     pub aspect_ratio: Option<f64>,
     pub background: Option<Background>,
@@ -285,6 +291,8 @@ impl Step {
             quality: _,
             format: _,
             dpr,
+            auto_width,
+            auto_dpr,
             aspect_ratio,
             background,
             rotation,
@@ -298,6 +306,8 @@ impl Step {
             && y.is_none()
             && zoom.is_none()
             && dpr.is_none()
+            && auto_width.is_none()
+            && !auto_dpr
             && aspect_ratio.is_none()
             && background.is_none()
             && rotation.is_none()

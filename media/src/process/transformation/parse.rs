@@ -6,7 +6,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::values;
+use super::{hints, values};
 use super::{
     Crop, Gravity, Length, NamedTransformations, Step, TransformError, Transformation,
     MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
@@ -150,7 +150,17 @@ fn parameter(step: &mut Step, key: &str, name: &str, value: &str) -> Result<(), 
     let bad = |reason: &str| TransformError::new(name, reason);
     let twice = || TransformError::new(name, "given twice in one component");
     match key {
+        "w" if value.starts_with("auto") => set(
+            &mut step.auto_width,
+            hints::parse_auto_width(value).map_err(|r| bad(&r))?,
+        ),
         "w" => set(&mut step.width, values::length(value).map_err(|r| bad(&r))?),
+        "dpr" if value == "auto" => {
+            if std::mem::replace(&mut step.auto_dpr, true) {
+                return Err(twice());
+            }
+            Ok(())
+        }
         "h" => set(
             &mut step.height,
             values::length(value).map_err(|r| bad(&r))?,
@@ -230,6 +240,13 @@ fn check_sizes(step: &Step) -> Result<(), TransformError> {
                 ));
             }
         }
+    }
+    if (step.width.is_some() && step.auto_width.is_some()) || (step.dpr.is_some() && step.auto_dpr)
+    {
+        return Err(TransformError::new(
+            if step.auto_dpr { "dpr" } else { "w" },
+            "given twice in one component",
+        ));
     }
     // Cloudinary refuses these pairs; so do we, rather than guess.
     if step.gravity == Some(Gravity::Auto)

@@ -7,6 +7,7 @@
 
 mod geometry;
 mod grammar;
+mod hints;
 
 use avenue_shared::MediaDescriptor;
 use avenue_tests::MediaApp;
