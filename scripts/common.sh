@@ -11,6 +11,8 @@ KUBERNETES_VALIDATE_VERSION="1.37.0"
 # Cloudinary's official Node SDK: the delivery tests write their URLs with
 # it, as front ends do (scripts/cloudinary_url.js).
 CLOUDINARY_NPM_VERSION="2.11.0"
+# next-cloudinary's URL builder: what CldImage asks for, unsigned.
+URL_LOADER_NPM_VERSION="6.3.1"
 # The conformance tests' independent pixel reference (scripts/pixel_reference.py)
 # and Cloudinary's official Python SDK (scripts/cloudinary_url.py).
 PILLOW_VERSION="11.3.0"
@@ -108,7 +110,9 @@ ensure_browser() {
 # The npm packages the tests drive, pinned, in .sdk/ (never global).
 ensure_sdks() {
   local installed="$SDK_DIR/node_modules/cloudinary/package.json"
-  if [ -f "$installed" ] && grep -q "\"version\": \"$CLOUDINARY_NPM_VERSION\"" "$installed"; then
+  local loader="$SDK_DIR/node_modules/@cloudinary-util/url-loader/package.json"
+  if [ -f "$installed" ] && grep -q "\"version\": \"$CLOUDINARY_NPM_VERSION\"" "$installed" \
+    && [ -f "$loader" ] && grep -q "\"version\": \"$URL_LOADER_NPM_VERSION\"" "$loader"; then
     return 0
   fi
   if ! command -v npm >/dev/null; then
@@ -117,10 +121,10 @@ ensure_sdks() {
     log "installing nodejs and npm (the tests write URLs with Cloudinary's SDK)"
     apt_install "$sudo" nodejs npm
   fi
-  log "installing cloudinary@$CLOUDINARY_NPM_VERSION into $SDK_DIR"
+  log "installing cloudinary@$CLOUDINARY_NPM_VERSION and @cloudinary-util/url-loader@$URL_LOADER_NPM_VERSION into $SDK_DIR"
   mkdir -p "$SDK_DIR"
   npm install --prefix "$SDK_DIR" --no-audit --no-fund --silent \
-    "cloudinary@$CLOUDINARY_NPM_VERSION"
+    "cloudinary@$CLOUDINARY_NPM_VERSION" "@cloudinary-util/url-loader@$URL_LOADER_NPM_VERSION"
 }
 
 apt_install() {

@@ -143,6 +143,9 @@ impl Application {
             variants,
             background,
             delivery: Arc::new(settings.delivery.clone()),
+            unsigned_budget: Arc::new(crate::http::delivery::UnsignedBudget::new(
+                settings.delivery.unsigned.renders_per_minute,
+            )),
             api: crate::http::api_link::ApiLink::new(
                 &settings.api_url,
                 keys.clone(),

@@ -18,13 +18,40 @@ fn root() -> PathBuf {
 /// # Panics
 /// When Node or the SDK is missing (run the tests with `make test`).
 pub fn node_url(public_id: &str, options: &serde_json::Value, secret: &str) -> String {
-    let sdk = std::env::var_os("AVENUE_TEST_SDK_DIR")
-        .map_or_else(|| root().join(".sdk"), PathBuf::from)
-        .join("node_modules");
     let mut node = Command::new("node");
     node.arg(root().join("scripts/cloudinary_url.js"))
-        .env("NODE_PATH", &sdk);
+        .env("NODE_PATH", sdk_modules());
     written(node, public_id, options, secret)
+}
+
+/// The path CldImage's loader (`@cloudinary-util/url-loader`) builds for
+/// `options` (`src` is the public id): unsigned, as a browser writes it.
+///
+/// # Panics
+/// When Node or the package is missing (run the tests with `make test`).
+pub fn loader_url(options: &serde_json::Value) -> String {
+    let mut node = Command::new("node");
+    node.arg(root().join("scripts/cloudinary_loader.js"))
+        .arg(options.to_string())
+        .env("NODE_PATH", sdk_modules());
+    let output = node
+        .output()
+        .expect("node runs: run the tests with `make test`");
+    assert!(
+        output.status.success(),
+        "the loader failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = String::from_utf8(output.stdout).expect("a URL");
+    url.strip_prefix("https://res.cloudinary.com/avenue")
+        .unwrap_or_else(|| panic!("not a delivery URL: {url}"))
+        .to_owned()
+}
+
+fn sdk_modules() -> PathBuf {
+    std::env::var_os("AVENUE_TEST_SDK_DIR")
+        .map_or_else(|| root().join(".sdk"), PathBuf::from)
+        .join("node_modules")
 }
 
 /// What the Python SDK's `cloudinary_url(public_id, **options)` writes.

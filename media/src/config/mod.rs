@@ -1,7 +1,10 @@
 //! Configuration, read once from the environment at start-up into typed
 //! structs. Nothing else in the service reads environment variables.
 
+mod unsigned;
 mod values;
+
+pub use unsigned::{UnsignedMode, UnsignedPolicy};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -132,6 +135,8 @@ pub struct Delivery {
     pub eager: Vec<String>,
     /// `MEDIA_BACKGROUND_QUEUE`: background renders waiting at most.
     pub background_queue: usize,
+    /// `MEDIA_UNSIGNED…`: unsigned URLs for front ends that cannot sign.
+    pub unsigned: UnsignedPolicy,
 }
 
 impl Default for Delivery {
@@ -150,6 +155,7 @@ impl Default for Delivery {
             auto_avif: AutoAvif::Deferred,
             eager: Vec::new(),
             background_queue: 256,
+            unsigned: UnsignedPolicy::default(),
         }
     }
 }
@@ -380,6 +386,7 @@ impl Settings {
                 Some(other) => bail!("MEDIA_AUTO_AVIF must be deferred or inline, got {other:?}"),
             },
             eager,
+            unsigned: UnsignedPolicy::from_lookup(&get)?,
             background_queue: number(&get, "MEDIA_BACKGROUND_QUEUE")?
                 .map_or(delivery_defaults.background_queue, |n| n.clamp(1, 100_000) as usize),
             cors_origin: match get("MEDIA_CORS_ORIGIN") {

@@ -32,6 +32,12 @@ pub enum AppError {
     },
     #[error("requested range not satisfiable")]
     RangeNotSatisfiable { length: u64 },
+    /// A client past its share of new renders; may try again later.
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl AppError {
@@ -106,6 +112,7 @@ impl IntoResponse for AppError {
             Self::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable")
             }
+            Self::TooMany { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-renders"),
         };
         let range_length = match &self {
             Self::RangeNotSatisfiable { length } => Some(*length),
@@ -116,6 +123,9 @@ impl IntoResponse for AppError {
                 kind: FailureKind::Busy { retry_after_secs },
                 ..
             })) => Some(*retry_after_secs),
+            Self::TooMany {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             // Every other 503 (the database, Cloudinary) is worth a retry soon.
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 Some(avenue_shared::db::UNAVAILABLE_RETRY_AFTER_SECS)

@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The api: the admin page's sign-in, and whether users' tokens hold.
     pub api: api_link::ApiLink,
+    /// New renders each address caused with unsigned URLs (`MEDIA_UNSIGNED`).
+    pub unsigned_budget: Arc<delivery::UnsignedBudget>,
 }
 
 pub fn router(state: AppState) -> Router {

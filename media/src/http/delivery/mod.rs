@@ -7,7 +7,9 @@
 //! content addresses), so every answer may be cached forever.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, OriginalUri, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +22,7 @@ use super::originals::{cache_headers, original, redirect};
 use super::AppState;
 use crate::config::AutoAvif;
 use crate::config::RemoteDelivery;
+use avenue_shared::net::FORWARDED_FOR;
 use avenue_shared::MediaId;
 
 use crate::media::background::BackgroundRender;
@@ -39,6 +42,10 @@ mod hints;
 mod negotiate;
 mod path;
 mod proxy;
+mod unsigned;
+
+use unsigned::Admission;
+pub use unsigned::UnsignedBudget;
 
 use negotiate::choose_output;
 use path::{expand, parse_path, DeliveryPath};
@@ -67,6 +74,7 @@ async fn deliver(
     method: Method,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, AppError> {
     // The path as written, not percent-decoded: a value may hold an
     // encoded `,` or `/` (decoded only once split), and the signature
@@ -77,9 +85,6 @@ async fn deliver(
         .unwrap_or_default();
     let wanted = parse_path(path)?;
     let written = expand(&wanted.components, &state.delivery.presets)?;
-    let (transformation, hints_used) = written
-        .with_hints(hints::from_headers(&headers))
-        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?;
     let signing_secret = state.delivery.signing_secret.expose();
     let signed = match wanted.signature {
         Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
@@ -91,6 +96,18 @@ async fn deliver(
         }
         None => false,
     };
+    let (admission, snapped) = if signed || !state.delivery.strict {
+        (Admission::NotAsked, None)
+    } else {
+        unsigned::admit(&state.delivery.unsigned, &wanted, &written)
+    };
+    let (transformation, hints_used) = snapped
+        .as_ref()
+        .unwrap_or(&written)
+        .with_hints(hints::from_headers(&headers))
+        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?;
+    let forwarded = headers.get(FORWARDED_FOR).and_then(|v| v.to_str().ok());
+    let client = state.api.client_address(peer.ip(), forwarded);
     let (record, standing_in) = match state.library.get_for_delivery(&wanted.id).await {
         Ok(record) => (record, false),
         Err(MediaError::NotFound) => match &transformation.default_image {
@@ -102,16 +119,16 @@ async fn deliver(
         },
         Err(other) => return Err(other.into()),
     };
-    let mut response = respond(
-        &state,
-        &method,
-        &headers,
-        &wanted,
-        &transformation,
+    let asked = Asked {
+        method: &method,
+        headers: &headers,
+        wanted: &wanted,
+        transformation: &transformation,
         signed,
-        &record,
-    )
-    .await?;
+        admission,
+        client,
+    };
+    let mut response = respond(&state, &asked, &record).await?;
     hints::announce(response.headers_mut(), hints_used);
     if response.status() != StatusCode::FOUND {
         let answer = response.headers_mut();
@@ -154,16 +171,33 @@ fn disposition(
     HeaderValue::from_str(&format!("attachment; filename=\"{stem}.{ext}\"")).ok()
 }
 
+/// What a delivery request asked, once parsed and checked.
+struct Asked<'a> {
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    wanted: &'a DeliveryPath<'a>,
+    /// Presets expanded, client hints resolved, unsigned sizes snapped.
+    transformation: &'a Transformation,
+    signed: bool,
+    admission: Admission,
+    /// The browser's address (`TRUSTED_PROXIES` believed).
+    client: IpAddr,
+}
+
 /// The answer for `record` (the asked media, or its stand-in).
 async fn respond(
     state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
-    wanted: &DeliveryPath<'_>,
-    transformation: &Transformation,
-    signed: bool,
+    asked: &Asked<'_>,
     record: &MediaRecord,
 ) -> Result<Response, AppError> {
+    let Asked {
+        method,
+        headers,
+        wanted,
+        transformation,
+        signed,
+        ..
+    } = *asked;
     let Some(source_format) = record.format.image() else {
         return Err(not_an_image(record));
     };
@@ -177,12 +211,22 @@ async fn respond(
     let responsive = transformation
         .responsive_width()
         .is_some_and(|w| state.delivery.responsive_widths.contains(&w));
-    if state.delivery.strict && !signed && !plain_original && !wanted.single_preset() && !responsive
-    {
-        return Err(forbidden(
-            "signature-required",
-            "unsigned URLs may use one named preset (t_NAME) or a responsive width (c_limit,f_auto,q_auto,w_W with W in MEDIA_RESPONSIVE_WIDTHS) only; sign other transformations and chains",
-        ));
+    let needs_permission = state.delivery.strict
+        && !signed
+        && !plain_original
+        && !wanted.single_preset()
+        && !responsive;
+    // Admitted unsigned shapes pay for their new renders per address.
+    let unsigned_shape = needs_permission;
+    if needs_permission {
+        match &asked.admission {
+            Admission::Admitted => {}
+            Admission::Refused(reason) => return Err(forbidden("signature-required", reason)),
+            Admission::NotAsked => return Err(forbidden(
+                "signature-required",
+                "unsigned URLs may use one named preset (t_NAME) or a responsive width (c_limit,f_auto,q_auto,w_W with W in MEDIA_RESPONSIVE_WIDTHS) only; sign other transformations and chains",
+            )),
+        }
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     // Backends that render and deliver themselves (Cloudinary) get the same
@@ -246,6 +290,9 @@ async fn respond(
     let header_str = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if header_str(header::IF_NONE_MATCH).is_some_and(|inm| none_match_hits(inm, &etag)) {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    if unsigned_shape && !state.variants.ready(&id).await {
+        state.unsigned_budget.charge(asked.client)?;
     }
     let variant = state.variants.get(&request).await?;
     response_headers.insert(

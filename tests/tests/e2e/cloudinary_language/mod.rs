@@ -8,6 +8,7 @@
 mod geometry;
 mod grammar;
 mod hints;
+mod unsigned;
 
 use avenue_shared::MediaDescriptor;
 use avenue_tests::MediaApp;
