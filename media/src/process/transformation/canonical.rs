@@ -83,10 +83,8 @@ fn flag(f: &Flag) -> String {
         Flag::NoOverflow => "no_overflow".into(),
         Flag::AnyFormat => "any_format".into(),
         Flag::IgnoreAspectRatio => "ignore_aspect_ratio".into(),
-        Flag::Png8 => "png8".into(),
         Flag::Png24 => "png24".into(),
         Flag::Png32 => "png32".into(),
-        Flag::ForceIcc => "force_icc".into(),
     }
 }
 

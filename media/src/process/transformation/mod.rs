@@ -234,12 +234,13 @@ pub enum Flag {
     Lossy,
     /// About layers; accepted so CldImage's URLs parse.
     NoOverflow,
+    /// `f_auto` already keeps the original's family.
     AnyFormat,
+    /// About vector and video sources.
     IgnoreAspectRatio,
-    Png8,
+    /// PNG is already written with 8 bits a channel, alpha when there is.
     Png24,
     Png32,
-    ForceIcc,
 }
 
 impl Flag {

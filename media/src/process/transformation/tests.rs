@@ -251,8 +251,10 @@ fn new_nonsense_is_refused_naming_the_parameter() {
         ("fl_nonsense", "fl"),
         ("fl_layer_apply", "fl"),
         ("fl_progressive:fast", "fl"),
+        ("fl_png8", "fl"),
+        ("fl_force_icc", "fl"),
         ("fl_lossy:1", "fl"),
-        ("fl_lossy,fl_png8", "fl"),
+        ("fl_lossy,fl_png24", "fl"),
         ("$width_100", "$width"),
         ("if_w_gt_100", "if"),
     ] {

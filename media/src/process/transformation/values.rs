@@ -270,14 +270,12 @@ pub(super) fn flag(raw: &str) -> Result<Flag, String> {
         "no_overflow" => no_argument(Flag::NoOverflow),
         "any_format" => no_argument(Flag::AnyFormat),
         "ignore_aspect_ratio" => no_argument(Flag::IgnoreAspectRatio),
-        "png8" => no_argument(Flag::Png8),
         "png24" => no_argument(Flag::Png24),
         "png32" => no_argument(Flag::Png32),
-        "force_icc" => no_argument(Flag::ForceIcc),
         "animated" | "awebp" | "apng" | "clip" | "clip_evenodd" | "cutter" | "draco"
         | "getinfo" | "group4" | "ignore_mask_channels" | "layer_apply" | "region_relative"
         | "relative" | "rasterize" | "replace_image" | "sanitize" | "text_disallow_overflow"
-        | "text_no_trim" | "tiff8_lzw" | "tiled" | "c2pa" => Err(format!(
+        | "text_no_trim" | "tiff8_lzw" | "tiled" | "c2pa" | "png8" | "force_icc" => Err(format!(
             "fl_{name} is a Cloudinary flag this service does not apply yet (see the README's Cloudinary table)"
         )),
         _ => Err("unknown flag".into()),
