@@ -20,8 +20,9 @@ fn root() -> PathBuf {
 pub fn node_url(public_id: &str, options: &serde_json::Value, secret: &str) -> String {
     let mut node = Command::new("node");
     node.arg(root().join("scripts/cloudinary_url.js"))
+        .args([secret, public_id, &options.to_string()])
         .env("NODE_PATH", sdk_modules());
-    written(node, public_id, options, secret)
+    written(node)
 }
 
 /// The path CldImage's loader (`@cloudinary-util/url-loader`) builds for
@@ -34,18 +35,7 @@ pub fn loader_url(options: &serde_json::Value) -> String {
     node.arg(root().join("scripts/cloudinary_loader.js"))
         .arg(options.to_string())
         .env("NODE_PATH", sdk_modules());
-    let output = node
-        .output()
-        .expect("node runs: run the tests with `make test`");
-    assert!(
-        output.status.success(),
-        "the loader failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let url = String::from_utf8(output.stdout).expect("a URL");
-    url.strip_prefix("https://res.cloudinary.com/avenue")
-        .unwrap_or_else(|| panic!("not a delivery URL: {url}"))
-        .to_owned()
+    written(node)
 }
 
 fn sdk_modules() -> PathBuf {
@@ -60,15 +50,19 @@ fn sdk_modules() -> PathBuf {
 /// When the venv is missing (run the tests with `make test`).
 pub fn python_url(public_id: &str, options: &serde_json::Value, secret: &str) -> String {
     let mut python = Command::new(root().join(".venv-mongo/bin/python"));
-    python.arg(root().join("scripts/cloudinary_url.py"));
-    written(python, public_id, options, secret)
+    python.arg(root().join("scripts/cloudinary_url.py")).args([
+        secret,
+        public_id,
+        &options.to_string(),
+    ]);
+    written(python)
 }
 
-fn written(mut sdk: Command, public_id: &str, options: &serde_json::Value, secret: &str) -> String {
+/// The delivery path (`/image/upload/...`) a URL writer prints.
+fn written(mut sdk: Command) -> String {
     let output = sdk
-        .args([secret, public_id, &options.to_string()])
         .output()
-        .expect("the SDK runs: run the tests with `make test`, which installs both");
+        .expect("the URL writer runs: run the tests with `make test`, which installs them");
     assert!(
         output.status.success(),
         "the SDK failed: {}",

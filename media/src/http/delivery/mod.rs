@@ -31,7 +31,7 @@ use crate::media::repo::MediaRecord;
 use crate::media::variants::{quality_for, VariantRequest};
 use crate::process::format::ImageFormat;
 use crate::process::signature;
-use crate::process::transformation::Transformation;
+use crate::process::transformation::{HintsUsed, Transformation};
 
 /// How long a WebP stand-in for an AVIF not rendered yet may be cached:
 /// long enough to absorb a burst, short enough that the CDN soon asks
@@ -101,11 +101,15 @@ async fn deliver(
     } else {
         unsigned::admit(&state.delivery.unsigned, &wanted, &written)
     };
-    let (transformation, hints_used) = snapped
-        .as_ref()
-        .unwrap_or(&written)
-        .with_hints(hints::from_headers(&headers))
-        .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?;
+    let asked_for = snapped.unwrap_or(written);
+    // Most URLs wait for no hint: no copy of them on the hit path.
+    let (transformation, hints_used) = if asked_for.uses_hints() {
+        asked_for
+            .with_hints(hints::from_headers(&headers))
+            .map_err(|err| AppError::bad_request("invalid-transformation", err.to_string()))?
+    } else {
+        (asked_for, HintsUsed::default())
+    };
     let forwarded = headers.get(FORWARDED_FOR).and_then(|v| v.to_str().ok());
     let client = state.api.client_address(peer.ip(), forwarded);
     let (record, standing_in) = match state.library.get_for_delivery(&wanted.id).await {
@@ -204,7 +208,7 @@ async fn respond(
     // No extension asks for the original's format. Flags about headers
     // (`fl_attachment`) and `d_` leave the original as it is.
     let ext = wanted.ext.unwrap_or(source_format);
-    let plain_original = transformation.rendering_key().is_empty()
+    let plain_original = transformation.keeps_pixels()
         && transformation.format().is_none()
         && transformation.quality().is_none()
         && ext == source_format;

@@ -423,6 +423,14 @@ impl Transformation {
         canonical::text(&self.steps)
     }
 
+    /// Changes no pixel: every step is about format, quality or headers
+    /// (what [`Self::rendering_key`] leaves empty), without building it.
+    pub fn keeps_pixels(&self) -> bool {
+        self.steps
+            .iter()
+            .all(|s| s.is_delivery_only() && !s.flags.iter().any(Flag::renders))
+    }
+
     /// What decides the pixels, apart from the output format and quality
     /// (which the variant key holds on their own): the canonical text
     /// without `f_`, `q_` and flags that change no byte, and without

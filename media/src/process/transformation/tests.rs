@@ -280,6 +280,18 @@ fn the_rendering_key_ignores_what_changes_no_pixel() {
     );
     assert_ne!(key("c_fill,h_300,w_400"), key("c_fill,h_300,w_400/a_90"));
     assert_eq!(key("f_auto"), "");
+    for text in [
+        "f_auto",
+        "q_50/fl_attachment",
+        "fl_immutable_cache",
+        "c_scale,w_10",
+        "fl_progressive",
+        "a_90",
+        "dpr_2",
+    ] {
+        let t = parse(text).expect(text);
+        assert_eq!(t.keeps_pixels(), t.rendering_key().is_empty(), "{text}");
+    }
 }
 
 #[test]
