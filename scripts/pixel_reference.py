@@ -6,6 +6,8 @@ themselves (tests/src/reference.rs).
     python pixel_reference.py IN OUT '[["crop", x, y, w, h], ...]'
 
 Operations: crop x y w h; resize w h (Lanczos); pad W H x y [r,g,b,a];
+pad_border W H x y (padding the average colour of the image's outer
+rows and columns, Cloudinary's b_auto);
 rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
 fliph; flipv. OUT is written as PNG, RGBA.
 """
@@ -29,6 +31,9 @@ def apply(image, op):
         canvas = Image.new("RGBA", (width, height), tuple(colour))
         canvas.paste(image, (x, y), image)
         return canvas
+    if name == "pad_border":
+        width, height, x, y = args
+        return apply(image, ["pad", width, height, x, y, border_colour(image)])
     if name == "rotate":
         degrees, colour = args
         return image.rotate(
@@ -39,6 +44,18 @@ def apply(image, op):
     if name == "flipv":
         return ImageOps.flip(image)
     raise SystemExit(f"unknown operation {name}")
+
+
+def border_colour(image):
+    w, h = image.size
+    rgb = image.convert("RGB")
+    edge = [(x, 0) for x in range(w)] + [(x, h - 1) for x in range(w)]
+    edge += [(0, y) for y in range(h)] + [(w - 1, y) for y in range(h)]
+    sums = [0, 0, 0]
+    for point in edge:
+        for c, v in enumerate(rgb.getpixel(point)):
+            sums[c] += v
+    return [s // len(edge) for s in sums] + [255]
 
 
 def main():

@@ -97,6 +97,12 @@ fn cases() -> Vec<(Value, Value, (u32, u32))> {
             ]),
             (100, 100),
         ),
+        // b_auto: the padding takes the image's border colour.
+        (
+            json!({"crop": "pad", "width": 400, "height": 400, "background": "auto"}),
+            json!([["resize", 400, 267], ["pad_border", 400, 400, 0, 66]]),
+            (400, 400),
+        ),
         (
             json!({"angle": 90}),
             json!([["rotate", 90, white]]),
