@@ -38,6 +38,20 @@ pub fn loader_url(options: &serde_json::Value) -> String {
     written(node)
 }
 
+/// The URL `@cloudinary/url-gen` builds for `public_id` from `actions`,
+/// each one call of its builders (see `scripts/cloudinary_urlgen.js`):
+/// unsigned, as an app written with url-gen writes it in the browser.
+///
+/// # Panics
+/// When Node or the package is missing (run the tests with `make test`).
+pub fn urlgen_url(public_id: &str, actions: &serde_json::Value) -> String {
+    let mut node = Command::new("node");
+    node.arg(root().join("scripts/cloudinary_urlgen.js"))
+        .args([public_id, &actions.to_string()])
+        .env("NODE_PATH", sdk_modules());
+    written(node)
+}
+
 fn sdk_modules() -> PathBuf {
     std::env::var_os("AVENUE_TEST_SDK_DIR")
         .map_or_else(|| root().join(".sdk"), PathBuf::from)

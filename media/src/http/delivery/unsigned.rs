@@ -51,6 +51,9 @@ fn check(
     wanted: &DeliveryPath<'_>,
     written: &Transformation,
 ) -> Result<Option<Transformation>, String> {
+    if written.is_symbolic() {
+        return Err("variables, arithmetic and conditions need a signed URL".into());
+    }
     if wanted.components.len() > MAX_COMPONENTS {
         return Err(format!(
             "unsigned URLs chain at most {MAX_COMPONENTS} components"

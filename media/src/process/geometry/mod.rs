@@ -10,7 +10,7 @@ pub use place::place;
 pub use rotate::Turn;
 
 use super::transformation::{
-    Background, Crop, Gravity, Length, Rgba, Step, TransformError, Transformation, MAX_SIDE,
+    Background, Crop, Flow, Gravity, Length, Rgba, Step, TransformError, Transformation, MAX_SIDE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -435,8 +435,14 @@ pub fn plan_chain(
 ) -> Result<Vec<Plan>, TransformError> {
     let mut size = (width, height);
     let mut plans = Vec::with_capacity(transformation.steps.len());
+    // Variables and conditions are weighed at each step on the size the
+    // image has there; a plain chain passes through unchanged.
+    let mut flow = Flow::new(size);
     for step in &transformation.steps {
-        let planned = plan(size.0, size.1, step)?;
+        let Some(step) = flow.next(step, size)? else {
+            continue;
+        };
+        let planned = plan(size.0, size.1, &step)?;
         size = planned.output();
         plans.push(planned);
     }

@@ -4,8 +4,8 @@
 
 use super::values::print_decimal;
 use super::{
-    AutoBackground, AutoQuality, Background, Crop, Flag, FormatRequest, Gravity, Length, Offset,
-    Progressive, Quality, Rgba, Rotation, Step,
+    AutoBackground, AutoQuality, Background, Branch, Crop, Flag, FormatRequest, Gravity, Length,
+    Offset, Progressive, Quality, Rgba, Rotation, Step,
 };
 
 pub(super) fn text(steps: &[Step]) -> String {
@@ -143,7 +143,24 @@ fn step(s: &Step) -> String {
     if let Some(z) = s.zoom {
         parts.push(format!("z_{}", print_decimal(z)));
     }
-    parts.join(",")
+    for (symbolic, expression) in &s.pending {
+        parts.push(format!("{}_{}", symbolic.key(), expression.text()));
+    }
+    // `_` sorts before every letter, so whole texts sort as their keys.
+    parts.sort();
+    // The SDKs' order: the condition, then variables as they were set.
+    let mut first: Vec<String> = Vec::new();
+    match &s.branch {
+        Some(Branch::Open(c) | Branch::Only(c)) => first.push(format!("if_{}", c.text())),
+        Some(Branch::Else) => first.push("if_else".into()),
+        Some(Branch::End) => first.push("if_end".into()),
+        None => {}
+    }
+    for (name, expression) in &s.assignments {
+        first.push(format!("${name}_{}", expression.text()));
+    }
+    first.extend(parts);
+    first.join(",")
 }
 
 impl Crop {

@@ -7,14 +7,18 @@
 //! spelling used in cache keys and sent to Cloudinary.
 
 mod canonical;
+mod expression;
 mod hints;
 mod parse;
+mod resolve;
 mod values;
 
 #[cfg(test)]
 mod tests;
 
+pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
+pub use resolve::Flow;
 pub use values::MAX_OFFSET;
 
 /// Largest output side, after `dpr`.
@@ -22,9 +26,9 @@ pub const MAX_SIDE: u32 = 4096;
 /// Longest transformation string accepted (all components).
 pub const MAX_TRANSFORMATION_LEN: usize = 1024;
 /// Most components a URL may chain.
-pub const MAX_COMPONENTS: usize = 8;
+pub const MAX_COMPONENTS: usize = 16;
 /// Most steps once named transformations are expanded.
-pub const MAX_STEPS: usize = 16;
+pub const MAX_STEPS: usize = 24;
 
 /// Why a transformation was refused; `parameter` names the offender.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -253,6 +257,58 @@ impl Flag {
     }
 }
 
+/// A parameter whose value may be an expression (`w_iw_div_2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbolic {
+    Width,
+    Height,
+    X,
+    Y,
+    Zoom,
+    AspectRatio,
+    Angle,
+}
+
+impl Symbolic {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Width => "w",
+            Self::Height => "h",
+            Self::X => "x",
+            Self::Y => "y",
+            Self::Zoom => "z",
+            Self::AspectRatio => "ar",
+            Self::Angle => "a",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        [
+            Self::Width,
+            Self::Height,
+            Self::X,
+            Self::Y,
+            Self::Zoom,
+            Self::AspectRatio,
+            Self::Angle,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
+}
+
+/// `if_…`, `if_else`, `if_end`: which components run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Branch {
+    /// A component of its own: the components up to `if_else` or
+    /// `if_end` run when the condition holds.
+    Open(Condition),
+    /// Beside other parameters: this component runs when it holds.
+    Only(Condition),
+    Else,
+    End,
+}
+
 /// One component: the parameters between two `/`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Step {
@@ -276,6 +332,11 @@ pub struct Step {
     pub rotation: Option<Rotation>,
     /// Sorted, each once.
     pub flags: Vec<Flag>,
+    /// `$name_value`, set in this order before the other parameters.
+    pub assignments: Vec<(String, Expression)>,
+    /// Parameters whose values wait for the image's sizes.
+    pub pending: Vec<(Symbolic, Expression)>,
+    pub branch: Option<Branch>,
 }
 
 impl Step {
@@ -298,6 +359,9 @@ impl Step {
             background,
             rotation,
             flags: _,
+            assignments,
+            pending,
+            branch,
         } = self;
         width.is_none()
             && height.is_none()
@@ -312,6 +376,9 @@ impl Step {
             && aspect_ratio.is_none()
             && background.is_none()
             && rotation.is_none()
+            && assignments.is_empty()
+            && pending.is_empty()
+            && branch.is_none()
     }
 }
 
@@ -357,6 +424,14 @@ impl Transformation {
     pub fn progressive(&self) -> bool {
         self.flags()
             .any(|f| matches!(f, Flag::Progressive(mode) if *mode != Progressive::None))
+    }
+
+    /// Uses variables, arithmetic on the image's sizes or conditions:
+    /// its steps are only known once the original's size is.
+    pub fn is_symbolic(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| !s.assignments.is_empty() || !s.pending.is_empty() || s.branch.is_some())
     }
 
     /// `a_ignore` anywhere: the EXIF orientation is not applied.
@@ -413,7 +488,9 @@ impl Transformation {
         components: impl IntoIterator<Item = &'a str>,
         names: &dyn NamedTransformations,
     ) -> Result<Self, TransformError> {
-        parse::transformation(components, names)
+        let transformation = parse::transformation(components, names)?;
+        resolve::check_flow(&transformation.steps)?;
+        Ok(transformation)
     }
 
     /// A canonical text form: the same transformation always prints the

@@ -6,10 +6,11 @@
 
 use percent_encoding::percent_decode_str;
 
+use super::expression::{looks_symbolic, variable_name, Condition, Expression};
 use super::{hints, values};
 use super::{
-    Crop, Gravity, Length, NamedTransformations, Step, TransformError, Transformation,
-    MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
+    Branch, Crop, Gravity, Length, NamedTransformations, Step, Symbolic, TransformError,
+    Transformation, MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
 };
 
 /// How deep named transformations may name others.
@@ -73,6 +74,35 @@ fn component_into(
             }
             continue;
         }
+        if key == "if" {
+            let branch = match &*value {
+                "else" => Branch::Else,
+                "end" => Branch::End,
+                condition => Branch::Open(Condition::parse(condition).map_err(|r| bad_if(&r))?),
+            };
+            if step.branch.replace(branch).is_some() {
+                return Err(TransformError::new("if", "given twice in one component"));
+            }
+            continue;
+        }
+        if let Some(variable) = key.starts_with('$').then(|| variable_name(key)) {
+            let variable = variable.ok_or_else(|| {
+                TransformError::new(
+                    name.clone(),
+                    "a variable is $ and a letter, then letters or digits",
+                )
+            })?;
+            let expression =
+                Expression::parse(&value).map_err(|r| TransformError::new(name.clone(), r))?;
+            step.assignments.push((variable.to_owned(), expression));
+            continue;
+        }
+        if let Some(symbolic) = Symbolic::from_key(key).filter(|_| looks_symbolic(&value)) {
+            let expression =
+                Expression::parse(&value).map_err(|r| TransformError::new(name.clone(), r))?;
+            step.pending.push((symbolic, expression));
+            continue;
+        }
         if key == "d" {
             // The stand-in for a missing image: about the whole answer,
             // not this component's pixels.
@@ -87,10 +117,17 @@ fn component_into(
         }
         parameter(&mut step, key, &name, &value)?;
     }
+    if step.branch.is_some() && (named.is_some() || only_whole_chain) {
+        return Err(bad_if(
+            "stands in a component of its own beside t_ or d_: write if_…/t_name/if_end",
+        ));
+    }
     if let Some(list) = named {
         expand(list, names, depth, steps, default_image)?;
         only_whole_chain = true;
     }
+    shape_branch(&mut step)?;
+    pending_once(&step)?;
     if only_whole_chain && step == Step::default() {
         return Ok(());
     }
@@ -146,7 +183,12 @@ fn expand(
     Ok(())
 }
 
-fn parameter(step: &mut Step, key: &str, name: &str, value: &str) -> Result<(), TransformError> {
+pub(super) fn parameter(
+    step: &mut Step,
+    key: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), TransformError> {
     let bad = |reason: &str| TransformError::new(name, reason);
     let twice = || TransformError::new(name, "given twice in one component");
     match key {
@@ -226,9 +268,54 @@ fn parameter(step: &mut Step, key: &str, name: &str, value: &str) -> Result<(), 
     .map_err(|()| twice())
 }
 
+fn bad_if(reason: &str) -> TransformError {
+    TransformError::new("if", reason)
+}
+
+/// `if_` beside other parameters guards only them; `if_else` and
+/// `if_end` stand alone.
+fn shape_branch(step: &mut Step) -> Result<(), TransformError> {
+    let Some(branch) = step.branch.take() else {
+        return Ok(());
+    };
+    let alone = *step == Step::default();
+    step.branch = Some(match branch {
+        Branch::Open(condition) if !alone => Branch::Only(condition),
+        Branch::Else | Branch::End if !alone => {
+            return Err(bad_if(
+                "if_else and if_end stand in a component of their own",
+            ));
+        }
+        other => other,
+    });
+    Ok(())
+}
+
+/// A parameter given as an expression may not also be given plainly.
+fn pending_once(step: &Step) -> Result<(), TransformError> {
+    for (index, (symbolic, _)) in step.pending.iter().enumerate() {
+        let plain = match symbolic {
+            Symbolic::Width => step.width.is_some() || step.auto_width.is_some(),
+            Symbolic::Height => step.height.is_some(),
+            Symbolic::X => step.x.is_some(),
+            Symbolic::Y => step.y.is_some(),
+            Symbolic::Zoom => step.zoom.is_some(),
+            Symbolic::AspectRatio => step.aspect_ratio.is_some(),
+            Symbolic::Angle => step.rotation.is_some(),
+        };
+        if plain || step.pending[..index].iter().any(|(s, _)| s == symbolic) {
+            return Err(TransformError::new(
+                symbolic.key(),
+                "given twice in one component",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Sizes in pixels are checked here, without the image; relative ones
 /// wait for the geometry.
-fn check_sizes(step: &Step) -> Result<(), TransformError> {
+pub(super) fn check_sizes(step: &Step) -> Result<(), TransformError> {
     let dpr = step.dpr.unwrap_or(1.0);
     for (length, name) in [(step.width, "w"), (step.height, "h")] {
         if let Some(Length::Pixels(px)) = length {
@@ -272,7 +359,13 @@ fn check_sizes(step: &Step) -> Result<(), TransformError> {
         return Err(TransformError::new("c", "c_fill_pad needs g_auto"));
     }
     if let Some(rotation) = step.rotation {
-        if rotation.auto.is_some() && (step.width.is_none() || step.height.is_none()) {
+        let given = |plain: bool, symbolic: Symbolic| {
+            plain || step.pending.iter().any(|(s, _)| *s == symbolic)
+        };
+        if rotation.auto.is_some()
+            && !(given(step.width.is_some(), Symbolic::Width)
+                && given(step.height.is_some(), Symbolic::Height))
+        {
             return Err(TransformError::new(
                 "a",
                 "auto_right and auto_left compare the image with the requested w and h: give both",

@@ -83,7 +83,14 @@ fn nonsense_is_refused_naming_the_parameter() {
         assert_eq!(err.parameter, parameter, "{input}: {err}");
     }
     assert!(parse(&"w_1,".repeat(400)).is_err());
-    assert!(parse("w_1/w_2/w_3/w_4/w_5/w_6/w_7/w_8/w_9").is_err());
+    let chain = |n: u32| {
+        (1..=n)
+            .map(|i| format!("w_{i}"))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    assert!(parse(&chain(super::MAX_COMPONENTS as u32)).is_ok());
+    assert!(parse(&chain(super::MAX_COMPONENTS as u32 + 1)).is_err());
     assert_eq!(
         parse("w_100/").expect_err("empty").parameter,
         "transformation"
@@ -255,7 +262,8 @@ fn new_nonsense_is_refused_naming_the_parameter() {
         ("fl_force_icc", "fl"),
         ("fl_lossy:1", "fl"),
         ("fl_lossy,fl_png24", "fl"),
-        ("$width_100", "$width"),
+        ("$9width_100", "$9width"),
+        ("$width_!text!", "$width"),
         ("if_w_gt_100", "if"),
     ] {
         let err = parse(input).expect_err(input);

@@ -205,8 +205,11 @@ async fn values_are_decoded_once_split_and_refusals_name_the_parameter() {
     for (transformation, parameter) in [
         ("fl_layer_apply", "fl"),
         ("fl_bogus", "fl"),
-        ("$w_100", "$w"),
+        ("$1w_100", "$1w"),
         ("if_w_gt_100", "if"),
+        ("if_fc_gt_0,w_10", "if"),
+        ("w_iw_mul_20", "w"),
+        ("$half_iw_div_0/w_$half", "$half"),
         ("c_crop,z_20", "z"),
         ("a_3601", "a"),
         ("g_auto,c_pad,w_10,h_10", "g"),
@@ -270,6 +273,10 @@ async fn the_cloudinary_backend_is_sent_the_canonical_text() {
         (
             json!({"transformation": "card", "fetch_format": "auto", "quality": "auto"}),
             "c_fill,g_auto,h_300,w_400/f_auto,q_auto/",
+        ),
+        (
+            json!({"transformation": [{"if": "w > 1000"}, {"crop": "scale", "width": "iw / 2"}, {"if": "end"}], "sign_url": true}),
+            "if_w_gt_1000/c_scale,w_iw_div_2/if_end/",
         ),
         (
             json!({"crop": "lpad", "width": 400, "height": 400, "background": "lightblue", "flags": ["progressive", "attachment:look"], "sign_url": true}),

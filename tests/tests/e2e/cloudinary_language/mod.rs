@@ -9,6 +9,7 @@ mod geometry;
 mod grammar;
 mod hints;
 mod unsigned;
+mod variables;
 
 use avenue_shared::MediaDescriptor;
 use avenue_tests::MediaApp;

@@ -70,6 +70,10 @@ async fn cldimage_urls_are_served_unsigned_when_their_shape_is_allowed() {
     );
     let fraction = format!("/image/upload/w_0.5/{src}");
     assert_eq!(app.fetch(&fraction, &[]).await.status(), 403);
+    // `w` is allowed, but not as arithmetic a browser chose.
+    let program = format!("/image/upload/w_iw_div_2/{src}");
+    let why = refusal(app.fetch(&program, &[]).await, 403).await;
+    assert!(why.contains("need a signed URL"), "{why}");
     app.stop().await;
 
     // Off (the default): the same URL needs a signature, as before.
