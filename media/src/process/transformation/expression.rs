@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use super::values::decimal;
+
 /// Most numbers and names one expression may hold.
 const MAX_TERMS: usize = 12;
 /// Most comparisons one condition may join.
@@ -147,15 +149,12 @@ pub fn variable_name(text: &str) -> Option<&str> {
         .then_some(name)
 }
 
-/// A literal: digits with an optional point and sign, or a ratio `3:4`.
+/// A literal: a decimal as every value family reads one, with an optional
+/// sign, or a ratio `3:4`.
 fn number(token: &str) -> Option<f64> {
-    let plain = |t: &str| {
-        let digits = t.strip_prefix('-').unwrap_or(t);
-        (!digits.is_empty()
-            && digits.len() <= 12
-            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-        .then(|| t.parse::<f64>().ok())
-        .flatten()
+    let plain = |t: &str| match t.strip_prefix('-') {
+        Some(digits) => decimal(digits).map(|v| -v),
+        None => decimal(t),
     };
     match token.split_once(':') {
         Some((a, b)) => {

@@ -253,6 +253,8 @@ mod tests {
 
     #[test]
     fn bad_chains_name_the_parameter() {
+        // Shapes refused while parsing, then values refused once weighed
+        // on a 4000x4000 image.
         for (text, parameter) in [
             ("if_w_gt_1/w_10", "if"),
             ("if_end", "if"),
@@ -264,11 +266,6 @@ mod tests {
             ("w_iw,w_10", "w"),
             ("w_iw_div", "w"),
             ("$1x_10", "$1x"),
-        ] {
-            let err = run(text, (100, 100)).expect_err(text);
-            assert_eq!(err.parameter, parameter, "{text}: {err}");
-        }
-        for (text, parameter) in [
             ("w_iw_mul_2", "w"),
             ("w_$nothing", "w"),
             ("h_ih_sub_ih", "h"),
