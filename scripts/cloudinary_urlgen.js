@@ -5,7 +5,9 @@
 //   node cloudinary_urlgen.js PUBLIC_ID ACTIONS_JSON
 // An action is one of:
 //   {"resize": "fill", "width": 400, "height": 300, "gravity": "auto" | "north_west" | "xy_center",
-//    "x": 10, "y": 20, "zoom": 1.5, "aspectRatio": "16:9", "background": "auto" | "red"}
+//    "x": 10, "y": 20, "zoom": 1.5, "aspectRatio": "16:9", "background": "auto" | "red" | GRADIENT}
+//   where GRADIENT is {"gradient": "border" | "predominant", "colors": 2 | 4,
+//    "direction": "vertical" | ..., "contrast": true, "palette": ["red", "#00ff00"]}
 //   {"rotate": 45} | {"rotate": "hflip" | "vflip" | "auto_right" | "auto_left" | "ignore"}
 //   {"format": "auto" | "webp" | ...}   {"quality": "auto" | 80}
 //   {"variable": ["name", 60 | "expression"]}
@@ -43,6 +45,15 @@ const MODES = {
 // Cloudinary's iw_div_2, as its documentation has apps do.
 const value = (v) => (typeof v === "string" && v.includes(" ") ? expression(v) : v);
 
+function gradient(spec) {
+  let fade = spec.gradient === "border" ? Background.borderGradient() : Background.predominantGradient();
+  if (spec.colors !== undefined) fade = fade.gradientColors(spec.colors);
+  if (spec.direction !== undefined) fade = fade.gradientDirection(spec.direction);
+  if (spec.contrast) fade = fade.contrast();
+  if (spec.palette) fade = fade.palette(...spec.palette);
+  return fade;
+}
+
 function resize(spec) {
   const make = RESIZES[spec.resize];
   if (!make) throw new Error(`no resize ${spec.resize}`);
@@ -56,7 +67,8 @@ function resize(spec) {
   if (spec.x !== undefined) action = action.x(spec.x);
   if (spec.y !== undefined) action = action.y(spec.y);
   if (spec.zoom !== undefined) action = action.zoom(spec.zoom);
-  if (spec.background === "auto") action = action.background(Background.auto());
+  if (spec.background && spec.background.gradient) action = action.background(gradient(spec.background));
+  else if (spec.background === "auto") action = action.background(Background.auto());
   else if (spec.background) action = action.background(Background.color(spec.background));
   return action;
 }

@@ -8,6 +8,12 @@ themselves (tests/src/reference.rs).
 Operations: crop x y w h; resize w h (Lanczos); pad W H x y [r,g,b,a];
 pad_border W H x y (padding the average colour of the image's outer
 rows and columns, Cloudinary's b_auto);
+pad_gradient W H x y {"border": bool, "contrast": bool, "stops": 2|4,
+"direction": "horizontal"|"vertical"|"diagonal_desc"|"diagonal_asc",
+"palette": [[r,g,b,a], ...]} (b_auto:…_gradient: the most frequent
+colours of the border or of the whole image, most frequent first, each
+inverted for contrast, then replaced by the nearest palette colour, faded
+linearly across the whole canvas along the direction);
 rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
 fliph; flipv. OUT is written as PNG, RGBA.
 """
@@ -34,6 +40,11 @@ def apply(image, op):
     if name == "pad_border":
         width, height, x, y = args
         return apply(image, ["pad", width, height, x, y, border_colour(image)])
+    if name == "pad_gradient":
+        width, height, x, y, spec = args
+        canvas = gradient_canvas(width, height, gradient_colours(image, spec), spec["direction"])
+        canvas.paste(image, (x, y), image)
+        return canvas
     if name == "rotate":
         degrees, colour = args
         return image.rotate(
@@ -56,6 +67,54 @@ def border_colour(image):
         for c, v in enumerate(rgb.getpixel(point)):
             sums[c] += v
     return [s // len(edge) for s in sums] + [255]
+
+
+def gradient_colours(image, spec):
+    """The gradient's colours, counted exactly with Pillow's own getcolors."""
+    rgb = image.convert("RGB")
+    if spec["border"]:
+        w, h = rgb.size
+        strip = Image.new("RGB", (2 * w + 2 * h, 1))
+        edge = [(x, 0) for x in range(w)] + [(x, h - 1) for x in range(w)]
+        edge += [(0, y) for y in range(h)] + [(w - 1, y) for y in range(h)]
+        strip.putdata([rgb.getpixel(point) for point in edge])
+        rgb = strip
+    counts = rgb.getcolors(maxcolors=rgb.width * rgb.height)
+    ranked = [colour for _, colour in sorted(counts, key=lambda c: (-c[0], c[1]))]
+    chosen = ranked[: spec["stops"]]
+    chosen += [chosen[-1]] * (spec["stops"] - len(chosen))
+    result = []
+    for r, g, b in chosen:
+        colour = (255 - r, 255 - g, 255 - b) if spec["contrast"] else (r, g, b)
+        if spec["palette"]:
+            colour = min(
+                spec["palette"],
+                key=lambda p: sum((p[i] - colour[i]) ** 2 for i in range(3)),
+            )[:3]
+        result.append(tuple(colour) + (255,))
+    return result
+
+
+def gradient_canvas(width, height, colours, direction):
+    canvas = Image.new("RGBA", (width, height))
+    pixels = canvas.load()
+    spans = len(colours) - 1
+    for y in range(height):
+        down = y / (height - 1) if height > 1 else 0.0
+        for x in range(width):
+            across = x / (width - 1) if width > 1 else 0.0
+            t = {
+                "horizontal": across,
+                "vertical": down,
+                "diagonal_desc": (across + down) / 2,
+                "diagonal_asc": (across + 1 - down) / 2,
+            }[direction]
+            at = t * spans
+            i = min(int(at), spans - 1)
+            part = at - i
+            a, b = colours[i], colours[i + 1]
+            pixels[x, y] = tuple(round(a[c] + (b[c] - a[c]) * part) for c in range(4))
+    return canvas
 
 
 def main():

@@ -17,12 +17,16 @@ const HEIGHT: u32 = 4000;
 /// The costliest shapes the language allows: the largest outputs, every
 /// intermediate at its limit, whole-image passes (`g_auto`, `fill_pad`,
 /// `b_auto`), turns that grow the canvas, long chains and each encoder.
-const URLS: [(&str, ImageFormat); 11] = [
+const URLS: [(&str, ImageFormat); 12] = [
     ("c_scale,w_4096,h_4096", ImageFormat::Jpeg),
     ("c_fit,w_4096,h_4096", ImageFormat::Png),
     ("c_fill,g_auto,w_4096,h_4096", ImageFormat::Webp),
     ("b_auto:predominant,c_fill_pad,g_auto,h_1000,w_4096", ImageFormat::Jpeg),
     ("c_pad,b_auto,w_4096,h_4096", ImageFormat::Png),
+    (
+        "c_pad,b_auto:border_gradient:4:diagonal_asc,w_4096,h_4096",
+        ImageFormat::Jpeg,
+    ),
     ("a_45,c_scale,w_2896", ImageFormat::Png),
     ("c_fill,h_4096,w_2048,a_auto_right", ImageFormat::Jpeg),
     ("c_scale,dpr_2.0,w_2048", ImageFormat::Webp),

@@ -336,11 +336,11 @@ fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessEr
         image = resize_to(&image, target)?;
     }
     if let Some(pad) = pad {
-        let colour = canvas::resolve(pad.colour, &image);
-        image = canvas::padded(&image, pad.width, pad.height, (pad.x, pad.y), colour);
+        let fill = canvas::resolve(pad.colour, &image);
+        image = canvas::padded(&image, pad.width, pad.height, (pad.x, pad.y), &fill);
     }
     if let Some(turn) = plan.turn {
-        let fill = canvas::resolve(turn.fill, &image);
+        let fill = canvas::resolve(turn.fill, &image).first();
         image = rotate::turn(
             image,
             turn.hflip,

@@ -2,10 +2,11 @@
 //! value written the way both this parser and Cloudinary read it. Cache
 //! keys use it, and it is the only text another service is ever sent.
 
+use super::background;
 use super::values::print_decimal;
 use super::{
-    AutoBackground, AutoQuality, Background, Branch, Crop, Flag, FormatRequest, Gravity, Length,
-    Offset, Progressive, Quality, Rgba, Rotation, Step,
+    AutoQuality, Branch, Crop, Flag, FormatRequest, Gravity, Length, Offset, Progressive, Quality,
+    Rotation, Step,
 };
 
 pub(super) fn text(steps: &[Step]) -> String {
@@ -26,20 +27,6 @@ fn offset(o: Offset) -> String {
         Offset::Pixels(px) => px.to_string(),
         Offset::Relative(r) if r.fract() == 0.0 => format!("{r:.1}"),
         Offset::Relative(r) => format!("{r}"),
-    }
-}
-
-fn colour(Rgba([r, g, b, a]): Rgba) -> String {
-    format!("rgb:{r:02x}{g:02x}{b:02x}{a:02x}")
-}
-
-fn background(b: Background) -> String {
-    match b {
-        Background::Colour(c) => colour(c),
-        Background::Auto(AutoBackground::Border) => "auto".into(),
-        Background::Auto(AutoBackground::Predominant) => "auto:predominant".into(),
-        Background::Auto(AutoBackground::BorderContrast) => "auto:border_contrast".into(),
-        Background::Auto(AutoBackground::PredominantContrast) => "auto:predominant_contrast".into(),
     }
 }
 
@@ -97,7 +84,7 @@ fn step(s: &Step) -> String {
         parts.push(format!("ar_{}", print_decimal(v)));
     }
     if let Some(b) = s.background {
-        parts.push(format!("b_{}", background(b)));
+        parts.push(format!("b_{}", background::print(b)));
     }
     if let Some(c) = s.crop {
         parts.push(format!("c_{}", c.as_str()));

@@ -6,6 +6,7 @@
 //! parsing. `values` parses each value family, `canonical` prints the one
 //! spelling used in cache keys and sent to Cloudinary.
 
+mod background;
 mod canonical;
 mod expression;
 mod hints;
@@ -16,6 +17,9 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use background::{
+    AutoBackground, Background, Gradient, GradientDirection, Palette, MAX_PALETTE,
+};
 pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
 pub use resolve::Flow;
@@ -153,28 +157,8 @@ pub enum FormatRequest {
 }
 
 /// An RGBA colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Rgba(pub [u8; 4]);
-
-/// `b_`: what fills padding and the corners a rotation opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Background {
-    Colour(Rgba),
-    /// Taken from the image itself.
-    Auto(AutoBackground),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AutoBackground {
-    /// The average colour of the image's edges (Cloudinary's default).
-    Border,
-    /// The colour covering most of the image.
-    Predominant,
-    /// The opposite of `Border`.
-    BorderContrast,
-    /// The opposite of `Predominant`.
-    PredominantContrast,
-}
 
 /// A width or height: pixels, or a fraction of the input (`w_0.5`).
 #[derive(Debug, Clone, Copy, PartialEq)]

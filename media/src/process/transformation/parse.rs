@@ -244,7 +244,7 @@ pub(super) fn parameter(
         ),
         "b" => set(
             &mut step.background,
-            values::background(value).ok_or_else(|| bad(values::BACKGROUNDS))?,
+            super::background::parse(value).map_err(|reason| bad(&reason))?,
         ),
         "a" => set(
             &mut step.rotation,

@@ -3,8 +3,8 @@
 //! crop modes, gravities, qualities, formats and flags.
 
 use super::{
-    AutoBackground, AutoQuality, Background, Crop, Flag, FormatRequest, Gravity, Length, Offset,
-    Progressive, Quality, Rgba, Rotation, MAX_SIDE,
+    AutoQuality, Crop, Flag, FormatRequest, Gravity, Length, Offset, Progressive, Quality, Rgba,
+    Rotation, MAX_SIDE,
 };
 
 /// The most an `x_`/`y_` offset may move, in pixels.
@@ -180,23 +180,6 @@ fn hex_colour(hex: &str) -> Option<Rgba> {
         _ => None,
     }
 }
-
-/// `b_`: a colour, or `auto[:border|predominant|border_contrast|predominant_contrast]`.
-pub(super) fn background(raw: &str) -> Option<Background> {
-    let auto = match raw {
-        "auto" | "auto:border" => Some(AutoBackground::Border),
-        "auto:predominant" => Some(AutoBackground::Predominant),
-        "auto:border_contrast" => Some(AutoBackground::BorderContrast),
-        "auto:predominant_contrast" => Some(AutoBackground::PredominantContrast),
-        _ => None,
-    };
-    match auto {
-        Some(mode) => Some(Background::Auto(mode)),
-        None => colour(raw).map(Background::Colour),
-    }
-}
-
-pub(super) const BACKGROUNDS: &str = "a colour (a CSS name, rgb:RRGGBB or rgb:RRGGBBAA), or auto, auto:border, auto:predominant, auto:border_contrast, auto:predominant_contrast";
 
 /// `a_`: degrees (either sign, any angle), `hflip`, `vflip`,
 /// `auto_right`, `auto_left`, `ignore`, or a dot-joined list of them.

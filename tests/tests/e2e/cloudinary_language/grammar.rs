@@ -215,6 +215,11 @@ async fn values_are_decoded_once_split_and_refusals_name_the_parameter() {
         ("g_auto,c_pad,w_10,h_10", "g"),
         ("c_fill_pad,w_10,h_10", "c"),
         ("x_99999", "x"),
+        ("b_auto:border_gradient:3,c_pad,w_10,h_10", "b"),
+        (
+            "b_auto:predominant_gradient:palette_red_nocolour,c_pad,w_10,h_10",
+            "b",
+        ),
     ] {
         let answer = app.fetch(&signed_path(transformation, &file), &[]).await;
         assert_eq!(answer.status(), 400, "{transformation}");
@@ -281,6 +286,11 @@ async fn the_cloudinary_backend_is_sent_the_canonical_text() {
         (
             json!({"crop": "lpad", "width": 400, "height": 400, "background": "lightblue", "flags": ["progressive", "attachment:look"], "sign_url": true}),
             "b_rgb:add8e6ff,c_lpad,fl_progressive.attachment:look,h_400,w_400/",
+        ),
+        // Defaults written out, so equivalent spellings share a rendering.
+        (
+            json!({"crop": "pad", "width": 300, "height": 400, "background": "auto:predominant_gradient:vertical", "sign_url": true}),
+            "b_auto:predominant_gradient:2:vertical,c_pad,h_400,w_300/",
         ),
     ] {
         let url = node_url(&id, &options, DEV_SIGNING_SECRET);

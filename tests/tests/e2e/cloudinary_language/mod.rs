@@ -5,6 +5,7 @@
 //! `grammar` the shapes of the URL itself (named transformations beside
 //! other parameters, flags, defaults, encoding) and the Cloudinary backend.
 
+mod backgrounds;
 mod geometry;
 mod grammar;
 mod hints;
