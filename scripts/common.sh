@@ -16,6 +16,9 @@ URL_LOADER_NPM_VERSION="6.3.1"
 # The version url-loader 6.3.1 itself pins; named so the tests' own use
 # of url-gen is pinned too.
 URL_GEN_NPM_VERSION="1.15.0"
+# Nuxt Image: its own runtime and Cloudinary provider write the URLs a
+# <NuxtImg provider="cloudinary"> asks for (scripts/nuxt_image.mjs).
+NUXT_IMAGE_NPM_VERSION="2.1.0"
 # The conformance tests' independent pixel reference (scripts/pixel_reference.py)
 # and Cloudinary's official Python SDK (scripts/cloudinary_url.py).
 PILLOW_VERSION="11.3.0"
@@ -115,9 +118,11 @@ ensure_sdks() {
   local installed="$SDK_DIR/node_modules/cloudinary/package.json"
   local loader="$SDK_DIR/node_modules/@cloudinary-util/url-loader/package.json"
   local urlgen="$SDK_DIR/node_modules/@cloudinary/url-gen/package.json"
+  local nuxt="$SDK_DIR/node_modules/@nuxt/image/package.json"
   if [ -f "$installed" ] && grep -q "\"version\": \"$CLOUDINARY_NPM_VERSION\"" "$installed" \
     && [ -f "$loader" ] && grep -q "\"version\": \"$URL_LOADER_NPM_VERSION\"" "$loader" \
-    && [ -f "$urlgen" ] && grep -q "\"version\": \"$URL_GEN_NPM_VERSION\"" "$urlgen"; then
+    && [ -f "$urlgen" ] && grep -q "\"version\": \"$URL_GEN_NPM_VERSION\"" "$urlgen" \
+    && [ -f "$nuxt" ] && grep -q "\"version\": \"$NUXT_IMAGE_NPM_VERSION\"" "$nuxt"; then
     return 0
   fi
   if ! command -v npm >/dev/null; then
@@ -126,11 +131,11 @@ ensure_sdks() {
     log "installing nodejs and npm (the tests write URLs with Cloudinary's SDK)"
     apt_install "$sudo" nodejs npm
   fi
-  log "installing cloudinary@$CLOUDINARY_NPM_VERSION, @cloudinary-util/url-loader@$URL_LOADER_NPM_VERSION and @cloudinary/url-gen@$URL_GEN_NPM_VERSION into $SDK_DIR"
+  log "installing cloudinary@$CLOUDINARY_NPM_VERSION, @cloudinary-util/url-loader@$URL_LOADER_NPM_VERSION, @cloudinary/url-gen@$URL_GEN_NPM_VERSION and @nuxt/image@$NUXT_IMAGE_NPM_VERSION into $SDK_DIR"
   mkdir -p "$SDK_DIR"
   npm install --prefix "$SDK_DIR" --no-audit --no-fund --silent \
     "cloudinary@$CLOUDINARY_NPM_VERSION" "@cloudinary-util/url-loader@$URL_LOADER_NPM_VERSION" \
-    "@cloudinary/url-gen@$URL_GEN_NPM_VERSION"
+    "@cloudinary/url-gen@$URL_GEN_NPM_VERSION" "@nuxt/image@$NUXT_IMAGE_NPM_VERSION"
 }
 
 apt_install() {

@@ -52,6 +52,38 @@ pub fn urlgen_url(public_id: &str, actions: &serde_json::Value) -> String {
     written(node)
 }
 
+/// What a `<NuxtImg provider="cloudinary">` with `props` puts on its
+/// `<img>`, written by Nuxt Image's own runtime and Cloudinary provider
+/// (see `scripts/nuxt_image.mjs`): unsigned, paths only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NuxtImg {
+    pub src: String,
+    /// (path, descriptor such as `640w` or `2x`), in Nuxt's order.
+    pub srcset: Vec<(String, String)>,
+}
+
+/// # Panics
+/// When Node or the package is missing (run the tests with `make test`).
+pub fn nuxt_img(props: &serde_json::Value) -> NuxtImg {
+    let mut node = Command::new("node");
+    node.arg(root().join("scripts/nuxt_image.mjs"))
+        .arg(props.to_string())
+        .env("NODE_PATH", sdk_modules());
+    let rendered: serde_json::Value =
+        serde_json::from_str(&printed(node)).expect("Nuxt Image prints JSON");
+    let srcset = rendered["srcset"]
+        .as_str()
+        .unwrap_or_default()
+        .split(", ")
+        .filter_map(|candidate| candidate.rsplit_once(' '))
+        .map(|(url, descriptor)| (delivery_path(url), descriptor.to_owned()))
+        .collect();
+    NuxtImg {
+        src: delivery_path(rendered["src"].as_str().unwrap_or_default()),
+        srcset,
+    }
+}
+
 fn sdk_modules() -> PathBuf {
     std::env::var_os("AVENUE_TEST_SDK_DIR")
         .map_or_else(|| root().join(".sdk"), PathBuf::from)
@@ -73,7 +105,12 @@ pub fn python_url(public_id: &str, options: &serde_json::Value, secret: &str) ->
 }
 
 /// The delivery path (`/image/upload/...`) a URL writer prints.
-fn written(mut sdk: Command) -> String {
+fn written(sdk: Command) -> String {
+    delivery_path(&printed(sdk))
+}
+
+/// What a URL writer printed, once it succeeded.
+fn printed(mut sdk: Command) -> String {
     let output = sdk
         .output()
         .expect("the URL writer runs: run the tests with `make test`, which installs them");
@@ -82,7 +119,11 @@ fn written(mut sdk: Command) -> String {
         "the SDK failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let url = String::from_utf8(output.stdout).expect("a URL");
+    String::from_utf8(output.stdout).expect("text")
+}
+
+/// The path of a URL written for the `avenue` cloud.
+fn delivery_path(url: &str) -> String {
     url.strip_prefix("https://res.cloudinary.com/avenue")
         .unwrap_or_else(|| panic!("not a delivery URL: {url}"))
         .to_owned()

@@ -220,6 +220,18 @@ fn crops_offsets_rotations_backgrounds_and_flags_parse() {
         parse("b_rgb:f008").expect("short").steps[0].background,
         Some(Background::Colour(Rgba([255, 0, 0, 136])))
     );
+    // Nuxt Image writes `#ff0000` as `rgb_ff0000` (nuxt/image#428); it
+    // means what `rgb:` does, and is forwarded spelt that way.
+    let nuxt = parse("b_rgb_ff0000,c_pad,w_10,h_10").expect("nuxt's spelling");
+    assert_eq!(
+        nuxt.steps[0].background,
+        Some(Background::Colour(Rgba([255, 0, 0, 255])))
+    );
+    assert!(
+        nuxt.canonical().starts_with("b_rgb:ff0000ff,"),
+        "{}",
+        nuxt.canonical()
+    );
     assert_eq!(
         parse("b_auto:predominant").expect("auto").steps[0].background,
         Some(Background::Auto(AutoBackground::Predominant))

@@ -151,9 +151,14 @@ pub(super) fn zoom(raw: &str) -> Option<f64> {
 }
 
 /// A colour as Cloudinary writes one: a CSS name, `rgb:` with 3, 4, 6 or
-/// 8 hex digits, or the same after `#` (the SDKs' input form).
+/// 8 hex digits, or the same after `#` (the SDKs' input form) or after
+/// `rgb_` (what Nuxt Image's Cloudinary provider writes for `#`).
 pub(super) fn colour(raw: &str) -> Option<Rgba> {
-    if let Some(hex) = raw.strip_prefix("rgb:").or_else(|| raw.strip_prefix('#')) {
+    let hex = raw
+        .strip_prefix("rgb:")
+        .or_else(|| raw.strip_prefix("rgb_"))
+        .or_else(|| raw.strip_prefix('#'));
+    if let Some(hex) = hex {
         return hex_colour(hex);
     }
     if raw.eq_ignore_ascii_case("transparent") {

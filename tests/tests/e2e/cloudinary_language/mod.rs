@@ -9,6 +9,7 @@ mod backgrounds;
 mod geometry;
 mod grammar;
 mod hints;
+mod nuxt;
 mod unsigned;
 mod variables;
 
