@@ -14,6 +14,11 @@ pad_gradient W H x y {"border": bool, "contrast": bool, "stops": 2|4,
 colours of the border or of the whole image, most frequent first, each
 inverted for contrast, then replaced by the nearest palette colour, faded
 linearly across the whole canvas along the direction);
+effect NAME VALUE [r,g,b,a]|null (e_NAME:VALUE with co_, each restated
+from the README's formula with Pillow's own filters where it has one);
+round [tl,tr,br,bl]|"max" [r,g,b,a]|null (r_, corners drawn at 4x and
+averaged down); border WIDTH [r,g,b,a] [tl,tr,br,bl]|"max"|null (bo_);
+opacity PERCENT (o_);
 rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
 fliph; flipv. OUT is written as PNG, RGBA.
 """
@@ -21,7 +26,7 @@ fliph; flipv. OUT is written as PNG, RGBA.
 import json
 import sys
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
 
 
 def apply(image, op):
@@ -45,6 +50,37 @@ def apply(image, op):
         canvas = gradient_canvas(width, height, gradient_colours(image, spec), spec["direction"])
         canvas.paste(image, (x, y), image)
         return canvas
+    if name == "effect":
+        effect_name, value, colour = args
+        alpha = image.getchannel("A")
+        if effect_name == "blur":
+            return image.filter(ImageFilter.GaussianBlur(value / 20))
+        out = effect(image.convert("RGB"), effect_name, value, colour)
+        out.putalpha(alpha)
+        return out
+    if name == "round":
+        corners, fill = args
+        cut = image.copy()
+        cut.putalpha(multiply(image.getchannel("A"), shape_mask(image.size, corners, 0)))
+        if fill is None:
+            return cut
+        canvas = Image.new("RGBA", image.size, tuple(fill))
+        return Image.alpha_composite(canvas, cut)
+    if name == "border":
+        width, colour, corners = args
+        w, h = image.size
+        size = (w + 2 * width, h + 2 * width)
+        band = Image.new("RGBA", size, tuple(colour))
+        if corners is not None:
+            band.putalpha(shape_mask(size, corners, width))
+        layer = Image.new("RGBA", size, (0, 0, 0, 0))
+        layer.paste(image, (width, width))
+        return Image.alpha_composite(band, layer)
+    if name == "opacity":
+        (percent,) = args
+        out = image.copy()
+        out.putalpha(image.getchannel("A").point(lambda a: round(a * percent / 100)))
+        return out
     if name == "rotate":
         degrees, colour = args
         return image.rotate(
@@ -67,6 +103,93 @@ def border_colour(image):
         for c, v in enumerate(rgb.getpixel(point)):
             sums[c] += v
     return [s // len(edge) for s in sums] + [255]
+
+
+def effect(rgb, name, value, colour):
+    factor = (100 + value) / 100 if isinstance(value, int) else None
+    if name == "grayscale":
+        return ImageOps.grayscale(rgb).convert("RGB")
+    if name == "blackwhite":
+        cut = value * 255 / 100
+        return ImageOps.grayscale(rgb).point(lambda v: 255 if v >= cut else 0).convert("RGB")
+    if name == "negate":
+        return ImageOps.invert(rgb)
+    if name == "brightness":
+        return ImageEnhance.Brightness(rgb).enhance(factor)
+    if name == "contrast":
+        return ImageEnhance.Contrast(rgb).enhance(factor)
+    if name == "saturation":
+        return ImageEnhance.Color(rgb).enhance(factor)
+    if name == "gamma":
+        g = 1 + value / 100
+        return rgb.point(lambda v: round(255 * (v / 255) ** (1 / g)))
+    if name == "colorize":
+        return Image.blend(rgb, Image.new("RGB", rgb.size, tuple(colour[:3])), value / 100)
+    if name == "sharpen":
+        return rgb.filter(ImageFilter.UnsharpMask(radius=1, percent=value, threshold=0))
+    if name == "unsharp_mask":
+        return rgb.filter(ImageFilter.UnsharpMask(radius=2, percent=value, threshold=0))
+    if name == "pixelate":
+        out = rgb.copy()
+        for top in range(0, rgb.height, value):
+            for left in range(0, rgb.width, value):
+                box = (left, top, min(left + value, rgb.width), min(top + value, rgb.height))
+                mean = tuple(round(m) for m in ImageStat.Stat(rgb.crop(box)).mean)
+                out.paste(mean, box)
+        return out
+    pixels = [per_pixel(name, value, p) for p in rgb.getdata()]
+    out = Image.new("RGB", rgb.size)
+    out.putdata(pixels)
+    return out
+
+
+def per_pixel(name, value, pixel):
+    r, g, b = pixel
+    clamp = lambda v: max(0, min(255, round(v)))
+    if name == "sepia":
+        tone = (
+            min(255, 0.393 * r + 0.769 * g + 0.189 * b),
+            min(255, 0.349 * r + 0.686 * g + 0.168 * b),
+            min(255, 0.272 * r + 0.534 * g + 0.131 * b),
+        )
+        return tuple(clamp(o + (t - o) * value / 100) for o, t in zip(pixel, tone))
+    if name == "vibrance":
+        grey = (r * 299 + g * 587 + b * 114) / 1000
+        boost = 1 + value / 100 * (1 - (max(pixel) - min(pixel)) / 255)
+        return tuple(clamp(grey + (c - grey) * boost) for c in pixel)
+    raise SystemExit(f"unknown effect {name}")
+
+
+def multiply(a, b):
+    from PIL import ImageChops
+
+    return ImageChops.multiply(a, b)
+
+
+def shape_mask(size, corners, grow):
+    """Coverage of the rounded shape: drawn at 4x, averaged down."""
+    scale = 4
+    w, h = size
+    big = Image.new("L", (w * scale, h * scale), 0)
+    draw = ImageDraw.Draw(big)
+    if corners == "max":
+        draw.ellipse((0, 0, w * scale - 1, h * scale - 1), fill=255)
+    else:
+        draw.rectangle((0, 0, w * scale - 1, h * scale - 1), fill=255)
+        limit = (min(w, h) - 2 * grow) / 2
+        boxes = [(0, 0), (1, 0), (1, 1), (0, 1)]
+        for radius, (right, bottom) in zip(corners, boxes):
+            r = min(radius, limit)
+            if r <= 0:
+                continue
+            r = (r + grow) * scale
+            x0 = w * scale - r if right else 0
+            y0 = h * scale - r if bottom else 0
+            draw.rectangle((x0, y0, x0 + r - 1, y0 + r - 1), fill=0)
+            cx = w * scale - r if right else r
+            cy = h * scale - r if bottom else r
+            draw.ellipse((cx - r, cy - r, cx + r - 1, cy + r - 1), fill=255)
+    return big.resize(size, Image.Resampling.BOX)
 
 
 def gradient_colours(image, spec):

@@ -17,7 +17,7 @@ const HEIGHT: u32 = 4000;
 /// The costliest shapes the language allows: the largest outputs, every
 /// intermediate at its limit, whole-image passes (`g_auto`, `fill_pad`,
 /// `b_auto`), turns that grow the canvas, long chains and each encoder.
-const URLS: [(&str, ImageFormat); 12] = [
+const URLS: [(&str, ImageFormat); 14] = [
     ("c_scale,w_4096,h_4096", ImageFormat::Jpeg),
     ("c_fit,w_4096,h_4096", ImageFormat::Png),
     ("c_fill,g_auto,w_4096,h_4096", ImageFormat::Webp),
@@ -28,6 +28,12 @@ const URLS: [(&str, ImageFormat); 12] = [
         ImageFormat::Jpeg,
     ),
     ("a_45,c_scale,w_2896", ImageFormat::Png),
+    // A wide blur, round corners and a border at the largest size.
+    (
+        "bo_100px_solid_black,c_fill,e_blur:2000,h_3896,r_max,w_3896",
+        ImageFormat::Png,
+    ),
+    ("c_scale,w_4096/e_sharpen:2000/e_pixelate:3/o_50", ImageFormat::Webp),
     ("c_fill,h_4096,w_2048,a_auto_right", ImageFormat::Jpeg),
     ("c_scale,dpr_2.0,w_2048", ImageFormat::Webp),
     ("$s_4096,c_fill,g_auto,w_$s,h_$s", ImageFormat::Jpeg),

@@ -5,6 +5,7 @@
 //! proportions matter.
 
 use super::geometry::Plan;
+use super::transformation::Effect;
 use crate::process::format::ImageFormat;
 
 /// Renders estimated above this many milliseconds take the heavy lane.
@@ -34,6 +35,30 @@ fn encode_ms_per_mp(format: ImageFormat) -> f64 {
     }
 }
 
+/// Effects, corners, border and opacity: each a pass or a few over the
+/// component's pixels. Blurs and sharpening run three box passes each
+/// way (a wide blur on a reduced copy, so no dearer); pixelate and
+/// contrast read the image twice.
+fn look_ms_per_mp(plan: &Plan) -> f64 {
+    let look = plan.look;
+    let effect = match look.effect {
+        None => 0.0,
+        Some(Effect::Blur(_) | Effect::Sharpen(_) | Effect::UnsharpMask(_)) => 25.0,
+        Some(Effect::Pixelate(_) | Effect::Contrast(_)) => 10.0,
+        Some(_) => 6.0,
+    };
+    let shape = [
+        look.corners.is_some(),
+        look.border.is_some(),
+        look.opacity.is_some(),
+    ]
+    .into_iter()
+    .filter(|given| *given)
+    .count() as f64
+        * 6.0;
+    effect + shape
+}
+
 fn megapixels((w, h): (u32, u32)) -> f64 {
     f64::from(w) * f64::from(h) / 1e6
 }
@@ -54,8 +79,12 @@ pub fn estimate_ms(
         .filter(|t| t.degrees % 90 != 0)
         .map(|t| megapixels(t.output) * 15.0)
         .sum();
+    let looks: f64 = plans
+        .iter()
+        .map(|p| megapixels(p.framed()) * look_ms_per_mp(p))
+        .sum();
     let out = plans.last().map_or(source, Plan::output);
-    decode + resize + turns + megapixels(out) * encode_ms_per_mp(output)
+    decode + resize + turns + looks + megapixels(out) * encode_ms_per_mp(output)
 }
 
 #[cfg(test)]
@@ -83,5 +112,8 @@ mod tests {
             cost("c_fill,w_400,h_300/a_45", ImageFormat::Jpeg)
                 > cost("c_fill,w_400,h_300", ImageFormat::Jpeg)
         );
+        // A placeholder's blur is priced on the 50 pixels it blurs.
+        assert!(cost("c_scale,e_blur:2000,q_1,w_50", ImageFormat::Jpeg) < HEAVY_MS);
+        assert!(cost("e_blur:2000", ImageFormat::Jpeg) > cost("c_scale,w_3000", ImageFormat::Jpeg));
     }
 }

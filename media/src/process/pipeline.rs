@@ -13,7 +13,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
 
 use super::geometry::{extreme_shape, plan_chain, Plan};
-use super::ops::{canvas, energy, metadata, resize, rotate};
+use super::ops::{canvas, effects, energy, metadata, resize, rotate, shape};
 use super::transformation::{Flag, TransformError, Transformation};
 use crate::process::format::ImageFormat;
 
@@ -339,6 +339,7 @@ fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessEr
         let fill = canvas::resolve(pad.colour, &image);
         image = canvas::padded(&image, pad.width, pad.height, (pad.x, pad.y), &fill);
     }
+    image = finish(image, plan)?;
     if let Some(turn) = plan.turn {
         let fill = canvas::resolve(turn.fill, &image).first();
         image = rotate::turn(
@@ -349,6 +350,24 @@ fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessEr
             turn.output,
             fill,
         );
+    }
+    Ok(image)
+}
+
+/// The component's effect, corners, border and opacity, in that order.
+fn finish(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessError> {
+    let look = plan.look;
+    if let Some(effect) = look.effect {
+        image = effects::apply(image, effect, look.colour).map_err(ProcessError::Encode)?;
+    }
+    if let Some(corners) = look.corners {
+        image = shape::round(image, corners, plan.backdrop);
+    }
+    if let Some(border) = look.border {
+        image = shape::frame(image, border, look.corners);
+    }
+    if let Some(percent) = look.opacity {
+        image = shape::fade(image, percent);
     }
     Ok(image)
 }

@@ -115,7 +115,7 @@ async fn nonsense_parameters_are_400_naming_the_parameter() {
         ("w_-1".into(), "w"),
         ("w_abc".into(), "w"),
         ("h_99999".into(), "h"),
-        ("e_sepia".into(), "e"),
+        ("e_sepia:101".into(), "e"),
         ("c_fill,w_3000,dpr_2".into(), "dpr"),
         ("t_unknown".into(), "t"),
         (long.trim_end_matches(',').to_owned(), "transformation"),

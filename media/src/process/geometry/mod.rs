@@ -10,7 +10,8 @@ pub use place::place;
 pub use rotate::Turn;
 
 use super::transformation::{
-    Background, Crop, Flow, Gravity, Length, Rgba, Step, TransformError, Transformation, MAX_SIDE,
+    Background, Crop, Flow, Gravity, Length, Look, Rgba, Step, TransformError, Transformation,
+    MAX_SIDE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +48,29 @@ pub struct Plan {
     /// `c_fill_pad`: when the window would lose too much detail, the
     /// pipeline resizes to this and pads instead (same output size).
     pub fill_pad: Option<((u32, u32), Pad)>,
+    /// Effect, corners, border and opacity, after the pad and before the
+    /// turn; a border grows the canvas on every side.
+    pub look: Look,
+    /// `b_` as a plain colour: what fills the corners `r_` cuts.
+    pub backdrop: Option<Rgba>,
     /// `a_`: flips and a turn after everything else.
     pub turn: Option<Turn>,
 }
 
 impl Plan {
-    /// Size before the final turn.
-    fn before_turn(&self) -> (u32, u32) {
+    /// Size before the border.
+    pub fn framed(&self) -> (u32, u32) {
         match self.pad {
             Some(pad) => (pad.width, pad.height),
             None => self.resize,
         }
+    }
+
+    /// Size before the final turn: the border is outside the image.
+    fn before_turn(&self) -> (u32, u32) {
+        let (w, h) = self.framed();
+        let edge = self.look.border.map_or(0, |b| 2 * b.width);
+        (w + edge, h + edge)
     }
 
     /// Final width and height.
@@ -145,6 +158,15 @@ pub fn plan(width: u32, height: u32, step: &Step) -> Result<Plan, TransformError
     };
     let mut planned = fit_to_box(width, height, step)?;
     planned.pre_turn = pre_turn;
+    planned.look = step.look;
+    planned.backdrop = match step.background {
+        Some(Background::Colour(colour)) => Some(colour),
+        _ => None,
+    };
+    let (framed_w, framed_h) = planned.before_turn();
+    if framed_w > MAX_SIDE || framed_h > MAX_SIDE {
+        return Err(too_large("bo"));
+    }
     if let Some(rotation) = step.rotation {
         planned.turn = rotate::turn(planned.before_turn(), rotation, step.background)?;
     }
@@ -199,6 +221,8 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
         pad: None,
         auto_gravity: false,
         fill_pad: None,
+        look: Look::default(),
+        backdrop: None,
         turn: None,
     };
     // One side given: the other follows the input's aspect ratio. The

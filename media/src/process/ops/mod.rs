@@ -2,7 +2,9 @@
 //! the plan decided, and never looks at the URL.
 
 pub mod canvas;
+pub mod effects;
 pub mod energy;
 pub mod metadata;
 pub mod resize;
 pub mod rotate;
+pub mod shape;

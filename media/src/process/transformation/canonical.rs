@@ -2,8 +2,8 @@
 //! value written the way both this parser and Cloudinary read it. Cache
 //! keys use it, and it is the only text another service is ever sent.
 
-use super::background;
 use super::values::print_decimal;
+use super::{background, look};
 use super::{
     AutoQuality, Branch, Crop, Flag, FormatRequest, Gravity, Length, Offset, Progressive, Quality,
     Rotation, Step,
@@ -86,14 +86,27 @@ fn step(s: &Step) -> String {
     if let Some(b) = s.background {
         parts.push(format!("b_{}", background::print(b)));
     }
+    if let Some(border) = s.look.border {
+        parts.push(format!(
+            "bo_{}px_solid_{}",
+            border.width,
+            background::print_colour(border.colour)
+        ));
+    }
     if let Some(c) = s.crop {
         parts.push(format!("c_{}", c.as_str()));
+    }
+    if let Some(colour) = s.look.colour {
+        parts.push(format!("co_{}", background::print_colour(colour)));
     }
     if let Some(v) = s.dpr {
         parts.push(format!("dpr_{}", print_decimal(v)));
     }
     if s.auto_dpr {
         parts.push("dpr_auto".into());
+    }
+    if let Some(effect) = s.look.effect {
+        parts.push(format!("e_{}", look::print_effect(effect)));
     }
     if let Some(f) = s.format {
         parts.push(format!("f_{}", f.as_str()));
@@ -129,6 +142,12 @@ fn step(s: &Step) -> String {
     }
     if let Some(z) = s.zoom {
         parts.push(format!("z_{}", print_decimal(z)));
+    }
+    if let Some(o) = s.look.opacity {
+        parts.push(format!("o_{o}"));
+    }
+    if let Some(corners) = s.look.corners {
+        parts.push(format!("r_{}", look::print_corners(corners)));
     }
     for (symbolic, expression) in &s.pending {
         parts.push(format!("{}_{}", symbolic.key(), expression.text()));

@@ -10,6 +10,7 @@ mod background;
 mod canonical;
 mod expression;
 mod hints;
+mod look;
 mod parse;
 mod resolve;
 mod values;
@@ -22,6 +23,7 @@ pub use background::{
 };
 pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
+pub use look::{Border, Corners, Effect, Look, MAX_BORDER};
 pub use resolve::Flow;
 pub use values::MAX_OFFSET;
 
@@ -321,6 +323,8 @@ pub struct Step {
     /// Parameters whose values wait for the image's sizes.
     pub pending: Vec<(Symbolic, Expression)>,
     pub branch: Option<Branch>,
+    /// `e_`, `co_`, `r_`, `bo_`, `o_`.
+    pub look: Look,
 }
 
 impl Step {
@@ -346,6 +350,7 @@ impl Step {
             assignments,
             pending,
             branch,
+            look,
         } = self;
         width.is_none()
             && height.is_none()
@@ -363,6 +368,7 @@ impl Step {
             && assignments.is_empty()
             && pending.is_empty()
             && branch.is_none()
+            && look.is_plain()
     }
 }
 

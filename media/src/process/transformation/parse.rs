@@ -7,7 +7,7 @@
 use percent_encoding::percent_decode_str;
 
 use super::expression::{looks_symbolic, variable_name, Condition, Expression};
-use super::{hints, values};
+use super::{hints, look, values};
 use super::{
     Branch, Crop, Gravity, Length, NamedTransformations, Step, Symbolic, TransformError,
     Transformation, MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
@@ -249,6 +249,26 @@ pub(super) fn parameter(
         "a" => set(
             &mut step.rotation,
             values::rotation(value).ok_or_else(|| bad(values::ROTATIONS))?,
+        ),
+        "e" => set(
+            &mut step.look.effect,
+            look::effect(value).map_err(|r| bad(&r))?,
+        ),
+        "co" => set(
+            &mut step.look.colour,
+            values::colour(value).ok_or_else(|| bad("a colour (a CSS name or rgb:RRGGBB)"))?,
+        ),
+        "r" => set(
+            &mut step.look.corners,
+            look::corners(value).map_err(|r| bad(&r))?,
+        ),
+        "bo" => set(
+            &mut step.look.border,
+            look::border(value).map_err(|r| bad(&r))?,
+        ),
+        "o" => set(
+            &mut step.look.opacity,
+            look::opacity(value).map_err(|r| bad(&r))?,
         ),
         "fl" => {
             if !step.flags.is_empty() {

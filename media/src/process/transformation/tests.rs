@@ -72,7 +72,7 @@ fn nonsense_is_refused_naming_the_parameter() {
         ("dpr_9", "dpr"),
         ("ar_0:1", "ar"),
         ("b_rgb:zzzzzz", "b"),
-        ("e_sepia", "e"),
+        ("e_oil_paint", "e"),
         ("w_10,w_20", "w"),
         ("nonsense", "nonsense"),
         ("w_100,t_thumb", "t"),

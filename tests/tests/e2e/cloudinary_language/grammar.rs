@@ -216,6 +216,12 @@ async fn values_are_decoded_once_split_and_refusals_name_the_parameter() {
         ("c_fill_pad,w_10,h_10", "c"),
         ("x_99999", "x"),
         ("b_auto:border_gradient:3,c_pad,w_10,h_10", "b"),
+        ("e_blur:3000", "e"),
+        ("e_oil_paint", "e"),
+        ("r_1:2:3:4:5", "r"),
+        ("bo_5px_dotted_black", "bo"),
+        ("o_120", "o"),
+        ("co_notacolour,e_colorize", "co"),
         (
             "b_auto:predominant_gradient:palette_red_nocolour,c_pad,w_10,h_10",
             "b",
@@ -286,6 +292,10 @@ async fn the_cloudinary_backend_is_sent_the_canonical_text() {
         (
             json!({"crop": "lpad", "width": 400, "height": 400, "background": "lightblue", "flags": ["progressive", "attachment:look"], "sign_url": true}),
             "b_rgb:add8e6ff,c_lpad,fl_progressive.attachment:look,h_400,w_400/",
+        ),
+        (
+            json!({"crop": "fill", "width": 200, "height": 200, "radius": "max", "effect": "blur", "border": "2px_solid_red", "opacity": 70, "sign_url": true}),
+            "bo_2px_solid_rgb:ff0000ff,c_fill,e_blur:100,h_200,o_70,r_max,w_200/",
         ),
         // Defaults written out, so equivalent spellings share a rendering.
         (

@@ -6,6 +6,7 @@
 //! other parameters, flags, defaults, encoding) and the Cloudinary backend.
 
 mod backgrounds;
+mod effects;
 mod geometry;
 mod grammar;
 mod hints;

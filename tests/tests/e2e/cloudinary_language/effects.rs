@@ -1,0 +1,199 @@
+//! Effects, round corners, borders and opacity (issue 30), from URLs the
+//! Node SDK writes, against Pillow doing the same effect with its own
+//! filters (`scripts/pixel_reference.py`), and each far enough from the
+//! untouched image that an effect doing nothing would fail.
+
+use avenue_tests::reference::{mean_difference, pillow};
+use avenue_tests::sdk::node_url;
+use avenue_tests::{fixtures, spawn_media, DEV_SIGNING_SECRET};
+use image::GenericImageView;
+use serde_json::{json, Value};
+
+use super::{decoded, stored};
+
+/// Most a channel may differ on average from Pillow: box-blur passes and
+/// rounding differ between the two, never by more than this.
+const CLOSE: f64 = 2.5;
+
+/// Pixels allowed to differ by more than [`FAR`] in some channel.
+const STRAYS: usize = 20;
+const FAR: u8 = 96;
+
+fn far_off(ours: &image::DynamicImage, reference: &image::DynamicImage) -> usize {
+    let (a, b) = (ours.to_rgba8(), reference.to_rgba8());
+    a.pixels()
+        .zip(b.pixels())
+        .filter(|(x, y)| x.0.iter().zip(y.0).any(|(p, q)| p.abs_diff(q) > FAR))
+        .count()
+}
+
+/// (options, what they mean in Pillow's terms, least distance from the
+/// same crop without the effect; negative where the size changes).
+fn cases() -> Vec<(Value, Value, f64)> {
+    let red = json!([255, 0, 0, 255]);
+    vec![
+        (
+            json!({"effect": "grayscale"}),
+            json!([["effect", "grayscale", 0, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "blackwhite:40"}),
+            json!([["effect", "blackwhite", 40, null]]),
+            40.0,
+        ),
+        (
+            json!({"effect": "sepia"}),
+            json!([["effect", "sepia", 80, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "negate"}),
+            json!([["effect", "negate", 0, null]]),
+            40.0,
+        ),
+        (
+            json!({"effect": "brightness:40"}),
+            json!([["effect", "brightness", 40, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "contrast:-60"}),
+            json!([["effect", "contrast", -60, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "saturation:-80"}),
+            json!([["effect", "saturation", -80, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "gamma:100"}),
+            json!([["effect", "gamma", 100, null]]),
+            10.0,
+        ),
+        (
+            json!({"effect": "vibrance:100"}),
+            json!([["effect", "vibrance", 100, null]]),
+            5.0,
+        ),
+        (
+            json!({"effect": "colorize:60", "color": "red"}),
+            json!([["effect", "colorize", 60, red]]),
+            30.0,
+        ),
+        (
+            json!({"effect": "pixelate:20"}),
+            json!([["effect", "pixelate", 20, null]]),
+            1.0,
+        ),
+        (
+            json!({"effect": "blur:100"}),
+            json!([["effect", "blur", 100, null]]),
+            1.0,
+        ),
+        (
+            json!({"effect": "sharpen:800"}),
+            json!([["effect", "sharpen", 800, null]]),
+            0.2,
+        ),
+        (
+            json!({"effect": "unsharp_mask:800"}),
+            json!([["effect", "unsharp_mask", 800, null]]),
+            0.2,
+        ),
+        // Round avatars and cards: transparent corners in PNG.
+        (
+            json!({"crop": "fill", "width": 200, "height": 200, "radius": "max"}),
+            json!([["crop", 50, 0, 200, 200], ["round", "max", null]]),
+            10.0,
+        ),
+        (
+            json!({"radius": [10, 20, 30, 40]}),
+            json!([["round", [10, 20, 30, 40], null]]),
+            0.4,
+        ),
+        (
+            json!({"radius": 30, "background": "red"}),
+            json!([["round", [30, 30, 30, 30], red]]),
+            1.0,
+        ),
+        (
+            json!({"border": "5px_solid_black"}),
+            json!([["border", 5, [0, 0, 0, 255], null]]),
+            -1.0,
+        ),
+        (
+            json!({"border": {"width": 4, "color": "red"}, "radius": 25}),
+            json!([
+                ["round", [25, 25, 25, 25], null],
+                ["border", 4, red, [25, 25, 25, 25]]
+            ]),
+            -1.0,
+        ),
+        (json!({"opacity": 50}), json!([["opacity", 50]]), 20.0),
+    ]
+}
+
+#[tokio::test]
+async fn effects_and_shapes_match_an_independent_reference() {
+    let app = spawn_media().await;
+    let source = fixtures::landmarks(300, 200);
+    let id = stored(&app, source.clone()).await.id.to_string();
+    for (mut options, ops, least) in cases() {
+        // The same crop without the effect or shape.
+        let geometry: Vec<Value> = ops
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|op| matches!(op[0].as_str(), Some("crop" | "resize")))
+            .cloned()
+            .collect();
+        let untouched = pillow(&source, &Value::Array(geometry));
+        options["sign_url"] = json!(true);
+        let url = node_url(&id, &options, DEV_SIGNING_SECRET);
+        let ours = decoded(app.fetch(&url, &[]).await, &url).await;
+        let reference = pillow(&source, &ops);
+        assert_eq!(ours.dimensions(), reference.dimensions(), "{url}");
+        let near = mean_difference(&ours, &reference);
+        assert!(near < CLOSE, "{url}: {near:.2} from Pillow doing {ops}");
+        // An average hides a wrong corner: no pixel may be far off either,
+        // beyond the odd one where the two anti-aliasings round apart.
+        let off = far_off(&ours, &reference);
+        assert!(
+            off <= STRAYS,
+            "{url}: {off} pixels far from Pillow doing {ops}"
+        );
+        // A border changes the size, which is change enough.
+        if ours.dimensions() == untouched.dimensions() {
+            let moved = mean_difference(&ours, &untouched);
+            assert!(
+                moved > least,
+                "{url}: only {moved:.2} from the untouched image"
+            );
+        } else {
+            assert!(least < 0.0, "{url} changed size");
+        }
+    }
+    app.stop().await;
+}
+
+/// The placeholder every guide and the WordPress plugin emit: blurred on
+/// the 50 pixels it is scaled to, so it is one flat-ish colour field.
+#[tokio::test]
+async fn a_blurred_placeholder_is_tiny_and_smooth() {
+    let app = spawn_media().await;
+    let source = fixtures::landmarks(1200, 800);
+    let id = stored(&app, source.clone()).await.id.to_string();
+    let options = json!({"crop": "scale", "width": 50, "effect": "blur:2000", "quality": 1, "fetch_format": "jpg", "sign_url": true});
+    let url = node_url(&id, &options, DEV_SIGNING_SECRET);
+    assert!(url.contains("e_blur:2000"), "{url}");
+    let ours = decoded(app.fetch(&url, &[]).await, &url).await;
+    assert_eq!(ours.dimensions(), (50, 33));
+    let sharp = pillow(&source, &json!([["resize", 50, 33]]));
+    assert!(
+        mean_difference(&ours, &sharp) > 10.0,
+        "{url}: the quadrants of the original are still there"
+    );
+    app.stop().await;
+}
