@@ -163,8 +163,10 @@ pub fn plan(width: u32, height: u32, step: &Step) -> Result<Plan, TransformError
         Some(Background::Colour(colour)) => Some(colour),
         _ => None,
     };
+    // Only a border grows what the step was given; an untouched original
+    // may be larger than MAX_SIDE and is judged by its encoder instead.
     let (framed_w, framed_h) = planned.before_turn();
-    if framed_w > MAX_SIDE || framed_h > MAX_SIDE {
+    if step.look.border.is_some() && (framed_w > MAX_SIDE || framed_h > MAX_SIDE) {
         return Err(too_large("bo"));
     }
     if let Some(rotation) = step.rotation {

@@ -360,3 +360,13 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_border_grows_the_output_and_only_a_border_is_blamed_for_it() {
+    assert_eq!(output((300, 200), "bo_5px_solid_black"), Ok((310, 210)));
+    // An original wider than the output limit, only recoloured: its
+    // encoder decides, not the border check.
+    assert_eq!(output((20_000, 300), "e_grayscale"), Ok((20_000, 300)));
+    let refused = output((4000, 300), "bo_100px_solid_black").expect_err("too wide");
+    assert_eq!(refused.parameter, "bo");
+}
