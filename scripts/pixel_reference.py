@@ -20,13 +20,20 @@ round [tl,tr,br,bl]|"max" [r,g,b,a]|null (r_, corners drawn at 4x and
 averaged down); border WIDTH [r,g,b,a] [tl,tr,br,bl]|"max"|null (bo_);
 opacity PERCENT (o_);
 rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
-fliph; flipv. OUT is written as PNG, RGBA.
+fliph; flipv;
+layer FILE [ops…] {"gravity", "x", "y", "blend", "under", "tiled",
+"no_overflow"} (l_/u_ … fl_layer_apply: FILE after its own ops, placed
+as Cloudinary's layer placement table says: x and y point away from an
+east or south edge, else right and down, a fraction is of the image;
+the canvas grows to hold the layer unless no_overflow or tiled; blends
+are Pillow's ImageChops with the image first). OUT is written as PNG,
+RGBA.
 """
 
 import json
 import sys
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
 
 
 def apply(image, op):
@@ -86,11 +93,71 @@ def apply(image, op):
         return image.rotate(
             -degrees, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=tuple(colour)
         )
+    if name == "layer":
+        path, ops, spec = args
+        layer = Image.open(path).convert("RGBA")
+        for inner in ops:
+            layer = apply(layer, inner)
+        return lay(image, layer, spec)
     if name == "fliph":
         return ImageOps.mirror(image)
     if name == "flipv":
         return ImageOps.flip(image)
     raise SystemExit(f"unknown operation {name}")
+
+
+def offset(value, whole):
+    return round(value * whole) if isinstance(value, float) else value
+
+
+def lay(image, layer, spec):
+    gravity = spec.get("gravity", "center")
+    (bw, bh), (lw, lh) = image.size, layer.size
+    x, y = offset(spec.get("x", 0), bw), offset(spec.get("y", 0), bh)
+    if "west" in gravity:
+        left = x
+    elif "east" in gravity:
+        left = bw - lw - x
+    else:
+        left = (bw - lw) // 2 + x
+    if "north" in gravity:
+        top = y
+    elif "south" in gravity:
+        top = bh - lh - y
+    else:
+        top = (bh - lh) // 2 + y
+    kept = spec.get("no_overflow") or spec.get("tiled")
+    shift_x, shift_y = (0, 0) if kept else (max(0, -left), max(0, -top))
+    size = (bw, bh) if kept else (
+        max(bw, left + lw) + shift_x,
+        max(bh, top + lh) + shift_y,
+    )
+    base = Image.new("RGBA", size, (0, 0, 0, 0))
+    base.paste(image, (shift_x, shift_y))
+    laid = Image.new("RGBA", size, (0, 0, 0, 0))
+    if spec.get("tiled"):
+        start_x, start_y = left % lw - lw, top % lh - lh
+        for ty in range(start_y, size[1], lh):
+            for tx in range(start_x, size[0], lw):
+                laid.paste(layer, (tx, ty))
+    else:
+        laid.paste(layer, (left + shift_x, top + shift_y))
+    if spec.get("under"):
+        return Image.alpha_composite(laid, base)
+    blend = spec.get("blend")
+    alpha = laid.getchannel("A")
+    if blend in ("mask", "cut_out"):
+        keep = alpha if blend == "mask" else ImageChops.invert(alpha)
+        out = base.copy()
+        out.putalpha(ImageChops.multiply(base.getchannel("A"), keep))
+        return out
+    if blend is None:
+        return Image.alpha_composite(base, laid)
+    mix = {"multiply": ImageChops.multiply, "screen": ImageChops.screen,
+           "overlay": ImageChops.overlay}[blend]
+    colours = mix(base.convert("RGB"), laid.convert("RGB")).convert("RGBA")
+    colours.putalpha(alpha)
+    return Image.alpha_composite(base, colours)
 
 
 def border_colour(image):

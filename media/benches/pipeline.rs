@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
         output,
         quality: 80,
         max_pixels: 50_000_000,
+        layers: &[],
     };
     let card: &'static Transformation = Box::leak(Box::new(card));
     let large: &'static Transformation = Box::leak(Box::new(large));

@@ -5,7 +5,7 @@
 //! take (libjpeg-turbo, libwebp) counts as well as ours.
 
 use avenue_media::process::format::ImageFormat;
-use avenue_media::process::pipeline::{render, RenderJob};
+use avenue_media::process::pipeline::{render, LayerImage, RenderJob};
 use avenue_media::process::transformation::Transformation;
 
 /// The bound, in MiB, above the process before the render; README,
@@ -17,7 +17,7 @@ const HEIGHT: u32 = 4000;
 /// The costliest shapes the language allows: the largest outputs, every
 /// intermediate at its limit, whole-image passes (`g_auto`, `fill_pad`,
 /// `b_auto`), turns that grow the canvas, long chains and each encoder.
-const URLS: [(&str, ImageFormat); 14] = [
+const URLS: [(&str, ImageFormat); 15] = [
     ("c_scale,w_4096,h_4096", ImageFormat::Jpeg),
     ("c_fit,w_4096,h_4096", ImageFormat::Png),
     ("c_fill,g_auto,w_4096,h_4096", ImageFormat::Webp),
@@ -45,6 +45,12 @@ const URLS: [(&str, ImageFormat); 14] = [
     // minutes unoptimised, so the test asks 1024 and the README states
     // what `make bench` measured larger.
     ("c_limit,w_1024", ImageFormat::Avif),
+    // The original laid over itself at full size: two 4096-wide canvases
+    // and a whole decoded layer at once.
+    (
+        "c_scale,w_4096/c_scale,fl_relative,h_1.0,l_photo,w_1.0/e_multiply,fl_layer_apply",
+        ImageFormat::Jpeg,
+    ),
 ];
 
 /// Set in a child: which source and which of [`URLS`] to render.
@@ -128,6 +134,11 @@ fn one_render() {
         output,
         quality: 80,
         max_pixels: 50_000_000,
+        layers: &[LayerImage {
+            public_id: "photo".into(),
+            bytes: source.clone().into(),
+            format: ImageFormat::Jpeg,
+        }],
     };
     reset_peak();
     let before = kib("VmRSS");

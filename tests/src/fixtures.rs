@@ -325,3 +325,19 @@ pub fn landmarks(width: u32, height: u32) -> Vec<u8> {
     });
     encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
 }
+
+/// A logo as brands upload one: a disc on a transparent ground, its edge
+/// soft (partly transparent), dark on the left and white on the right so
+/// every blend mode shows.
+pub fn logo(width: u32, height: u32) -> Vec<u8> {
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let radius = cx.min(cy);
+    let img = RgbaImage::from_fn(width, height, |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        let distance = (dx * dx + dy * dy).sqrt();
+        let alpha = ((radius - distance) / 4.0).clamp(0.0, 1.0);
+        let shade = if dx < 0.0 { 30 } else { 250 };
+        Rgba([shade, shade, shade, (alpha * 255.0).round() as u8])
+    });
+    encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
+}

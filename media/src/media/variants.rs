@@ -9,10 +9,13 @@ use super::library::MediaLibrary;
 use super::repo::{MediaRecord, RepoError, VariantDoc};
 use crate::process::cost::{estimate_ms, HEAVY_MS};
 use crate::process::format::ImageFormat;
-use crate::process::geometry::plan_chain;
-use crate::process::pipeline::{render, ProcessError, RenderJob, Rendered};
-use crate::process::transformation::{AutoQuality, Quality, Transformation};
+use crate::process::geometry::{plan_chain, LayerSizes};
+use crate::process::pipeline::{render, LayerImage, ProcessError, RenderJob, Rendered};
+use crate::process::transformation::{
+    AutoQuality, LayerSource, Quality, TransformError, Transformation,
+};
 use crate::store::StorageKey;
+use avenue_shared::MediaId;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use mongodb::bson::DateTime;
@@ -61,6 +64,33 @@ impl VariantRequest<'_> {
             self.quality
         );
         hex::encode(&Sha256::digest(key.as_bytes())[..16])
+    }
+}
+
+/// A layer's media, by the public id the URL names it with.
+pub struct LayerRecord {
+    pub public_id: String,
+    pub record: MediaRecord,
+    format: ImageFormat,
+}
+
+/// Layer sizes from their records, to plan before any original is read.
+struct RecordSizes<'a>(&'a [LayerRecord]);
+
+impl LayerSizes for RecordSizes<'_> {
+    fn size_of(&self, source: &LayerSource) -> Result<(u32, u32), TransformError> {
+        self.0
+            .iter()
+            .find(|layer| layer.public_id == source.public_id)
+            .map(|layer| (layer.record.width, layer.record.height))
+            .ok_or_else(|| TransformError::new("l", format!("no media {}", source.public_id)))
+    }
+}
+
+fn bad_layer(message: String) -> RenderFailure {
+    RenderFailure {
+        kind: FailureKind::BadTransformation,
+        message: format!("l: {message}"),
     }
 }
 
@@ -209,15 +239,22 @@ impl Variants {
     /// The lane a render takes, from its estimated cost. A transformation
     /// that does not fit the record's size is refused here, before the
     /// original is read.
-    fn lane_for(&self, request: &VariantRequest<'_>) -> Result<LaneKind, RenderFailure> {
+    fn lane_for(
+        &self,
+        request: &VariantRequest<'_>,
+        layers: &[LayerRecord],
+    ) -> Result<LaneKind, RenderFailure> {
         let record = request.record;
-        let plans =
-            plan_chain(record.width, record.height, request.transformation).map_err(|err| {
-                RenderFailure {
-                    kind: FailureKind::BadTransformation,
-                    message: err.to_string(),
-                }
-            })?;
+        let plans = plan_chain(
+            record.width,
+            record.height,
+            request.transformation,
+            &RecordSizes(layers),
+        )
+        .map_err(|err| RenderFailure {
+            kind: FailureKind::BadTransformation,
+            message: err.to_string(),
+        })?;
         let cost = estimate_ms(
             (record.width, record.height),
             request.source_format,
@@ -236,10 +273,75 @@ impl Variants {
         self.lanes.waiting()
     }
 
+    /// The media the transformation's layers name, each found by its id
+    /// (its folders, when written, must be the media's), and an image.
+    ///
+    /// # Errors
+    /// A layer that is not a media id, not found, in another folder or
+    /// not an image: [`FailureKind::BadTransformation`].
+    pub async fn layer_records(
+        &self,
+        transformation: &Transformation,
+    ) -> Result<Vec<LayerRecord>, RenderFailure> {
+        let mut found: Vec<LayerRecord> = Vec::new();
+        for source in transformation.layer_sources() {
+            if found.iter().any(|l| l.public_id == source.public_id) {
+                continue;
+            }
+            let (folders, id) = source.parts();
+            let id = MediaId::parse(id).map_err(|_| {
+                bad_layer(format!(
+                    "a layer names a media by its id (32 hex digits), not {id:?}"
+                ))
+            })?;
+            let record = match self.library.get_for_delivery(&id).await {
+                Ok(record) => record,
+                Err(MediaError::NotFound) => {
+                    return Err(bad_layer(format!("no media {id} to draw as a layer")))
+                }
+                Err(other) => {
+                    return Err(RenderFailure::internal(
+                        "finding a layer",
+                        anyhow::anyhow!("{other}"),
+                    ))
+                }
+            };
+            let folder = folders.join("/");
+            let in_folder = record.folder.as_ref().map_or("", |f| f.as_str());
+            if !folders.is_empty() && folder != in_folder {
+                return Err(bad_layer(format!("media {id} is not in folder {folder}")));
+            }
+            let format = record
+                .format
+                .image()
+                .ok_or_else(|| bad_layer(format!("media {id} is not an image")))?;
+            found.push(LayerRecord {
+                public_id: source.public_id.clone(),
+                record,
+                format,
+            });
+        }
+        Ok(found)
+    }
+
+    /// The layers' originals, through the originals cache.
+    async fn layer_images(&self, layers: &[LayerRecord]) -> Result<Vec<LayerImage>, RenderFailure> {
+        let mut images = Vec::with_capacity(layers.len());
+        for layer in layers {
+            images.push(LayerImage {
+                public_id: layer.public_id.clone(),
+                bytes: self.source(&layer.record).await?,
+                format: layer.format,
+            });
+        }
+        Ok(images)
+    }
+
     async fn render(&self, request: &VariantRequest<'_>) -> Result<Variant, RenderFailure> {
+        let layers = self.layer_records(request.transformation).await?;
         // The permit bounds memory as well as CPU: the original is read and
         // decoded only while holding it.
-        let lane = self.lane_for(request)?;
+        let lane = self.lane_for(request, &layers)?;
         let _permit = self.lanes.enter(lane).await.map_err(|busy| {
             self.counters.refused.inc();
             RenderFailure {
@@ -250,6 +352,7 @@ impl Variants {
             }
         })?;
         let source = self.source(request.record).await?;
+        let layers = self.layer_images(&layers).await?;
         let job_format = request.source_format;
         let transformation = request.transformation.clone();
         let output = request.format;
@@ -265,6 +368,7 @@ impl Variants {
                 output,
                 quality,
                 max_pixels,
+                layers: &layers,
             })
         })
         .await
@@ -323,6 +427,8 @@ impl Variants {
             return Ok(());
         }
         let source = self.source(request.record).await?;
+        let layers = self.layer_records(request.transformation).await?;
+        let layers = self.layer_images(&layers).await?;
         let (source_format, output, quality) =
             (request.source_format, request.format, request.quality);
         let transformation = request.transformation.clone();
@@ -335,6 +441,7 @@ impl Variants {
                 output,
                 quality,
                 max_pixels,
+                layers: &layers,
             })
         }))
         .await

@@ -71,6 +71,26 @@ pub fn estimate_ms(
     output: ImageFormat,
 ) -> f64 {
     let decode = megapixels(source) * decode_ms_per_mp(source_format);
+    let out = plans.last().map_or(source, Plan::output);
+    chain_ms(plans) + decode + megapixels(out) * encode_ms_per_mp(output)
+}
+
+/// What a layer format's decode costs when it is not known here: PNG's
+/// price, the dearest common one.
+const LAYER_DECODE_MS_PER_MP: f64 = 10.0;
+
+/// The steps themselves, layers included (decoded, run through their own
+/// chain, laid over the canvas pixel by pixel).
+fn chain_ms(plans: &[Plan]) -> f64 {
+    let layers: f64 = plans
+        .iter()
+        .filter_map(|p| p.composite.as_deref())
+        .map(|c| {
+            megapixels(c.source_size) * LAYER_DECODE_MS_PER_MP
+                + chain_ms(&c.plans)
+                + megapixels(c.canvas) * 20.0
+        })
+        .sum();
     let resize: f64 = plans.iter().map(|p| megapixels(p.resize) * 5.0).sum();
     // A turn by any angle resamples the whole canvas, bilinearly.
     let turns: f64 = plans
@@ -83,19 +103,18 @@ pub fn estimate_ms(
         .iter()
         .map(|p| megapixels(p.framed()) * look_ms_per_mp(p))
         .sum();
-    let out = plans.last().map_or(source, Plan::output);
-    decode + resize + turns + looks + megapixels(out) * encode_ms_per_mp(output)
+    layers + resize + turns + looks
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::geometry::plan_chain;
+    use crate::process::geometry::{plan_chain, NoLayers};
     use crate::process::transformation::Transformation;
 
     fn cost(t: &str, output: ImageFormat) -> f64 {
         let t = Transformation::parse(t.split('/')).expect(t);
-        let plans = plan_chain(3000, 2000, &t).expect("fits");
+        let plans = plan_chain(3000, 2000, &t, &NoLayers).expect("fits");
         estimate_ms((3000, 2000), ImageFormat::Jpeg, &plans, output)
     }
 

@@ -12,9 +12,9 @@ use image::codecs::png::{CompressionType, PngEncoder};
 use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
 
-use super::geometry::{extreme_shape, plan_chain, Plan};
-use super::ops::{canvas, effects, energy, metadata, resize, rotate, shape};
-use super::transformation::{Flag, TransformError, Transformation};
+use super::geometry::{extreme_shape, plan_chain, Composite, LayerSizes, Plan};
+use super::ops::{canvas, composite, effects, energy, metadata, resize, rotate, shape};
+use super::transformation::{Flag, LayerSource, TransformError, Transformation};
 use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
@@ -51,6 +51,118 @@ pub struct RenderJob<'a> {
     pub quality: u8,
     /// Images with more pixels are refused before decoding.
     pub max_pixels: u64,
+    /// The originals of the layers the transformation names.
+    pub layers: &'a [LayerImage],
+}
+
+/// The original of a layer, by the public id the URL names it with.
+#[derive(Debug, Clone)]
+pub struct LayerImage {
+    pub public_id: String,
+    pub bytes: bytes::Bytes,
+    pub format: ImageFormat,
+}
+
+/// The layers of one render, probed and decoded on demand.
+struct Layers<'a> {
+    images: &'a [LayerImage],
+    max_pixels: u64,
+}
+
+impl Layers<'_> {
+    fn find(&self, source: &LayerSource) -> Result<&LayerImage, TransformError> {
+        self.images
+            .iter()
+            .find(|image| image.public_id == source.public_id)
+            .ok_or_else(|| {
+                TransformError::new(
+                    "l",
+                    format!("no media {} to draw as a layer", source.public_id),
+                )
+            })
+    }
+
+    /// The layer rendered through its own chain.
+    fn draw(&self, plan: &Composite) -> Result<DynamicImage, ProcessError> {
+        let found = self.find(&plan.source)?;
+        let original = Original {
+            bytes: &found.bytes,
+            format: found.format,
+            ignore_orientation: false,
+        };
+        let (oriented, orientation) = original.checked(self.max_pixels)?;
+        original.run(&plan.plans, self, oriented, orientation, self.max_pixels)
+    }
+}
+
+impl LayerSizes for Layers<'_> {
+    fn size_of(&self, source: &LayerSource) -> Result<(u32, u32), TransformError> {
+        let found = self.find(source)?;
+        let (w, h, orientation) = probe(&found.bytes, found.format).map_err(|err| {
+            TransformError::new("l", format!("layer {}: {err}", source.public_id))
+        })?;
+        Ok(if rotates(orientation) { (h, w) } else { (w, h) })
+    }
+}
+
+/// Encoded pixels with what decoding them needs.
+struct Original<'a> {
+    bytes: &'a [u8],
+    format: ImageFormat,
+    /// `a_ignore`: the pixels as stored, whatever EXIF says.
+    ignore_orientation: bool,
+}
+
+impl Original<'_> {
+    /// Size as shown and orientation, refused when too large or of an
+    /// impossible shape, all before decoding.
+    fn checked(&self, max_pixels: u64) -> Result<((u32, u32), Orientation), ProcessError> {
+        let (width, height, orientation) = probe(self.bytes, self.format)?;
+        let orientation = if self.ignore_orientation {
+            Orientation::NoTransforms
+        } else {
+            orientation
+        };
+        if u64::from(width) * u64::from(height) > max_pixels {
+            return Err(ProcessError::TooManyPixels {
+                width,
+                height,
+                max: max_pixels,
+            });
+        }
+        if let Some(reason) = extreme_shape(width, height) {
+            return Err(ProcessError::ImpossibleShape(reason));
+        }
+        let oriented = if rotates(orientation) {
+            (height, width)
+        } else {
+            (width, height)
+        };
+        Ok((oriented, orientation))
+    }
+
+    /// Decodes, orients and runs `plans`.
+    fn run(
+        &self,
+        plans: &[Plan],
+        layers: &Layers<'_>,
+        oriented: (u32, u32),
+        orientation: Orientation,
+        max_pixels: u64,
+    ) -> Result<DynamicImage, ProcessError> {
+        let mut image = decode(self, max_pixels, plans.first(), oriented, orientation)?;
+        image.apply_orientation(orientation);
+        image = normalise(image);
+        for (index, step_plan) in plans.iter().enumerate() {
+            image = if index == 0 {
+                let fitted = step_plan.clone().for_input(oriented, image.dimensions());
+                apply(image, &fitted, layers)?
+            } else {
+                apply(image, step_plan, layers)?
+            };
+        }
+        Ok(image)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,44 +179,22 @@ pub struct Rendered {
 /// [`ProcessError`] for undecodable or oversized sources, invalid
 /// geometry, and unsupported formats. Never panics on bad input.
 pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
-    let (width, height, orientation) = probe(job.source, job.source_format)?;
-    // `a_ignore`: the pixels as stored, whatever EXIF says.
-    let orientation = if job.transformation.ignores_orientation() {
-        Orientation::NoTransforms
-    } else {
-        orientation
+    let original = Original {
+        bytes: job.source,
+        format: job.source_format,
+        ignore_orientation: job.transformation.ignores_orientation(),
     };
-    if u64::from(width) * u64::from(height) > job.max_pixels {
-        return Err(ProcessError::TooManyPixels {
-            width,
-            height,
-            max: job.max_pixels,
-        });
-    }
-    if let Some(reason) = extreme_shape(width, height) {
-        return Err(ProcessError::ImpossibleShape(reason));
-    }
-    let oriented = if rotates(orientation) {
-        (height, width)
-    } else {
-        (width, height)
+    let (oriented, orientation) = original.checked(job.max_pixels)?;
+    let layers = Layers {
+        images: job.layers,
+        max_pixels: job.max_pixels,
     };
     // The whole chain is planned, and every size it derives checked,
-    // before a single pixel buffer exists.
-    let plans = plan_chain(oriented.0, oriented.1, job.transformation)?;
+    // before a single pixel buffer exists; layers are probed, not decoded.
+    let plans = plan_chain(oriented.0, oriented.1, job.transformation, &layers)?;
     let output = plans.last().map_or(oriented, Plan::output);
     check_encoder_limits(output, job.output)?;
-    let mut image = decode(job, plans.first(), oriented, orientation)?;
-    image.apply_orientation(orientation);
-    image = normalise(image);
-    for (index, step_plan) in plans.into_iter().enumerate() {
-        let step_plan = if index == 0 {
-            step_plan.for_input(oriented, image.dimensions())
-        } else {
-            step_plan
-        };
-        image = apply(image, &step_plan)?;
-    }
+    let image = original.run(&plans, &layers, oriented, orientation, job.max_pixels)?;
     let (width, height) = image.dimensions();
     let mut bytes = encode(
         &image,
@@ -227,16 +317,17 @@ pub(super) fn other_decoder(
 /// 1/4 or 1/8 scale, which libjpeg-turbo does for a fraction of the cost,
 /// as long as the decoded size still covers the first resize target.
 fn decode(
-    job: &RenderJob<'_>,
+    original: &Original<'_>,
+    max_pixels: u64,
     first: Option<&Plan>,
     oriented: (u32, u32),
     orientation: Orientation,
 ) -> Result<DynamicImage, ProcessError> {
-    if matches!(job.source_format, ImageFormat::Avif | ImageFormat::Heic) {
-        return super::heif::decode(job.source).map_err(unreadable);
+    if matches!(original.format, ImageFormat::Avif | ImageFormat::Heic) {
+        return super::heif::decode(original.bytes).map_err(unreadable);
     }
-    if job.source_format != ImageFormat::Jpeg {
-        let decoder = other_decoder(job.source, job.source_format)?;
+    if original.format != ImageFormat::Jpeg {
+        let decoder = other_decoder(original.bytes, original.format)?;
         let (width, height) = decoder.dimensions();
         // The decoders' own allocation limit (512 MiB) backs up the pixel
         // limit when an operator raises MEDIA_MAX_PIXELS very high.
@@ -244,13 +335,15 @@ fn decode(
             image::ImageError::Limits(_) => ProcessError::TooManyPixels {
                 width,
                 height,
-                max: job.max_pixels,
+                max: max_pixels,
             },
             other => unreadable(other),
         });
     }
     let mut decompressor = turbojpeg::Decompressor::new().map_err(unreadable)?;
-    let header = decompressor.read_header(job.source).map_err(unreadable)?;
+    let header = decompressor
+        .read_header(original.bytes)
+        .map_err(unreadable)?;
     let needed = first.map(|p| {
         let (w, h) = p.input_needed(oriented);
         if rotates(orientation) {
@@ -285,7 +378,7 @@ fn decode(
         format: turbojpeg::PixelFormat::RGB,
     };
     decompressor
-        .decompress(job.source, image.as_deref_mut())
+        .decompress(original.bytes, image.as_deref_mut())
         .map_err(unreadable)?;
     let buffer = image::RgbImage::from_raw(
         u32::try_from(scaled.width).map_err(unreadable)?,
@@ -309,7 +402,15 @@ fn normalise(image: DynamicImage) -> DynamicImage {
 /// pads instead of cutting.
 const FILL_PAD_MIN_DETAIL: f64 = 0.8;
 
-fn apply(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessError> {
+fn apply(
+    mut image: DynamicImage,
+    plan: &Plan,
+    layers: &Layers<'_>,
+) -> Result<DynamicImage, ProcessError> {
+    if let Some(laid) = &plan.composite {
+        let layer = layers.draw(laid)?;
+        return Ok(composite::lay(&image, &layer, laid));
+    }
     let resize_to = |image: &DynamicImage, (w, h): (u32, u32)| {
         resize::resize(image, w, h).map_err(ProcessError::Encode)
     };

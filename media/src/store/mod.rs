@@ -187,6 +187,12 @@ pub trait Store: Send + Sync + 'static {
     /// handler then redirects instead of streaming).
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<url::Url>;
 
+    /// Whether [`Self::public_url`] answers: the backend renders and
+    /// delivers itself.
+    fn renders_itself(&self) -> bool {
+        false
+    }
+
     /// Keys of objects created before `cutoff`, finished or not, for the
     /// orphan sweep. Backends that cannot list cheaply answer none.
     async fn keys_before(

@@ -188,6 +188,42 @@ struct Asked<'a> {
     client: IpAddr,
 }
 
+/// The canonical text a backend that renders itself is sent: each layer
+/// named by what that backend calls it, which it must hold.
+async fn remote_text(
+    state: &AppState,
+    transformation: &Transformation,
+    record: &MediaRecord,
+) -> Result<String, AppError> {
+    if transformation.layer_sources().is_empty() {
+        return Ok(transformation.canonical());
+    }
+    let layers = state
+        .variants
+        .layer_records(transformation)
+        .await
+        .map_err(MediaError::from)?;
+    if let Some(elsewhere) = layers.iter().find(|l| l.record.backend != record.backend) {
+        return Err(AppError::bad_request(
+            "invalid-transformation",
+            format!(
+                "l: media {} is stored on another backend; a backend draws only the layers it holds",
+                elsewhere.record.id
+            ),
+        ));
+    }
+    let renamed = transformation.with_layer_ids(&|source| {
+        layers
+            .iter()
+            .find(|l| l.public_id == source.public_id)
+            .map_or_else(
+                || source.public_id.clone(),
+                |l| l.record.storage_key.as_str().replace('/', ":"),
+            )
+    });
+    Ok(renamed.canonical())
+}
+
 /// The answer for `record` (the asked media, or its stand-in).
 async fn respond(
     state: &AppState,
@@ -237,8 +273,12 @@ async fn respond(
     // transformation, through a redirect or through us. Always its
     // canonical text, never what the client wrote: only values we parsed,
     // in the one spelling Cloudinary reads, reach another service.
-    let canonical = transformation.canonical();
     let store = state.library.stores().get(record.backend)?;
+    let canonical = if store.renders_itself() {
+        remote_text(state, transformation, record).await?
+    } else {
+        String::new()
+    };
     if let Some(location) = store.public_url(&record.storage_key, &canonical, ext.extension()) {
         match state.delivery.remote {
             RemoteDelivery::Redirect => return Ok(redirect(&location)),

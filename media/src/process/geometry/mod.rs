@@ -3,9 +3,11 @@
 //! arithmetic, so every size is known before the first decode and is
 //! tested against a table of expected sizes.
 
+mod layer;
 mod place;
 mod rotate;
 
+pub use layer::{plan_layer, Composite, LayerSizes, NoLayers};
 pub use place::place;
 pub use rotate::Turn;
 
@@ -34,8 +36,9 @@ pub struct Pad {
 
 /// What one step does to an image of a given size, in order: a quarter
 /// turn (`a_auto_right`), cut a window from it, resize that, pad onto a
-/// canvas, then flip and turn (`a_`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// canvas, then flip and turn (`a_`). A layer's step does nothing but
+/// lay its [`Composite`].
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
     /// `a_auto_right`/`a_auto_left`: clockwise (`true`) or not, first.
     pub pre_turn: Option<bool>,
@@ -55,6 +58,8 @@ pub struct Plan {
     pub backdrop: Option<Rgba>,
     /// `a_`: flips and a turn after everything else.
     pub turn: Option<Turn>,
+    /// `l_`/`u_`: a layer laid on the image.
+    pub composite: Option<Box<Composite>>,
 }
 
 impl Plan {
@@ -75,6 +80,9 @@ impl Plan {
 
     /// Final width and height.
     pub fn output(&self) -> (u32, u32) {
+        if let Some(composite) = &self.composite {
+            return composite.canvas;
+        }
         match self.turn {
             Some(turn) => turn.output,
             None => self.before_turn(),
@@ -225,6 +233,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
         fill_pad: None,
         look: Look::default(),
         backdrop: None,
+        composite: None,
         turn: None,
     };
     // One side given: the other follows the input's aspect ratio. The
@@ -261,7 +270,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
             pre_crop: Some(window),
             resize: out,
             auto_gravity: gravity == Gravity::Auto,
-            ..same
+            ..same.clone()
         }
     };
     let padded = |inner: (u32, u32), out: (u32, u32)| -> Plan {
@@ -276,7 +285,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
                 y: spot.y,
                 colour: step.background.unwrap_or(WHITE),
             }),
-            ..same
+            ..same.clone()
         }
     };
 
@@ -300,7 +309,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
                 pre_crop: Some(window),
                 resize: out,
                 auto_gravity: gravity == Gravity::Auto,
-                ..same
+                ..same.clone()
             }
         }
         // No size at all: only an aspect ratio (or nothing) to honour.
@@ -311,46 +320,46 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
                     pre_crop: Some(window),
                     resize: (window.width, window.height),
                     auto_gravity: gravity == Gravity::Auto,
-                    ..same
+                    ..same.clone()
                 }
             }
             Some(ar) if crop == Crop::Scale => Plan {
                 resize: (side(sw, "ar")?, side(sw / ar, "ar")?),
-                ..same
+                ..same.clone()
             },
             _ if dpr != 1.0 => Plan {
                 resize: scaled(dpr)?,
-                ..same
+                ..same.clone()
             },
-            _ => same,
+            _ => same.clone(),
         },
         (Crop::Scale, w, h) => Plan {
             resize: keep_aspect(w, h)?,
-            ..same
+            ..same.clone()
         },
         (Crop::Fit, Some(w), Some(h)) => Plan {
             resize: scaled(fit_scale(w, h))?,
-            ..same
+            ..same.clone()
         },
         (Crop::Limit, Some(w), Some(h)) => {
             let s = fit_scale(w, h);
             if s >= 1.0 {
-                same
+                same.clone()
             } else {
                 Plan {
                     resize: scaled(s)?,
-                    ..same
+                    ..same.clone()
                 }
             }
         }
         (Crop::Mfit, Some(w), Some(h)) => {
             let s = fit_scale(w, h);
             if s <= 1.0 {
-                same
+                same.clone()
             } else {
                 Plan {
                     resize: scaled(s)?,
-                    ..same
+                    ..same.clone()
                 }
             }
         }
@@ -359,10 +368,10 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
             if over == (crop == Crop::Limit) {
                 Plan {
                     resize: keep_aspect(w, h)?,
-                    ..same
+                    ..same.clone()
                 }
             } else {
-                same
+                same.clone()
             }
         }
         (Crop::Fill | Crop::Thumb | Crop::Auto, Some(w), Some(h)) => {
@@ -379,7 +388,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
                     pre_crop: Some(window),
                     resize: region,
                     auto_gravity: gravity == Gravity::Auto,
-                    ..same
+                    ..same.clone()
                 }
             } else {
                 cut_to(out)
@@ -404,7 +413,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
         (Crop::Mpad, Some(w), Some(h)) => {
             let s = fit_scale(w, h);
             if s < 1.0 {
-                same
+                same.clone()
             } else {
                 padded(scaled(s)?, (side(w, w_from)?, side(h, h_from)?))
             }
@@ -426,7 +435,7 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
             let never_up = matches!(crop, Crop::Lfill | Crop::Lpad);
             let up = w.is_some_and(|w| w > sw) || h.is_some_and(|h| h > sh);
             if never_up && up {
-                same
+                same.clone()
             } else {
                 Plan {
                     resize: keep_aspect(w, h)?,
@@ -458,17 +467,34 @@ pub fn plan_chain(
     width: u32,
     height: u32,
     transformation: &Transformation,
+    layers: &dyn LayerSizes,
 ) -> Result<Vec<Plan>, TransformError> {
-    let mut size = (width, height);
-    let mut plans = Vec::with_capacity(transformation.steps.len());
+    plan_steps((width, height), &transformation.steps, layers)
+}
+
+/// [`plan_chain`] for a list of steps (a chain's, or a layer's own).
+fn plan_steps(
+    input: (u32, u32),
+    steps: &[Step],
+    layers: &dyn LayerSizes,
+) -> Result<Vec<Plan>, TransformError> {
+    let mut size = input;
+    let mut plans = Vec::with_capacity(steps.len());
     // Variables and conditions are weighed at each step on the size the
     // image has there; a plain chain passes through unchanged.
     let mut flow = Flow::new(size);
-    for step in &transformation.steps {
+    for step in steps {
         let Some(step) = flow.next(step, size)? else {
             continue;
         };
-        let planned = plan(size.0, size.1, &step)?;
+        let planned = match &step.layer {
+            Some(layer) => Plan {
+                resize: size,
+                composite: Some(Box::new(plan_layer(size, layer, layers)?)),
+                ..Plan::default()
+            },
+            None => plan(size.0, size.1, &step)?,
+        };
         size = planned.output();
         plans.push(planned);
     }

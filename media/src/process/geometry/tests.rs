@@ -134,7 +134,7 @@ fn fill_crops_by_gravity_and_pad_places_by_gravity() {
 }
 
 fn first_plan(t: &str) -> Plan {
-    plan_chain(3000, 2000, &chain(t)).expect(t)[0]
+    plan_chain(3000, 2000, &chain(t), &NoLayers).expect(t)[0].clone()
 }
 
 /// `c_crop` regions as Cloudinary places them: from the top left with
@@ -198,18 +198,31 @@ fn seen_attacks_are_bounded_or_refused() {
         3000,
         2000,
         &chain("c_scale,w_4096,h_1/c_fill,w_4096,h_4096"),
+        &NoLayers,
     )
     .expect("bounded");
     assert_eq!(plans[1].resize, (4096, 4096));
     assert_eq!(plans[1].pre_crop.map(|w| (w.width, w.height)), Some((1, 1)));
     // t_hero on a 4000x4 strip: the window is cut first, so no
     // intermediate is larger than the output.
-    let hero = plan_chain(4000, 4, &chain("c_fill,g_auto,w_1600,h_900,q_auto")).expect("ok");
+    let hero = plan_chain(
+        4000,
+        4,
+        &chain("c_fill,g_auto,w_1600,h_900,q_auto"),
+        &NoLayers,
+    )
+    .expect("ok");
     assert_eq!(hero[0].resize, (1600, 900));
     let window = hero[0].pre_crop.expect("window");
     assert!(window.width <= 4000 && window.height <= 4, "{window:?}");
     // t_thumb on a 1x50,000,000 strip (refused at upload, but may be stored).
-    let thumb = plan_chain(1, 50_000_000, &chain("c_thumb,g_auto,w_150,h_150")).expect("ok");
+    let thumb = plan_chain(
+        1,
+        50_000_000,
+        &chain("c_thumb,g_auto,w_150,h_150"),
+        &NoLayers,
+    )
+    .expect("ok");
     assert_eq!(thumb[0].resize, (150, 150));
     for (t, culprit) in [
         ("ar_0.1", "ar"),
@@ -219,7 +232,7 @@ fn seen_attacks_are_bounded_or_refused() {
         ("c_scale,w_1,h_4096/c_scale,w_2", "w"),
         ("c_scale,w_4096,h_1/h_4096", "h"),
     ] {
-        let err = plan_chain(3000, 2000, &chain(t)).expect_err(t);
+        let err = plan_chain(3000, 2000, &chain(t), &NoLayers).expect_err(t);
         assert_eq!(err.parameter, culprit, "{t}: {err}");
     }
 }
@@ -237,9 +250,9 @@ fn extreme_originals_are_named() {
 
 #[test]
 fn a_plan_for_a_smaller_decode_keeps_its_output() {
-    let plans = plan_chain(3000, 2000, &chain("c_fill,g_east,w_100,h_100")).expect("ok");
+    let plans = plan_chain(3000, 2000, &chain("c_fill,g_east,w_100,h_100"), &NoLayers).expect("ok");
     assert_eq!(plans[0].input_needed((3000, 2000)), (150, 100));
-    let scaled = plans[0].for_input((3000, 2000), (375, 250));
+    let scaled = plans[0].clone().for_input((3000, 2000), (375, 250));
     assert_eq!(scaled.resize, (100, 100));
     assert_eq!(
         scaled.pre_crop,
@@ -322,7 +335,7 @@ mod properties {
         ) {
             prop_assume!(extreme_shape(width, height).is_none());
             let Ok(t) = Transformation::parse(text.split('/')) else { return Ok(()) };
-            let Ok(plans) = plan_chain(width, height, &t) else { return Ok(()) };
+            let Ok(plans) = plan_chain(width, height, &t, &NoLayers) else { return Ok(()) };
             let mut input = (width, height);
             for p in &plans {
                 if p.pre_turn.is_some() {

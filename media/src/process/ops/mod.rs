@@ -2,6 +2,7 @@
 //! the plan decided, and never looks at the URL.
 
 pub mod canvas;
+pub mod composite;
 pub mod effects;
 pub mod energy;
 pub mod metadata;

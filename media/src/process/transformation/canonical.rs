@@ -5,12 +5,20 @@
 use super::values::print_decimal;
 use super::{background, look};
 use super::{
-    AutoQuality, Branch, Crop, Flag, FormatRequest, Gravity, Length, Offset, Progressive, Quality,
-    Rotation, Step,
+    AutoQuality, Branch, Crop, Flag, FormatRequest, Gravity, Layer, Length, Offset, Progressive,
+    Quality, Rotation, Step,
 };
 
 pub(super) fn text(steps: &[Step]) -> String {
     steps.iter().map(step).collect::<Vec<_>>().join("/")
+}
+
+/// A step as its components: one, or a layer's several.
+fn step(s: &Step) -> String {
+    match &s.layer {
+        Some(inner) => layer(inner),
+        None => params(s).join(","),
+    }
 }
 
 fn length(l: Length) -> String {
@@ -72,10 +80,57 @@ fn flag(f: &Flag) -> String {
         Flag::IgnoreAspectRatio => "ignore_aspect_ratio".into(),
         Flag::Png24 => "png24".into(),
         Flag::Png32 => "png32".into(),
+        Flag::Relative => "relative".into(),
+        Flag::Tiled => "tiled".into(),
+        Flag::LayerApply => "layer_apply".into(),
     }
 }
 
-fn step(s: &Step) -> String {
+/// The components a layer prints as: `l_ID` among its first step's
+/// parameters, its other steps, and `fl_layer_apply` with the placement.
+fn layer(layer: &Layer) -> String {
+    let open = format!(
+        "{}_{}",
+        if layer.under { "u" } else { "l" },
+        layer.source.public_id
+    );
+    let mut components = Vec::new();
+    let mut steps = layer.steps.iter();
+    let mut first = steps.next().map(params).unwrap_or_default();
+    first.push(open);
+    first.sort();
+    components.push(first.join(","));
+    for inner in steps {
+        components.push(step(inner));
+    }
+    let placement = layer.placement;
+    let mut flags = vec!["layer_apply"];
+    if placement.no_overflow {
+        flags.push("no_overflow");
+    }
+    if placement.tiled {
+        flags.push("tiled");
+    }
+    let mut apply = vec![format!("fl_{}", flags.join("."))];
+    if let Some(blend) = placement.blend {
+        apply.push(format!("e_{}", blend.as_str()));
+    }
+    if let Some(gravity) = placement.gravity {
+        apply.push(format!("g_{}", gravity.as_str()));
+    }
+    if let Some(x) = placement.x {
+        apply.push(format!("x_{}", offset(x)));
+    }
+    if let Some(y) = placement.y {
+        apply.push(format!("y_{}", offset(y)));
+    }
+    apply.sort();
+    components.push(apply.join(","));
+    components.join("/")
+}
+
+/// One component's parameters, in their one order.
+fn params(s: &Step) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(r) = s.rotation {
         parts.push(format!("a_{}", rotation(r)));
@@ -166,7 +221,7 @@ fn step(s: &Step) -> String {
         first.push(format!("${name}_{}", expression.text()));
     }
     first.extend(parts);
-    first.join(",")
+    first
 }
 
 impl Crop {

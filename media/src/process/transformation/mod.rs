@@ -10,6 +10,7 @@ mod background;
 mod canonical;
 mod expression;
 mod hints;
+mod layer;
 mod look;
 mod parse;
 mod resolve;
@@ -23,6 +24,7 @@ pub use background::{
 };
 pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
+pub use layer::{Blend, Layer, LayerSource, Placement, MAX_LAYERS};
 pub use look::{Border, Corners, Effect, Look, MAX_BORDER};
 pub use resolve::Flow;
 pub use values::MAX_OFFSET;
@@ -222,8 +224,17 @@ pub enum Flag {
     ImmutableCache,
     /// Lossy output is already what JPEG, WebP and AVIF give.
     Lossy,
-    /// About layers; accepted so CldImage's URLs parse.
+    /// Beside `fl_layer_apply`: the canvas keeps the image's size.
+    /// Elsewhere accepted so CldImage's URLs parse, and changes nothing.
     NoOverflow,
+    /// In a layer's own transformation: relative sizes (`w_0.5`) are of
+    /// the image the layer goes on, not of the layer.
+    Relative,
+    /// Beside `fl_layer_apply`: the layer repeats across the image. Taken
+    /// into the placement while parsing.
+    Tiled,
+    /// Closes a layer. Taken away while parsing.
+    LayerApply,
     /// `f_auto` already keeps the original's family.
     AnyFormat,
     /// About vector and video sources.
@@ -238,7 +249,7 @@ impl Flag {
     pub fn renders(&self) -> bool {
         matches!(
             self,
-            Self::Progressive(_) | Self::KeepIptc | Self::KeepAttribution
+            Self::Progressive(_) | Self::KeepIptc | Self::KeepAttribution | Self::Relative
         )
     }
 }
@@ -325,6 +336,8 @@ pub struct Step {
     pub branch: Option<Branch>,
     /// `e_`, `co_`, `r_`, `bo_`, `o_`.
     pub look: Look,
+    /// A layer drawn on the image (such a step holds nothing else).
+    pub layer: Option<Box<Layer>>,
 }
 
 impl Step {
@@ -351,6 +364,7 @@ impl Step {
             pending,
             branch,
             look,
+            layer,
         } = self;
         width.is_none()
             && height.is_none()
@@ -369,6 +383,7 @@ impl Step {
             && pending.is_empty()
             && branch.is_none()
             && look.is_plain()
+            && layer.is_none()
     }
 }
 
@@ -422,6 +437,41 @@ impl Transformation {
         self.steps
             .iter()
             .any(|s| !s.assignments.is_empty() || !s.pending.is_empty() || s.branch.is_some())
+    }
+
+    /// Every layer the chain draws, nested ones included.
+    pub fn layer_sources(&self) -> Vec<&LayerSource> {
+        self.steps
+            .iter()
+            .filter_map(|s| s.layer.as_deref())
+            .flat_map(Layer::sources)
+            .collect()
+    }
+
+    /// The same chain with each layer's public id replaced by `rename`'s
+    /// answer (what another backend calls the same media).
+    pub fn with_layer_ids(&self, rename: &dyn Fn(&LayerSource) -> String) -> Self {
+        fn steps(list: &[Step], rename: &dyn Fn(&LayerSource) -> String) -> Vec<Step> {
+            list.iter()
+                .map(|step| match &step.layer {
+                    Some(layer) => Step {
+                        layer: Some(Box::new(Layer {
+                            source: LayerSource {
+                                public_id: rename(&layer.source),
+                            },
+                            steps: steps(&layer.steps, rename),
+                            ..(**layer).clone()
+                        })),
+                        ..step.clone()
+                    },
+                    None => step.clone(),
+                })
+                .collect()
+        }
+        Self {
+            steps: steps(&self.steps, rename),
+            default_image: self.default_image.clone(),
+        }
     }
 
     /// `a_ignore` anywhere: the EXIF orientation is not applied.

@@ -7,9 +7,10 @@
 use percent_encoding::percent_decode_str;
 
 use super::expression::{looks_symbolic, variable_name, Condition, Expression};
+use super::layer::{self, Item};
 use super::{hints, look, values};
 use super::{
-    Branch, Crop, Gravity, Length, NamedTransformations, Step, Symbolic, TransformError,
+    Branch, Crop, Flag, Gravity, Length, NamedTransformations, Step, Symbolic, TransformError,
     Transformation, MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
 };
 
@@ -22,7 +23,7 @@ pub(super) fn transformation<'a>(
     components: impl IntoIterator<Item = &'a str>,
     names: &dyn NamedTransformations,
 ) -> Result<Transformation, TransformError> {
-    let mut steps = Vec::new();
+    let mut items = Vec::new();
     let mut default_image = None;
     let mut total = 0;
     for (index, component) in components.into_iter().enumerate() {
@@ -39,10 +40,10 @@ pub(super) fn transformation<'a>(
                 format!("at most {MAX_COMPONENTS} chained components"),
             ));
         }
-        component_into(component, names, 0, &mut steps, &mut default_image)?;
+        component_into(component, names, 0, &mut items, &mut default_image)?;
     }
     Ok(Transformation {
-        steps,
+        steps: layer::fold(items)?,
         default_image,
     })
 }
@@ -51,7 +52,7 @@ fn component_into(
     component: &str,
     names: &dyn NamedTransformations,
     depth: usize,
-    steps: &mut Vec<Step>,
+    steps: &mut Vec<Item>,
     default_image: &mut Option<String>,
 ) -> Result<(), TransformError> {
     if component.is_empty() {
@@ -60,6 +61,9 @@ fn component_into(
     let mut step = Step::default();
     let mut named: Option<&str> = None;
     let mut only_whole_chain = false;
+    // `l_`/`u_`: this component opens a layer.
+    let mut opening = None;
+    let mut blend = None;
     for param in component.split(',') {
         let (key, raw) = param
             .split_once('_')
@@ -103,6 +107,19 @@ fn component_into(
             step.pending.push((symbolic, expression));
             continue;
         }
+        if key == "l" || key == "u" {
+            let source = layer::source(&value).map_err(|r| TransformError::new(name.clone(), r))?;
+            if opening.replace((source, key == "u")).is_some() {
+                return Err(TransformError::new(name, "one layer per component"));
+            }
+            continue;
+        }
+        if let Some(mode) = (key == "e").then(|| layer::blend(&value)).flatten() {
+            if blend.replace(mode).is_some() {
+                return Err(TransformError::new("e", "given twice in one component"));
+            }
+            continue;
+        }
         if key == "d" {
             // The stand-in for a missing image: about the whole answer,
             // not this component's pixels.
@@ -122,6 +139,14 @@ fn component_into(
             "stands in a component of its own beside t_ or d_: write if_…/t_name/if_end",
         ));
     }
+    let applying = step.flags.contains(&Flag::LayerApply);
+    step.flags.retain(|f| *f != Flag::LayerApply);
+    if (opening.is_some() || applying) && (named.is_some() || only_whole_chain) {
+        return Err(TransformError::new(
+            "t",
+            "t_ and d_ stand apart from l_, u_ and fl_layer_apply",
+        ));
+    }
     if let Some(list) = named {
         expand(list, names, depth, steps, default_image)?;
         only_whole_chain = true;
@@ -132,7 +157,32 @@ fn component_into(
         return Ok(());
     }
     check_sizes(&step)?;
-    steps.push(step);
+    let item = match (opening, applying) {
+        (Some((source, under)), closed) => Item::Open {
+            source,
+            under,
+            step,
+            blend,
+            closed,
+        },
+        (None, true) => Item::Apply(layer::placement(step, blend)?),
+        (None, false) => {
+            if blend.is_some() {
+                return Err(TransformError::new(
+                    "e",
+                    "blend modes (multiply, screen, overlay, mask, cut_out) go with fl_layer_apply",
+                ));
+            }
+            if step.flags.contains(&Flag::Tiled) {
+                return Err(TransformError::new(
+                    "fl",
+                    "fl_tiled goes with fl_layer_apply",
+                ));
+            }
+            Item::Step(step)
+        }
+    };
+    steps.push(item);
     if steps.len() > MAX_STEPS {
         return Err(TransformError::new(
             "transformation",
@@ -147,7 +197,7 @@ fn expand(
     list: &str,
     names: &dyn NamedTransformations,
     depth: usize,
-    steps: &mut Vec<Step>,
+    steps: &mut Vec<Item>,
     default_image: &mut Option<String>,
 ) -> Result<(), TransformError> {
     let wanted: Vec<&str> = list.split('.').collect();
@@ -270,17 +320,14 @@ pub(super) fn parameter(
             &mut step.look.opacity,
             look::opacity(value).map_err(|r| bad(&r))?,
         ),
+        // url-gen writes each flag as its own `fl_` (`fl_layer_apply,
+        // fl_no_overflow`), the other SDKs join them with dots.
         "fl" => {
-            if !step.flags.is_empty() {
-                return Err(twice());
+            for flag in value.split('.') {
+                step.flags.push(values::flag(flag).map_err(|r| bad(&r))?);
             }
-            let mut flags = value
-                .split('.')
-                .map(|f| values::flag(f).map_err(|r| bad(&r)))
-                .collect::<Result<Vec<_>, _>>()?;
-            flags.sort();
-            flags.dedup();
-            step.flags = flags;
+            step.flags.sort();
+            step.flags.dedup();
             Ok(())
         }
         _ => return Err(bad("unknown parameter")),

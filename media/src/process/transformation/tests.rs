@@ -273,7 +273,6 @@ fn new_nonsense_is_refused_naming_the_parameter() {
         ("fl_png8", "fl"),
         ("fl_force_icc", "fl"),
         ("fl_lossy:1", "fl"),
-        ("fl_lossy,fl_png24", "fl"),
         ("$9width_100", "$9width"),
         ("$width_!text!", "$width"),
         ("if_w_gt_100", "if"),

@@ -260,10 +260,13 @@ pub(super) fn flag(raw: &str) -> Result<Flag, String> {
         "ignore_aspect_ratio" => no_argument(Flag::IgnoreAspectRatio),
         "png24" => no_argument(Flag::Png24),
         "png32" => no_argument(Flag::Png32),
+        "relative" => no_argument(Flag::Relative),
+        "tiled" => no_argument(Flag::Tiled),
+        "layer_apply" => no_argument(Flag::LayerApply),
         "animated" | "awebp" | "apng" | "clip" | "clip_evenodd" | "cutter" | "draco"
-        | "getinfo" | "group4" | "ignore_mask_channels" | "layer_apply" | "region_relative"
-        | "relative" | "rasterize" | "replace_image" | "sanitize" | "text_disallow_overflow"
-        | "text_no_trim" | "tiff8_lzw" | "tiled" | "c2pa" | "png8" | "force_icc" => Err(format!(
+        | "getinfo" | "group4" | "ignore_mask_channels" | "region_relative"
+        | "rasterize" | "replace_image" | "sanitize" | "text_disallow_overflow"
+        | "text_no_trim" | "tiff8_lzw" | "c2pa" | "png8" | "force_icc" => Err(format!(
             "fl_{name} is a Cloudinary flag this service does not apply yet (see the README's Cloudinary table)"
         )),
         _ => Err("unknown flag".into()),

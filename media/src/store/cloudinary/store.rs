@@ -403,6 +403,10 @@ impl Store for CloudinaryStore {
         }
     }
 
+    fn renders_itself(&self) -> bool {
+        true
+    }
+
     fn public_url(&self, key: &StorageKey, transformation: &str, ext: &str) -> Option<Url> {
         let (kind, public_id) = split_key(key);
         // A raw file's public id is its whole name: no extension is added.

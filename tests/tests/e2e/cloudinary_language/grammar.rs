@@ -12,7 +12,7 @@ use avenue_tests::{fixtures, signed_path, spawn_media, spawn_media_with, DEV_SIG
 use image::GenericImageView;
 use serde_json::json;
 
-use super::{decoded, stored};
+use super::{decoded, sent_to_cloudinary, stored};
 
 const CHROME: (&str, &str) = ("accept", "image/avif,image/webp,*/*");
 
@@ -253,29 +253,7 @@ async fn the_cloudinary_backend_is_sent_the_canonical_text() {
     .await;
     let d = stored(&app, fixtures::landmarks(300, 200)).await;
     let id = d.id.to_string();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let location = |url: String| {
-        let client = client.clone();
-        let full = app.url(&url);
-        async move {
-            let answer = client.get(&full).send().await.expect("answer");
-            assert_eq!(answer.status(), 302, "{full}");
-            answer.headers()["location"]
-                .to_str()
-                .expect("ascii")
-                .to_owned()
-        }
-    };
-    let forwarded = |location: &str| {
-        location
-            .split_once("/image/upload/")
-            .and_then(|(_, tail)| tail.split_once('/'))
-            .map(|(_, signed)| signed.to_owned())
-            .expect("a signed delivery path")
-    };
+
     for (options, text) in [
         (
             json!({"crop": "crop", "gravity": "xy_center", "x": 150, "y": 100, "width": 60, "height": 40, "angle": "hflip", "sign_url": true}),
@@ -304,13 +282,13 @@ async fn the_cloudinary_backend_is_sent_the_canonical_text() {
         ),
     ] {
         let url = node_url(&id, &options, DEV_SIGNING_SECRET);
-        let sent = forwarded(&location(url.clone()).await);
+        let sent = sent_to_cloudinary(&app, &url).await;
         assert!(sent.starts_with(text), "{url} was sent as {sent}");
     }
     // A default image is looked up here and its own Cloudinary id sent.
     let missing = "00000000000000000000000000000000";
     let options = json!({"default_image": format!("{id}.png"), "width": 60, "crop": "scale", "sign_url": true});
-    let sent = forwarded(&location(node_url(missing, &options, DEV_SIGNING_SECRET)).await);
+    let sent = sent_to_cloudinary(&app, &node_url(missing, &options, DEV_SIGNING_SECRET)).await;
     assert!(sent.starts_with("c_scale,w_60/avenue/"), "{sent}");
     assert!(!sent.contains("d_"), "{sent}");
     app.stop().await;

@@ -10,6 +10,7 @@ mod effects;
 mod geometry;
 mod grammar;
 mod hints;
+mod layers;
 mod nuxt;
 mod unsigned;
 mod variables;
@@ -27,4 +28,22 @@ async fn decoded(response: reqwest::Response, what: &str) -> image::DynamicImage
     assert_eq!(response.status(), 200, "{what}");
     let bytes = response.bytes().await.expect("body");
     image::load_from_memory(&bytes).expect("a decodable image")
+}
+
+/// The transformation and file a Cloudinary-mode app redirects `url` to:
+/// what Cloudinary is sent, after its signature.
+async fn sent_to_cloudinary(app: &MediaApp, url: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let full = app.url(url);
+    let answer = client.get(&full).send().await.expect("answer");
+    assert_eq!(answer.status(), 302, "{full}");
+    let location = answer.headers()["location"].to_str().expect("ascii");
+    location
+        .split_once("/image/upload/")
+        .and_then(|(_, tail)| tail.split_once('/'))
+        .map(|(_, signed)| signed.to_owned())
+        .expect("a signed delivery path")
 }
