@@ -26,14 +26,28 @@ layer FILE [ops…] {"gravity", "x", "y", "blend", "under", "tiled",
 as Cloudinary's layer placement table says: x and y point away from an
 east or south edge, else right and down, a fraction is of the image;
 the canvas grows to hold the layer unless no_overflow or tiled; blends
-are Pillow's ImageChops with the image first). OUT is written as PNG,
+are Pillow's ImageChops with the image first);
+text FONT_FILE SIZE TEXT [r,g,b,a] [r,g,b,a]|null {placement as layer}
+(l_text: FreeType through Pillow sets TEXT in a box as wide as its
+advance and as tall as the face's ascent and descent, on the background
+or transparent, then lays it as `layer` does). OUT is written as PNG,
 RGBA.
 """
 
 import json
+import math
 import sys
 
-from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps, ImageStat
+from PIL import (
+    Image,
+    ImageChops,
+    ImageDraw,
+    ImageEnhance,
+    ImageFilter,
+    ImageFont,
+    ImageOps,
+    ImageStat,
+)
 
 
 def apply(image, op):
@@ -99,6 +113,17 @@ def apply(image, op):
         for inner in ops:
             layer = apply(layer, inner)
         return lay(image, layer, spec)
+    if name == "text":
+        path, size, text, colour, background, spec = args
+        font = ImageFont.truetype(path, size)
+        ascent, descent = font.getmetrics()
+        box = (max(1, math.ceil(font.getlength(text))), ascent + descent)
+        coverage = Image.new("L", box, 0)
+        ImageDraw.Draw(coverage).text((0, 0), text, font=font, fill=255, anchor="la")
+        ink = Image.new("RGBA", box, tuple(colour))
+        ink.putalpha(ImageChops.multiply(coverage, Image.new("L", box, colour[3])))
+        ground = Image.new("RGBA", box, tuple(background) if background else (0, 0, 0, 0))
+        return lay(image, Image.alpha_composite(ground, ink), spec)
     if name == "fliph":
         return ImageOps.mirror(image)
     if name == "flipv":

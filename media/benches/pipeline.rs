@@ -7,6 +7,7 @@ use std::io::Cursor;
 
 use avenue_media::process::format::ImageFormat;
 use avenue_media::process::pipeline::{render, RenderJob};
+use avenue_media::process::text::Fonts;
 use avenue_media::process::transformation::Transformation;
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -31,6 +32,7 @@ fn bench(c: &mut Criterion) {
     let source = photo(3000, 2000);
     let card = Transformation::parse(["c_fill,w_400,h_300,q_80"]).expect("valid");
     let large = Transformation::parse(["c_fill,w_2000,h_1500,q_80"]).expect("valid");
+    let fonts = Fonts::default();
     let job = |t: &'static Transformation, output| RenderJob {
         source: &source,
         source_format: ImageFormat::Jpeg,
@@ -39,6 +41,7 @@ fn bench(c: &mut Criterion) {
         quality: 80,
         max_pixels: 50_000_000,
         layers: &[],
+        fonts: &fonts,
     };
     let card: &'static Transformation = Box::leak(Box::new(card));
     let large: &'static Transformation = Box::leak(Box::new(large));

@@ -134,6 +134,7 @@ impl Application {
                 max_wait: settings.delivery.render_wait,
             },
             metrics.variants.clone(),
+            Arc::new(fonts(&settings.delivery.font_dir)),
         );
         let background = Background::start(variants.clone(), settings.delivery.background_queue)
             .context("starting the background renderer")?;
@@ -253,4 +254,16 @@ async fn sweep_forever(library: MediaLibrary, policy: SweepPolicy, every: Durati
             Err(err) => tracing::warn!(error = ?anyhow::Error::from(err), "sweep failed"),
         }
     }
+}
+
+/// The fonts text layers are set in, read once. Missing ones are named
+/// in the log here and refused (400) when a URL asks for them.
+fn fonts(dir: &std::path::Path) -> crate::process::text::Fonts {
+    let fonts = crate::process::text::Fonts::load(dir);
+    if fonts.count() == 0 {
+        tracing::warn!(dir = %dir.display(), "no fonts found: text layers will be refused (install fonts-liberation and fonts-dejavu-core, or set MEDIA_FONT_DIR)");
+    } else {
+        tracing::info!(faces = fonts.count(), dir = %dir.display(), "fonts for text layers");
+    }
+    fonts
 }

@@ -6,6 +6,7 @@
 
 use avenue_media::process::format::ImageFormat;
 use avenue_media::process::pipeline::{render, LayerImage, RenderJob};
+use avenue_media::process::text::Fonts;
 use avenue_media::process::transformation::Transformation;
 
 /// The bound, in MiB, above the process before the render; README,
@@ -139,6 +140,7 @@ fn one_render() {
             bytes: source.clone().into(),
             format: ImageFormat::Jpeg,
         }],
+        fonts: &Fonts::default(),
     };
     reset_peak();
     let before = kib("VmRSS");

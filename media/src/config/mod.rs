@@ -120,6 +120,10 @@ pub struct Delivery {
     pub render_queue: usize,
     /// Longest a render waits for a place before it is refused with 503.
     pub render_wait: Duration,
+    /// Where the fonts text layers use are (`MEDIA_FONT_DIR`): the
+    /// folder Debian's fonts-liberation and fonts-dejavu-core install
+    /// into.
+    pub font_dir: std::path::PathBuf,
     pub remote: RemoteDelivery,
     /// `Access-Control-Allow-Origin` and `Timing-Allow-Origin` of every
     /// delivery answer (`MEDIA_CORS_ORIGIN`), so pages on other origins can
@@ -149,6 +153,7 @@ impl Default for Delivery {
             render_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             render_queue: 32,
             render_wait: Duration::from_secs(10),
+            font_dir: "/usr/share/fonts/truetype".into(),
             remote: RemoteDelivery::Redirect,
             cors_origin: "*".to_owned(),
             responsive_widths: avenue_shared::media::DEFAULT_RESPONSIVE_WIDTHS.to_vec(),
@@ -369,6 +374,7 @@ impl Settings {
                 .unwrap_or(delivery_defaults.render_queue),
             render_wait: duration(&get, "MEDIA_RENDER_WAIT")?
                 .unwrap_or(delivery_defaults.render_wait),
+            font_dir: get("MEDIA_FONT_DIR").map_or(delivery_defaults.font_dir, Into::into),
             remote: match get("CLOUDINARY_DELIVERY").as_deref() {
                 None | Some("redirect") => RemoteDelivery::Redirect,
                 Some("proxy") => RemoteDelivery::Proxy,

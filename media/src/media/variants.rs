@@ -10,9 +10,10 @@ use super::repo::{MediaRecord, RepoError, VariantDoc};
 use crate::process::cost::{estimate_ms, HEAVY_MS};
 use crate::process::format::ImageFormat;
 use crate::process::geometry::{plan_chain, LayerSizes};
-use crate::process::pipeline::{render, LayerImage, ProcessError, RenderJob, Rendered};
+use crate::process::pipeline::{render, text_size, LayerImage, ProcessError, RenderJob, Rendered};
+use crate::process::text::Fonts;
 use crate::process::transformation::{
-    AutoQuality, LayerSource, Quality, TransformError, Transformation,
+    AutoQuality, LayerSource, Quality, Text, TransformError, Transformation,
 };
 use crate::store::StorageKey;
 use avenue_shared::MediaId;
@@ -21,6 +22,7 @@ use futures::TryStreamExt;
 use mongodb::bson::DateTime;
 use prometheus_client::metrics::counter::Counter;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// Variants up to one GridFS chunk are stored inside their document.
 const INLINE_MAX: usize = 255 * 1024;
@@ -75,7 +77,7 @@ pub struct LayerRecord {
 }
 
 /// Layer sizes from their records, to plan before any original is read.
-struct RecordSizes<'a>(&'a [LayerRecord]);
+struct RecordSizes<'a>(&'a [LayerRecord], &'a Fonts);
 
 impl LayerSizes for RecordSizes<'_> {
     fn size_of(&self, source: &LayerSource) -> Result<(u32, u32), TransformError> {
@@ -84,6 +86,10 @@ impl LayerSizes for RecordSizes<'_> {
             .find(|layer| layer.public_id == source.public_id)
             .map(|layer| (layer.record.width, layer.record.height))
             .ok_or_else(|| TransformError::new("l", format!("no media {}", source.public_id)))
+    }
+
+    fn text_size(&self, text: &Text) -> Result<(u32, u32), TransformError> {
+        text_size(self.1, text)
     }
 }
 
@@ -114,6 +120,7 @@ pub struct Variants {
     originals: moka::future::Cache<StorageKey, Bytes>,
     lanes: RenderLanes,
     counters: VariantCounters,
+    fonts: Arc<Fonts>,
 }
 
 impl Variants {
@@ -122,6 +129,7 @@ impl Variants {
         cache_bytes: u64,
         lanes: LaneSettings,
         counters: VariantCounters,
+        fonts: Arc<Fonts>,
     ) -> Self {
         let cache = moka::future::Cache::builder()
             .weigher(|key: &String, value: &Variant| {
@@ -139,6 +147,7 @@ impl Variants {
             originals,
             lanes: RenderLanes::new(lanes),
             counters,
+            fonts,
         }
     }
 
@@ -249,7 +258,7 @@ impl Variants {
             record.width,
             record.height,
             request.transformation,
-            &RecordSizes(layers),
+            &RecordSizes(layers, &self.fonts),
         )
         .map_err(|err| RenderFailure {
             kind: FailureKind::BadTransformation,
@@ -358,6 +367,7 @@ impl Variants {
         let output = request.format;
         let quality = request.quality;
         let max_pixels = self.library.limits().max_render_pixels;
+        let fonts = Arc::clone(&self.fonts);
         // Decoding and encoding take tens of milliseconds of CPU: off the
         // async workers, or every other request on this worker waits.
         let rendered = tokio::task::spawn_blocking(move || {
@@ -369,6 +379,7 @@ impl Variants {
                 quality,
                 max_pixels,
                 layers: &layers,
+                fonts: &fonts,
             })
         })
         .await
@@ -433,6 +444,7 @@ impl Variants {
             (request.source_format, request.format, request.quality);
         let transformation = request.transformation.clone();
         let max_pixels = self.library.limits().max_render_pixels;
+        let fonts = Arc::clone(&self.fonts);
         let rendered = run(Box::new(move || {
             render(&RenderJob {
                 source: &source,
@@ -442,6 +454,7 @@ impl Variants {
                 quality,
                 max_pixels,
                 layers: &layers,
+                fonts: &fonts,
             })
         }))
         .await

@@ -2,6 +2,7 @@
 //! signatures and rendering. Knows nothing of HTTP or storage.
 
 pub mod cost;
+pub mod encode;
 pub mod format;
 pub mod geometry;
 pub mod heif;
@@ -10,4 +11,5 @@ pub mod ops;
 pub mod pipeline;
 pub mod presets;
 pub mod signature;
+pub mod text;
 pub mod transformation;

@@ -1,28 +1,25 @@
 //! Rendering one variant: decode (JPEG through libjpeg-turbo, scaled while
 //! decoding when the output is much smaller), apply EXIF orientation, run
-//! each step's plan (SIMD resize with fast_image_resize, crop, pad), and
-//! encode (JPEG 4:2:0 through libjpeg-turbo, lossy WebP through libwebp).
-//! Encoders write pixels only, so metadata is stripped.
+//! each step's plan (SIMD resize with fast_image_resize, crop, pad, lay
+//! layers), and encode (`super::encode`).
 //!
 //! CPU-bound and synchronous: callers run it in `spawn_blocking`.
 
 use std::io::Cursor;
 
-use image::codecs::png::{CompressionType, PngEncoder};
 use image::metadata::Orientation;
-use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageDecoder, ImageEncoder};
+use image::{DynamicImage, GenericImageView, ImageDecoder};
 
+use super::encode::{check_encoder_limits, encode};
 use super::geometry::{extreme_shape, plan_chain, Composite, LayerSizes, Plan};
 use super::ops::{canvas, composite, effects, energy, metadata, resize, rotate, shape};
-use super::transformation::{Flag, LayerSource, TransformError, Transformation};
+use super::text::{self, Fonts};
+use super::transformation::{Drawing, Flag, LayerSource, Text, TransformError, Transformation};
 use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
 /// the pixel limit, checked before decoding.
 const DECODE_ALLOC_LIMIT: u64 = 1024 * 1024 * 1024;
-
-/// rav1e speed (1 slowest to 10 fastest).
-const AVIF_SPEED: u8 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -53,6 +50,8 @@ pub struct RenderJob<'a> {
     pub max_pixels: u64,
     /// The originals of the layers the transformation names.
     pub layers: &'a [LayerImage],
+    /// What text layers are set in.
+    pub fonts: &'a Fonts,
 }
 
 /// The original of a layer, by the public id the URL names it with.
@@ -66,6 +65,7 @@ pub struct LayerImage {
 /// The layers of one render, probed and decoded on demand.
 struct Layers<'a> {
     images: &'a [LayerImage],
+    fonts: &'a Fonts,
     max_pixels: u64,
 }
 
@@ -84,7 +84,19 @@ impl Layers<'_> {
 
     /// The layer rendered through its own chain.
     fn draw(&self, plan: &Composite) -> Result<DynamicImage, ProcessError> {
-        let found = self.find(&plan.source)?;
+        let source = match &plan.drawing {
+            Drawing::Media(source) => source,
+            Drawing::Text(style) => {
+                let drawn =
+                    text::render(self.fonts, style).map_err(|r| TransformError::new("l", r))?;
+                let mut image = DynamicImage::ImageRgba8(drawn);
+                for step in &plan.plans {
+                    image = apply(image, step, self)?;
+                }
+                return Ok(image);
+            }
+        };
+        let found = self.find(source)?;
         let original = Original {
             bytes: &found.bytes,
             format: found.format,
@@ -103,6 +115,20 @@ impl LayerSizes for Layers<'_> {
         })?;
         Ok(if rotates(orientation) { (h, w) } else { (w, h) })
     }
+
+    fn text_size(&self, style: &Text) -> Result<(u32, u32), TransformError> {
+        text_size(self.fonts, style)
+    }
+}
+
+/// The size `style` is drawn at with `fonts`.
+///
+/// # Errors
+/// A font not installed, or text too large: naming `l`.
+pub fn text_size(fonts: &Fonts, style: &Text) -> Result<(u32, u32), TransformError> {
+    text::layout(fonts, style)
+        .map(|l| (l.width, l.height))
+        .map_err(|r| TransformError::new("l", r))
 }
 
 /// Encoded pixels with what decoding them needs.
@@ -187,6 +213,7 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
     let (oriented, orientation) = original.checked(job.max_pixels)?;
     let layers = Layers {
         images: job.layers,
+        fonts: job.fonts,
         max_pixels: job.max_pixels,
     };
     // The whole chain is planned, and every size it derives checked,
@@ -194,6 +221,12 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
     let plans = plan_chain(oriented.0, oriented.1, job.transformation, &layers)?;
     let output = plans.last().map_or(oriented, Plan::output);
     check_encoder_limits(output, job.output)?;
+    if job.output == ImageFormat::Heic {
+        // Delivery never asks for it: HEIC is an input format only.
+        return Err(ProcessError::Unsupported(
+            "HEIC is not an output format".into(),
+        ));
+    }
     let image = original.run(&plans, &layers, oriented, orientation, job.max_pixels)?;
     let (width, height) = image.dimensions();
     let mut bytes = encode(
@@ -201,7 +234,8 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
         job.output,
         job.quality,
         job.transformation.progressive(),
-    )?;
+    )
+    .map_err(ProcessError::Encode)?;
     let keeps = job.transformation.has_flag(&Flag::KeepIptc)
         || job.transformation.has_flag(&Flag::KeepAttribution);
     if keeps && job.source_format == ImageFormat::Jpeg && job.output == ImageFormat::Jpeg {
@@ -213,34 +247,6 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
         height,
         format: job.output,
     })
-}
-
-/// Largest side each encoder can write (WebP's bitstream stores 14 bits;
-/// libavif refuses more than 16384 by default; GIF stores 16 bits).
-fn encoder_max_side(format: ImageFormat) -> u32 {
-    match format {
-        ImageFormat::Webp => 16_383,
-        ImageFormat::Avif | ImageFormat::Heic => 16_384,
-        ImageFormat::Gif => 65_535,
-        ImageFormat::Jpeg => 65_500,
-        ImageFormat::Png => u32::MAX,
-    }
-}
-
-fn check_encoder_limits(output: (u32, u32), format: ImageFormat) -> Result<(), ProcessError> {
-    let max = encoder_max_side(format);
-    if output.0 > max || output.1 > max {
-        return Err(ProcessError::Transform(TransformError {
-            parameter: "f".into(),
-            reason: format!(
-                "{} images are at most {max} pixels a side; this one would be {}x{}",
-                format.extension().to_uppercase(),
-                output.0,
-                output.1
-            ),
-        }));
-    }
-    Ok(())
 }
 
 pub(super) fn unreadable(err: impl std::fmt::Display) -> ProcessError {
@@ -471,106 +477,4 @@ fn finish(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessE
         image = shape::fade(image, percent);
     }
     Ok(image)
-}
-
-fn encode(
-    image: &DynamicImage,
-    format: ImageFormat,
-    quality: u8,
-    progressive: bool,
-) -> Result<Vec<u8>, ProcessError> {
-    let (w, h) = image.dimensions();
-    let failed = |err: &dyn std::fmt::Display| ProcessError::Encode(err.to_string());
-    let color = if image.color().has_alpha() {
-        ExtendedColorType::Rgba8
-    } else {
-        ExtendedColorType::Rgb8
-    };
-    match format {
-        ImageFormat::Jpeg => {
-            // JPEG has no alpha: flatten onto white, as Cloudinary does.
-            let rgb = flatten(image);
-            let pixels = turbojpeg::Image {
-                pixels: rgb.as_raw().as_slice(),
-                width: w as usize,
-                pitch: 3 * w as usize,
-                height: h as usize,
-                format: turbojpeg::PixelFormat::RGB,
-            };
-            let mut compressor = turbojpeg::Compressor::new().map_err(|e| failed(&e))?;
-            compressor
-                .set_quality(i32::from(quality))
-                .and_then(|()| compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2))
-                .and_then(|()| compressor.set_progressive(progressive))
-                .map_err(|e| failed(&e))?;
-            compressor.compress_to_vec(pixels).map_err(|e| failed(&e))
-        }
-        ImageFormat::Png => {
-            let mut out = Vec::new();
-            let encoder = PngEncoder::new_with_quality(
-                &mut out,
-                CompressionType::Fast,
-                image::codecs::png::FilterType::Adaptive,
-            );
-            encoder
-                .write_image(image.as_bytes(), w, h, color)
-                .map_err(|e| failed(&e))?;
-            Ok(out)
-        }
-        ImageFormat::Webp => {
-            let memory = if image.color().has_alpha() {
-                webp::Encoder::from_rgba(image.as_bytes(), w, h)
-                    .encode_simple(false, f32::from(quality))
-            } else {
-                webp::Encoder::from_rgb(image.as_bytes(), w, h)
-                    .encode_simple(false, f32::from(quality))
-            }
-            .map_err(|e| failed(&format!("{e:?}")))?;
-            Ok(memory.to_vec())
-        }
-        ImageFormat::Avif => {
-            let mut out = Vec::new();
-            // Speed 8 of 10: AV1 is slow to encode, and a CDN miss waits for it.
-            // One thread: renders already run one per core.
-            let encoder = image::codecs::avif::AvifEncoder::new_with_speed_quality(
-                &mut out,
-                AVIF_SPEED,
-                quality.clamp(1, 100),
-            )
-            .with_num_threads(Some(1));
-            encoder
-                .write_image(image.as_bytes(), w, h, color)
-                .map_err(|e| failed(&e))?;
-            Ok(out)
-        }
-        ImageFormat::Gif => {
-            let mut out = Vec::new();
-            let rgba = image.to_rgba8();
-            image::codecs::gif::GifEncoder::new(&mut out)
-                .encode(rgba.as_raw(), w, h, ExtendedColorType::Rgba8)
-                .map_err(|e| failed(&e))?;
-            Ok(out)
-        }
-        // Delivery never asks for it: HEIC is an input format only.
-        ImageFormat::Heic => Err(ProcessError::Unsupported(
-            "HEIC is not an output format".into(),
-        )),
-    }
-}
-
-fn flatten(image: &DynamicImage) -> image::RgbImage {
-    match image {
-        DynamicImage::ImageRgb8(rgb) => rgb.clone(),
-        other => {
-            let rgba = other.to_rgba8();
-            let mut rgb = image::RgbImage::new(rgba.width(), rgba.height());
-            for (out, px) in rgb.pixels_mut().zip(rgba.pixels()) {
-                let a = u32::from(px[3]);
-                for c in 0..3 {
-                    out[c] = ((u32::from(px[c]) * a + 255 * (255 - a)) / 255) as u8;
-                }
-            }
-            rgb
-        }
-    }
 }

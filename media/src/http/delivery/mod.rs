@@ -87,7 +87,14 @@ async fn deliver(
     let written = expand(&wanted.components, &state.delivery.presets)?;
     let signing_secret = state.delivery.signing_secret.expose();
     let signed = match wanted.signature {
-        Some(given) if signature::verify(given, &wanted.to_sign(), signing_secret) => true,
+        Some(given)
+            if wanted
+                .signed_forms()
+                .iter()
+                .any(|form| signature::verify(given, form, signing_secret)) =>
+        {
+            true
+        }
         Some(_) => {
             return Err(forbidden(
                 "bad-signature",

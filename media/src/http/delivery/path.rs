@@ -22,13 +22,50 @@ pub(super) struct DeliveryPath<'a> {
 }
 
 impl DeliveryPath<'_> {
-    /// What Cloudinary signs: the transformations and the file, not the version.
+    /// What Cloudinary signs: the transformations and the file, not the
+    /// version.
     pub fn to_sign(&self) -> String {
         if self.components.is_empty() {
             self.file.to_owned()
         } else {
             format!("{}/{}", self.components.join("/"), self.file)
         }
+    }
+
+    /// Every text an SDK may have signed for this URL. The SDKs sign
+    /// spaces as spaces and write them `%20` only afterwards, except a
+    /// text layer's text, which the Node SDK encodes itself before
+    /// signing: Python signs `l_text:Times New Roman_36:Hi there`, Node
+    /// `l_text:Times New Roman_36:Hi%20there`, and both send `%20` for
+    /// every space. All three forms parse to one transformation.
+    pub fn signed_forms(&self) -> Vec<String> {
+        let written = self.to_sign();
+        if !written.contains("%20") {
+            return vec![written];
+        }
+        let spaced = |text: &str| text.replace("%20", " ");
+        let text_kept = written
+            .split('/')
+            .map(|component| {
+                component
+                    .split(',')
+                    .map(|param| match param.split_once("text:") {
+                        Some((key, rest)) if key == "l_" || key == "u_" => {
+                            match rest.split_once(':') {
+                                Some((style, text)) => {
+                                    format!("{key}text:{}:{text}", spaced(style))
+                                }
+                                None => spaced(param),
+                            }
+                        }
+                        _ => spaced(param),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        vec![spaced(&written), text_kept, written]
     }
 
     /// One named preset, with at most a format and an automatic quality
@@ -134,6 +171,17 @@ mod tests {
         assert_eq!(full.signature, Some("abcdefgh"));
         assert_eq!(full.components, vec!["c_fill,w_10", "t_card"]);
         assert_eq!(full.to_sign(), format!("c_fill,w_10/t_card/{ID}.png"));
+        assert_eq!(full.signed_forms(), vec![full.to_sign()]);
+        let written = format!("l_text:Times%20New%20Roman_20:Hi%20there,w_9/{ID}");
+        let text = parse_path(&written).expect("valid");
+        assert_eq!(
+            text.signed_forms(),
+            vec![
+                format!("l_text:Times New Roman_20:Hi there,w_9/{ID}"),
+                format!("l_text:Times New Roman_20:Hi%20there,w_9/{ID}"),
+                format!("l_text:Times%20New%20Roman_20:Hi%20there,w_9/{ID}"),
+            ]
+        );
         assert!(!full.single_preset());
         assert!(parse_path(&format!("t_card/{ID}.png"))
             .expect("valid")

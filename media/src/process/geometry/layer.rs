@@ -5,7 +5,7 @@
 
 use super::{plan_steps, Plan, MAX_SIDE};
 use crate::process::transformation::{
-    Blend, Flag, Gravity, Layer, LayerSource, Length, Offset, Step, TransformError,
+    Blend, Drawing, Flag, Gravity, Layer, LayerSource, Length, Offset, Step, Text, TransformError,
 };
 
 /// The size of each layer's original (already oriented), by public id.
@@ -13,6 +13,12 @@ pub trait LayerSizes {
     /// # Errors
     /// When the layer is not known.
     fn size_of(&self, source: &LayerSource) -> Result<(u32, u32), TransformError>;
+
+    /// The size `text` is drawn at.
+    ///
+    /// # Errors
+    /// A font that is not installed, or text too large.
+    fn text_size(&self, text: &Text) -> Result<(u32, u32), TransformError>;
 }
 
 /// No layer is known: a chain with one is refused.
@@ -25,12 +31,16 @@ impl LayerSizes for NoLayers {
             format!("no media {} to draw as a layer", source.public_id),
         ))
     }
+
+    fn text_size(&self, _: &Text) -> Result<(u32, u32), TransformError> {
+        Err(TransformError::new("l", "no fonts to draw text with"))
+    }
 }
 
 /// A planned layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Composite {
-    pub source: LayerSource,
+    pub drawing: Drawing,
     /// The layer's original, oriented.
     pub source_size: (u32, u32),
     /// The layer's own chain.
@@ -86,7 +96,10 @@ pub fn plan_layer(
     layer: &Layer,
     sizes: &dyn LayerSizes,
 ) -> Result<Composite, TransformError> {
-    let source_size = sizes.size_of(&layer.source)?;
+    let source_size = match &layer.drawing {
+        Drawing::Media(source) => sizes.size_of(source)?,
+        Drawing::Text(text) => sizes.text_size(text)?,
+    };
     let steps: Vec<Step> = layer.steps.iter().map(|s| relative_to(s, base)).collect();
     let plans = plan_steps(source_size, &steps, sizes)?;
     let size = plans.last().map_or(source_size, Plan::output);
@@ -121,7 +134,7 @@ pub fn plan_layer(
     let y = along(north, south, base.1, size.1) + if south { -dy } else { dy };
     if placement.tiled || placement.no_overflow {
         return Ok(Composite {
-            source: layer.source.clone(),
+            drawing: layer.drawing.clone(),
             source_size,
             plans,
             size,
@@ -149,7 +162,7 @@ pub fn plan_layer(
     }
     let side = |v: i64| u32::try_from(v).unwrap_or(MAX_SIDE);
     Ok(Composite {
-        source: layer.source.clone(),
+        drawing: layer.drawing.clone(),
         source_size,
         plans,
         size,
@@ -173,6 +186,10 @@ mod tests {
 
     impl LayerSizes for Logo {
         fn size_of(&self, _: &LayerSource) -> Result<(u32, u32), TransformError> {
+            Ok((200, 100))
+        }
+
+        fn text_size(&self, _: &Text) -> Result<(u32, u32), TransformError> {
             Ok((200, 100))
         }
     }

@@ -133,13 +133,13 @@ pub fn lay(image: &DynamicImage, layer: &DynamicImage, plan: &Composite) -> Dyna
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::transformation::LayerSource;
+    use crate::process::transformation::{Drawing, LayerSource};
 
     fn plan(layer_at: (i64, i64), size: (u32, u32), canvas: (u32, u32)) -> Composite {
         Composite {
-            source: LayerSource {
+            drawing: Drawing::Media(LayerSource {
                 public_id: "logo".into(),
-            },
+            }),
             source_size: size,
             plans: Vec::new(),
             size,

@@ -2,11 +2,12 @@
 //! value written the way both this parser and Cloudinary read it. Cache
 //! keys use it, and it is the only text another service is ever sent.
 
+use super::text as text_layer;
 use super::values::print_decimal;
 use super::{background, look};
 use super::{
-    AutoQuality, Branch, Crop, Flag, FormatRequest, Gravity, Layer, Length, Offset, Progressive,
-    Quality, Rotation, Step,
+    AutoQuality, Branch, Crop, Drawing, Flag, FormatRequest, Gravity, Layer, Length, Offset,
+    Progressive, Quality, Rotation, Step,
 };
 
 pub(super) fn text(steps: &[Step]) -> String {
@@ -89,15 +90,26 @@ fn flag(f: &Flag) -> String {
 /// The components a layer prints as: `l_ID` among its first step's
 /// parameters, its other steps, and `fl_layer_apply` with the placement.
 fn layer(layer: &Layer) -> String {
-    let open = format!(
-        "{}_{}",
-        if layer.under { "u" } else { "l" },
-        layer.source.public_id
-    );
+    let key = if layer.under { "u" } else { "l" };
     let mut components = Vec::new();
     let mut steps = layer.steps.iter();
     let mut first = steps.next().map(params).unwrap_or_default();
-    first.push(open);
+    match &layer.drawing {
+        Drawing::Media(source) => first.push(format!("{key}_{}", source.public_id)),
+        Drawing::Text(style) => {
+            first.push(format!("{key}_{}", text_layer::print(style)));
+            if let Some(colour) = style.colour {
+                first.push(format!("co_{}", background::print_colour(colour)));
+            }
+            if let Some(colour) = style.background {
+                first.push(format!("b_{}", background::print_colour(colour)));
+            }
+            if let Some(width) = style.wrap {
+                first.push("c_fit".into());
+                first.push(format!("w_{width}"));
+            }
+        }
+    }
     first.sort();
     components.push(first.join(","));
     for inner in steps {

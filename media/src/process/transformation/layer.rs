@@ -7,7 +7,8 @@
 //!
 //! Parsing leaves a flat list of [`Item`]s; [`fold`] nests them.
 
-use super::{Flag, Gravity, Offset, Step, TransformError};
+use super::text::{self, Text};
+use super::{Background, Crop, Flag, Gravity, Length, Offset, Step, TransformError};
 
 /// Most layers one URL may draw, nested ones included.
 pub const MAX_LAYERS: usize = 8;
@@ -16,8 +17,8 @@ pub const MAX_LAYER_DEPTH: usize = 3;
 /// Longest public id a layer may name.
 const MAX_LAYER_ID: usize = 200;
 
-/// What a layer draws: a media, named by its public id, folders joined
-/// with `:` as the SDKs write them (`brand:logo`).
+/// A media a layer draws, named by its public id, folders joined with
+/// `:` as the SDKs write them (`brand:logo`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LayerSource {
     pub public_id: String,
@@ -30,6 +31,13 @@ impl LayerSource {
         let last = parts.pop().unwrap_or_default();
         (parts, last)
     }
+}
+
+/// What a layer draws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drawing {
+    Media(LayerSource),
+    Text(Box<Text>),
 }
 
 /// How a layer's pixels meet the image under it (`e_` beside
@@ -84,7 +92,7 @@ pub struct Placement {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
-    pub source: LayerSource,
+    pub drawing: Drawing,
     /// `u_`: drawn under the image.
     pub under: bool,
     /// The layer's own transformation, the `l_` component's other
@@ -94,9 +102,12 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// Every layer drawn, this one and those inside it.
+    /// Every media drawn, by this layer and those inside it.
     pub fn sources(&self) -> Vec<&LayerSource> {
-        let mut all = vec![&self.source];
+        let mut all = Vec::new();
+        if let Drawing::Media(source) = &self.drawing {
+            all.push(source);
+        }
         for step in &self.steps {
             if let Some(inner) = &step.layer {
                 all.extend(inner.sources());
@@ -112,7 +123,7 @@ pub(super) enum Item {
     Step(Step),
     /// `l_`/`u_` and the other parameters of its component.
     Open {
-        source: LayerSource,
+        source: Drawing,
         under: bool,
         step: Step,
         /// A blend mode written beside `l_`: only the one-component form
@@ -127,14 +138,10 @@ pub(super) enum Item {
 }
 
 /// Parses an `l_`/`u_` value.
-pub(super) fn source(raw: &str) -> Result<LayerSource, String> {
-    if let Some((kind, _)) = raw.split_once(':') {
+pub(super) fn source(raw: &str) -> Result<Drawing, String> {
+    if let Some((kind, rest)) = raw.split_once(':') {
         match kind {
-            "text" => {
-                return Err(
-                    "text layers are not rendered yet (see the README's Cloudinary table)".into(),
-                )
-            }
+            "text" => return Ok(Drawing::Text(Box::new(text::parse(rest)?))),
             "fetch" | "url" => {
                 return Err("layers name media by id; this service never fetches a URL".into())
             }
@@ -153,9 +160,9 @@ pub(super) fn source(raw: &str) -> Result<LayerSource, String> {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         });
     if well_formed {
-        Ok(LayerSource {
+        Ok(Drawing::Media(LayerSource {
             public_id: raw.to_owned(),
-        })
+        }))
     } else {
         Err(format!(
             "a layer is a public id (letters, digits, '-', '_', '.', folders joined with ':'), at most {MAX_LAYER_ID} characters"
@@ -233,7 +240,7 @@ fn refuse_inside(step: &Step) -> Result<(), TransformError> {
 }
 
 struct Frame {
-    source: LayerSource,
+    source: Drawing,
     under: bool,
     blend: Option<Blend>,
     steps: Vec<Step>,
@@ -256,11 +263,21 @@ impl Frame {
         for step in &self.steps {
             refuse_inside(step)?;
         }
+        let mut steps = self.steps;
+        let drawing = match self.source {
+            Drawing::Text(mut text) => {
+                if let Some(first) = steps.first_mut() {
+                    take_text_style(&mut text, first);
+                }
+                Drawing::Text(text)
+            }
+            media => media,
+        };
         Ok(Step {
             layer: Some(Box::new(Layer {
-                source: self.source,
+                drawing,
                 under: self.under,
-                steps: self.steps,
+                steps,
                 placement,
             })),
             ..Step::default()
@@ -282,6 +299,23 @@ impl Frame {
         }
         .closed(placement)?;
         Ok((step, rest))
+    }
+}
+
+/// A text layer's colour, background and wrapping width are written in
+/// its `l_text` component: they style the text, not the drawn image.
+fn take_text_style(text: &mut Text, step: &mut Step) {
+    if text.colour.is_none() {
+        text.colour = step.look.colour.take();
+    }
+    if let Some(Background::Colour(colour)) = step.background {
+        text.background = Some(colour);
+        step.background = None;
+    }
+    if let (Some(Crop::Fit), Some(Length::Pixels(width))) = (step.crop, step.width) {
+        text.wrap = Some(width);
+        step.crop = None;
+        step.width = None;
     }
 }
 
@@ -368,6 +402,13 @@ mod tests {
         Transformation::parse(s.split('/'))
     }
 
+    fn media(layer: &Layer) -> &LayerSource {
+        match &layer.drawing {
+            Drawing::Media(source) => source,
+            Drawing::Text(_) => panic!("a media layer"),
+        }
+    }
+
     fn only_layer(t: &Transformation) -> &Layer {
         let [step] = t.steps.as_slice() else {
             panic!("one step: {t:?}")
@@ -380,7 +421,7 @@ mod tests {
         // The Node SDK's two forms and url-gen's, for one watermark.
         let apply = parse("l_logo,w_100/fl_layer_apply,g_south_east,x_10,y_10").expect("apply");
         let layer = only_layer(&apply);
-        assert_eq!(layer.source.public_id, "logo");
+        assert_eq!(media(layer).public_id, "logo");
         assert!(!layer.under);
         assert_eq!(layer.steps.len(), 1);
         assert_eq!(layer.steps[0].width, Some(Length::Pixels(100)));
@@ -413,7 +454,7 @@ mod tests {
         )
         .expect("url-gen");
         let layer = only_layer(&urlgen);
-        assert_eq!(layer.source.parts(), (vec!["brand"], "logo"));
+        assert_eq!(media(layer).parts(), (vec!["brand"], "logo"));
         assert_eq!(layer.steps.len(), 2);
         assert_eq!(layer.placement.blend, Some(Blend::Multiply));
         assert!(layer.placement.tiled && layer.placement.no_overflow);
@@ -433,9 +474,9 @@ mod tests {
         let nested = parse("l_card/l_logo,w_20/fl_layer_apply,g_north/fl_layer_apply,g_south")
             .expect("nested");
         let outer = only_layer(&nested);
-        assert_eq!(outer.source.public_id, "card");
+        assert_eq!(media(outer).public_id, "card");
         let inner = outer.steps[1].layer.as_deref().expect("inner");
-        assert_eq!(inner.source.public_id, "logo");
+        assert_eq!(media(inner).public_id, "logo");
         assert_eq!(inner.placement.gravity, Some(Gravity::North));
         assert_eq!(outer.placement.gravity, Some(Gravity::South));
         assert_eq!(nested.layer_sources().len(), 2);
@@ -456,7 +497,7 @@ mod tests {
     fn unsafe_or_unknown_layers_are_refused_with_a_reason() {
         for (url, parameter, reason) in [
             ("l_fetch:aHR0cDovL2V4YW1wbGUuY29t", "l", "never fetches"),
-            ("l_text:Arial_40:Hi", "l", "text layers"),
+            ("l_text:Arial_40_underline:Hi", "l", "underline"),
             ("l_video:clip", "l", "image layers only"),
             ("l_a%2Fb", "l", "public id"),
             ("fl_layer_apply,g_south", "fl", "no l_ or u_"),

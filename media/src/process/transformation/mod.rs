@@ -14,6 +14,7 @@ mod layer;
 mod look;
 mod parse;
 mod resolve;
+mod text;
 mod values;
 
 #[cfg(test)]
@@ -24,9 +25,10 @@ pub use background::{
 };
 pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
-pub use layer::{Blend, Layer, LayerSource, Placement, MAX_LAYERS};
+pub use layer::{Blend, Drawing, Layer, LayerSource, Placement, MAX_LAYERS};
 pub use look::{Border, Corners, Effect, Look, MAX_BORDER};
 pub use resolve::Flow;
+pub use text::{Align, Text, MAX_FONT_SIZE, MAX_TEXT};
 pub use values::MAX_OFFSET;
 
 /// Largest output side, after `dpr`.
@@ -456,8 +458,11 @@ impl Transformation {
                 .map(|step| match &step.layer {
                     Some(layer) => Step {
                         layer: Some(Box::new(Layer {
-                            source: LayerSource {
-                                public_id: rename(&layer.source),
+                            drawing: match &layer.drawing {
+                                Drawing::Media(source) => Drawing::Media(LayerSource {
+                                    public_id: rename(source),
+                                }),
+                                text => text.clone(),
                             },
                             steps: steps(&layer.steps, rename),
                             ..(**layer).clone()

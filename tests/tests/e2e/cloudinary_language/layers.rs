@@ -8,8 +8,8 @@ use avenue_media::store::BackendKind;
 use avenue_shared::ErrorBody;
 use avenue_tests::cloudinary_fake::CloudinaryFake;
 use avenue_tests::reference::{mean_difference, pillow};
-use avenue_tests::sdk::node_url;
-use avenue_tests::{fixtures, spawn_media, spawn_media_with, DEV_SIGNING_SECRET};
+use avenue_tests::sdk::{node_url, python_url};
+use avenue_tests::{fixtures, signed_path, spawn_media, spawn_media_with, DEV_SIGNING_SECRET};
 use image::GenericImageView;
 use serde_json::{json, Value};
 
@@ -240,5 +240,201 @@ async fn the_cloudinary_backend_is_sent_its_own_name_for_a_layer() {
         !sent.contains(&logo),
         "our id means nothing to Cloudinary: {sent}"
     );
+    app.stop().await;
+}
+
+const SANS: &str = "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf";
+const SANS_BOLD: &str = "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf";
+const SERIF_ITALIC: &str = "/usr/share/fonts/truetype/liberation/LiberationSerif-Italic.ttf";
+
+/// Where the dark pixels of a light image are, and how many: a caption's
+/// ink, to compare placement and weight with FreeType's.
+fn ink(image: &image::DynamicImage, changed: impl Fn(u32, u32) -> bool) -> (f64, f64, usize) {
+    let (mut sx, mut sy, mut n) = (0.0, 0.0, 0usize);
+    let (w, h) = image.dimensions();
+    for y in 0..h {
+        for x in 0..w {
+            if changed(x, y) {
+                sx += f64::from(x);
+                sy += f64::from(y);
+                n += 1;
+            }
+        }
+    }
+    let n_f = n.max(1) as f64;
+    (sx / n_f, sy / n_f, n)
+}
+
+/// Captions from the SDK's text overlays, set in the installed faces:
+/// against FreeType (through Pillow) setting the same text with the same
+/// file, the ink lands in the same place with the same weight. FreeType
+/// hints and ab_glyph does not, so glyph edges differ by a shade.
+#[tokio::test]
+async fn captions_are_set_in_the_named_font_where_cloudinary_puts_them() {
+    let app = spawn_media().await;
+    let photo = fixtures::landmarks(300, 200);
+    let id = stored(&app, photo.clone()).await.id.to_string();
+    let white = json!([255, 255, 255, 255]);
+    let black = json!([0, 0, 0, 255]);
+    for (options, font, size, text, colour, background, placement) in [
+        (
+            json!({"transformation": [{"overlay": {"font_family": "Arial", "font_size": 40, "text": "Avenue"}, "color": "white"}, {"flags": "layer_apply", "gravity": "south", "y": 20}]}),
+            SANS,
+            40,
+            "Avenue",
+            white.clone(),
+            Value::Null,
+            json!({"gravity": "south", "y": 20}),
+        ),
+        (
+            json!({"overlay": {"font_family": "Arial", "font_size": 30, "font_weight": "bold", "text": "Sale, 50% / today"}, "color": "black", "background": "white", "gravity": "north_west", "x": 10, "y": 10}),
+            SANS_BOLD,
+            30,
+            "Sale, 50% / today",
+            black.clone(),
+            white.clone(),
+            json!({"gravity": "north_west", "x": 10, "y": 10}),
+        ),
+        (
+            json!({"transformation": [{"overlay": {"font_family": "Times New Roman", "font_size": 36, "font_style": "italic", "text": "été"}}, {"flags": "layer_apply", "gravity": "east", "x": 15}]}),
+            SERIF_ITALIC,
+            36,
+            "été",
+            black,
+            Value::Null,
+            json!({"gravity": "east", "x": 15}),
+        ),
+    ] {
+        let mut options = options;
+        options["sign_url"] = json!(true);
+        options["format"] = json!("png");
+        let url = node_url(&id, &options, DEV_SIGNING_SECRET);
+        assert!(url.contains("l_text:"), "{url}");
+        let ours = decoded(app.fetch(&url, &[]).await, &url).await;
+        let ops = json!([["text", font, size, text, colour, background, placement]]);
+        let reference = pillow(&photo, &ops);
+        assert_eq!(ours.dimensions(), reference.dimensions(), "{url}");
+        let near = mean_difference(&ours, &reference);
+        assert!(
+            near < CLOSE,
+            "{url}: {near:.2} from FreeType setting {text:?}"
+        );
+        let bare = pillow(&photo, &json!([]));
+        let moved = |image: &image::DynamicImage| {
+            let image = image.clone();
+            let bare = bare.clone();
+            move |x: u32, y: u32| {
+                let (a, b) = (image.get_pixel(x, y).0, bare.get_pixel(x, y).0);
+                a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 64)
+            }
+        };
+        let (ox, oy, on) = ink(&ours, moved(&ours));
+        let (rx, ry, rn) = ink(&reference, moved(&reference));
+        assert!(on > 100, "{url}: hardly any text drawn ({on} pixels)");
+        assert!(
+            (ox - rx).abs() < 1.5 && (oy - ry).abs() < 1.5,
+            "{url}: ink centred at ({ox:.1}, {oy:.1}), FreeType's at ({rx:.1}, {ry:.1})"
+        );
+        let weight = on as f64 / rn as f64;
+        assert!(
+            (0.85..1.15).contains(&weight),
+            "{url}: {on} inked pixels, FreeType {rn}"
+        );
+    }
+    app.stop().await;
+}
+
+/// Long captions wrap at `c_fit,w_`; a font that is not installed is a
+/// 400, never another face; emoji come through both encodings.
+#[tokio::test]
+async fn captions_wrap_fonts_are_never_swapped_and_emoji_survive() {
+    let app = spawn_media().await;
+    let white = stored(&app, fixtures::jpeg(400, 300, 255))
+        .await
+        .id
+        .to_string();
+    let caption = |overlay: Value, extra: Value| {
+        let mut options =
+            json!({"overlay": overlay, "gravity": "north_west", "format": "png", "sign_url": true});
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            options[key] = value.clone();
+        }
+        node_url(&white, &options, DEV_SIGNING_SECRET)
+    };
+    let plain = fixtures::jpeg(400, 300, 255);
+    let bare = image::load_from_memory(&plain).expect("jpeg");
+    let dark = |image: &image::DynamicImage| {
+        let (w, h) = image.dimensions();
+        let (mut right, mut bottom) = (0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                let (a, b) = (image.get_pixel(x, y).0, bare.get_pixel(x, y).0);
+                if a.iter().zip(b).any(|(p, q)| p.abs_diff(q) > 64) {
+                    right = right.max(x + 1);
+                    bottom = bottom.max(y + 1);
+                }
+            }
+        }
+        (right, bottom)
+    };
+    let text =
+        json!({"font_family": "Arial", "font_size": 20, "text": "Spring collection now in store"});
+    let one_line = caption(text.clone(), json!({}));
+    let wrapped = caption(text, json!({"crop": "fit", "width": 120}));
+    assert!(
+        wrapped.contains("c_fit") && wrapped.contains("w_120"),
+        "{wrapped}"
+    );
+    let (wide, low) = dark(&decoded(app.fetch(&one_line, &[]).await, &one_line).await);
+    let (narrow, tall) = dark(&decoded(app.fetch(&wrapped, &[]).await, &wrapped).await);
+    assert!(wide > 200 && low <= 23, "one line: {wide}x{low}");
+    assert!(narrow <= 120 && tall > 2 * 23, "wrapped: {narrow}x{tall}");
+
+    // The Python SDK signs and writes spaces raw (the client sends %20),
+    // where the Node SDK encodes the text before signing: both verify.
+    let python = python_url(
+        &white,
+        &json!({"overlay": {"font_family": "Times New Roman", "font_size": 20, "text": "Spring collection"}, "gravity": "north_west", "format": "png", "sign_url": true}),
+        DEV_SIGNING_SECRET,
+    );
+    assert!(python.contains("Times New Roman"), "{python}");
+    let (serif_wide, _) = dark(&decoded(app.fetch(&python, &[]).await, &python).await);
+    assert!(serif_wide > 100, "{python}: {serif_wide}");
+
+    let missing = caption(
+        json!({"font_family": "Comic Sans MS", "font_size": 20, "text": "Hi"}),
+        json!({}),
+    );
+    let answer = app.fetch(&missing, &[]).await;
+    assert_eq!(answer.status(), 400, "{missing}");
+    let body: ErrorBody = answer.json().await.expect("JSON error");
+    assert!(
+        body.message.starts_with("l: ") && body.message.contains("not installed"),
+        "{}",
+        body.message
+    );
+
+    // The SDK encodes the emoji once; encoded twice it means the same.
+    let smile = caption(
+        json!({"font_family": "Arial", "font_size": 40, "text": "Hi 😀"}),
+        json!({}),
+    );
+    assert!(smile.contains("%F0%9F%98%80"), "{smile}");
+    let without = caption(
+        json!({"font_family": "Arial", "font_size": 40, "text": "Hi"}),
+        json!({}),
+    );
+    let (with_emoji, _) = dark(&decoded(app.fetch(&smile, &[]).await, &smile).await);
+    let (without_emoji, _) = dark(&decoded(app.fetch(&without, &[]).await, &without).await);
+    assert!(
+        with_emoji > without_emoji + 20,
+        "{with_emoji} vs {without_emoji}"
+    );
+    let twice_url = signed_path(
+        "g_north_west,l_text:Arial_40:Hi%20%25F0%259F%2598%2580",
+        &format!("{white}.png"),
+    );
+    let again = decoded(app.fetch(&twice_url, &[]).await, &twice_url).await;
+    assert_eq!(dark(&again).0, with_emoji, "{twice_url}");
     app.stop().await;
 }
