@@ -15,7 +15,9 @@ colours of the border or of the whole image, most frequent first, each
 inverted for contrast, then replaced by the nearest palette colour, faded
 linearly across the whole canvas along the direction);
 effect NAME VALUE [r,g,b,a]|null (e_NAME:VALUE with co_, each restated
-from the README's formula with Pillow's own filters where it has one);
+from the README's formula with Pillow's own filters where it has one;
+for tint the colour is a list, for improve the mode);
+region blur|pixelate VALUE [x,y,w,h] (e_blur_region, e_pixelate_region);
 round [tl,tr,br,bl]|"max" [r,g,b,a]|null (r_, corners drawn at 4x and
 averaged down); border WIDTH [r,g,b,a] [tl,tr,br,bl]|"max"|null (bo_);
 opacity PERCENT (o_);
@@ -78,6 +80,16 @@ def apply(image, op):
             return image.filter(ImageFilter.GaussianBlur(value / 20))
         out = effect(image.convert("RGB"), effect_name, value, colour)
         out.putalpha(alpha)
+        return out
+    if name == "region":
+        kind, value, (x, y, w, h) = args
+        part = image.crop((x, y, x + w, y + h))
+        if kind == "blur":
+            part = part.filter(ImageFilter.GaussianBlur(value / 20))
+        else:
+            part = apply(part, ["effect", "pixelate", value, None])
+        out = image.copy()
+        out.paste(part, (x, y))
         return out
     if name == "round":
         corners, fill = args
@@ -229,10 +241,61 @@ def effect(rgb, name, value, colour):
                 mean = tuple(round(m) for m in ImageStat.Stat(rgb.crop(box)).mean)
                 out.paste(mean, box)
         return out
+    if name in ("auto_color", "auto_contrast", "auto_brightness", "improve"):
+        return Image.blend(rgb, corrected(rgb, name, colour), value / 100)
+    if name == "tint":
+        stops = [tuple(c[:3]) for c in colour]
+        if len(stops) == 1:
+            stops.insert(0, (0, 0, 0))
+        return toned(rgb, stops, value / 100)
+    if name == "vignette":
+        w, h = rgb.size
+        out = rgb.copy()
+        px = out.load()
+        for y in range(h):
+            for x in range(w):
+                dx, dy = (x + 0.5 - w / 2) / (w / 2), (y + 0.5 - h / 2) / (h / 2)
+                keep = 1 - value / 100 * (dx * dx + dy * dy) / 2
+                px[x, y] = tuple(max(0, min(255, round(c * keep))) for c in px[x, y])
+        return out
     pixels = [per_pixel(name, value, p) for p in rgb.getdata()]
     out = Image.new("RGB", rgb.size)
     out.putdata(pixels)
     return out
+
+
+def corrected(rgb, name, mode):
+    """Levels cut at 0.5% each end: per channel (auto_color), on the grey
+    with one map for all channels (auto_contrast, Pillow's preserve_tone);
+    auto_brightness scales so the mean grey is 128; improve is colour,
+    contrast, then outdoors saturation 1.2."""
+    if name == "auto_color":
+        return ImageOps.autocontrast(rgb, cutoff=0.5)
+    if name == "auto_contrast":
+        return ImageOps.autocontrast(rgb, cutoff=0.5, preserve_tone=True)
+    if name == "auto_brightness":
+        greys = [(r * 299 + g * 587 + b * 114) / 1000 for r, g, b in rgb.getdata()]
+        mean = sum(greys) / len(greys)
+        gain = min(4.0, max(0.25, 128 / mean)) if mean > 0 else 4.0
+        return rgb.point(lambda v: max(0, min(255, round(v * gain))))
+    better = corrected(corrected(rgb, "auto_color", None), "auto_contrast", None)
+    return ImageEnhance.Color(better).enhance(1.2) if mode == "outdoor" else better
+
+
+def toned(rgb, stops, share):
+    """Each pixel's grey mapped along evenly spaced colour stops."""
+    out = []
+    for pixel in rgb.getdata():
+        t = (pixel[0] * 299 + pixel[1] * 587 + pixel[2] * 114) / 1000 / 255
+        scaled = min(1.0, max(0.0, t)) * (len(stops) - 1)
+        i = min(int(scaled), len(stops) - 2)
+        within = scaled - i
+        target = [a + (b - a) * within for a, b in zip(stops[i], stops[i + 1])]
+        new = [max(0, min(255, round(c))) for c in target]
+        out.append(tuple(round(o + (n - o) * share) for o, n in zip(pixel, new)))
+    image = Image.new("RGB", rgb.size)
+    image.putdata(out)
+    return image
 
 
 def per_pixel(name, value, pixel):

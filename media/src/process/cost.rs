@@ -43,8 +43,21 @@ fn look_ms_per_mp(plan: &Plan) -> f64 {
     let look = plan.look;
     let effect = match look.effect {
         None => 0.0,
-        Some(Effect::Blur(_) | Effect::Sharpen(_) | Effect::UnsharpMask(_)) => 25.0,
-        Some(Effect::Pixelate(_) | Effect::Contrast(_)) => 10.0,
+        Some(
+            Effect::Blur(_)
+            | Effect::BlurRegion(..)
+            | Effect::Sharpen(_)
+            | Effect::UnsharpMask(_)
+            | Effect::Improve(..),
+        ) => 25.0,
+        Some(
+            Effect::Pixelate(_)
+            | Effect::PixelateRegion(..)
+            | Effect::Contrast(_)
+            | Effect::AutoBrightness(_)
+            | Effect::AutoContrast(_)
+            | Effect::AutoColor(_),
+        ) => 10.0,
         Some(_) => 6.0,
     };
     let shape = [

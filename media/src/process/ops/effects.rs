@@ -9,10 +9,11 @@
 //! mean grey for contrast, the pixel's own grey for saturation) by a
 //! factor of `(100 + level) / 100`.
 
-use image::{DynamicImage, GenericImageView, Pixel};
+use image::{DynamicImage, GenericImageView};
 
+use super::adjust;
 use super::resize::resize;
-use crate::process::transformation::{Effect, Rgba};
+use crate::process::transformation::{Effect, Length, Offset, Region, Rgba};
 
 /// Blur strength per pixel of standard deviation (`e_blur:100` is a
 /// Gaussian of 5 pixels, `e_blur:2000` of 100).
@@ -38,20 +39,27 @@ pub fn apply(
     Ok(match effect {
         Effect::Blur(strength) => blur(&image, f32::from(strength) / BLUR_PER_SIGMA)?,
         Effect::Pixelate(size) => {
-            let (w, h) = image.dimensions();
-            let default = (w.min(h) / 20).clamp(2, 200);
-            pixelate(image, size.map_or(default, u32::from))
+            let square = size.map_or_else(|| default_square(image.dimensions()), u32::from);
+            pixelate(image, square)
         }
-        Effect::Sharpen(strength) => sharpen(&image, SHARPEN_SIGMA, f32::from(strength) / 100.0),
-        Effect::UnsharpMask(strength) => {
-            sharpen(&image, UNSHARP_SIGMA, f32::from(strength) / 100.0)
-        }
+        Effect::BlurRegion(strength, region) => in_region(image, region, |part| {
+            blur(&part, f32::from(strength) / BLUR_PER_SIGMA)
+        })?,
+        Effect::PixelateRegion(size, region) => in_region(image, region, |part| {
+            let square = size.map_or_else(|| default_square(part.dimensions()), u32::from);
+            Ok(pixelate(part, square))
+        })?,
+        Effect::Sharpen(strength) => sharpen(image, SHARPEN_SIGMA, f32::from(strength) / 100.0),
+        Effect::UnsharpMask(strength) => sharpen(image, UNSHARP_SIGMA, f32::from(strength) / 100.0),
         Effect::Contrast(level) => {
             let mean = f32::from(mean_grey(&image));
             let factor = enhancement(level);
             map(image, |c| c.map(|v| mean + (v - mean) * factor))
         }
-        other => map(image, per_pixel(other, colour)),
+        other => match adjust::apply(image, other) {
+            Ok(adjusted) => adjusted,
+            Err(image) => map(image, per_pixel(other, colour)),
+        },
     })
 }
 
@@ -134,24 +142,7 @@ fn per_pixel(effect: Effect, colour: Option<Rgba>) -> Box<dyn Fn(Channels) -> Ch
 
 /// Each pixel's colour through `f`, rounded and clamped; alpha kept.
 fn map(image: DynamicImage, f: impl Fn(Channels) -> Channels) -> DynamicImage {
-    let to_byte = |v: f32| v.round().clamp(0.0, 255.0) as u8;
-    let apply_to = |px: &mut [u8]| {
-        let out = f([f32::from(px[0]), f32::from(px[1]), f32::from(px[2])]);
-        for (channel, value) in px.iter_mut().zip(out) {
-            *channel = to_byte(value);
-        }
-    };
-    match image {
-        DynamicImage::ImageRgb8(mut rgb) => {
-            rgb.pixels_mut().for_each(|p| apply_to(p.channels_mut()));
-            DynamicImage::ImageRgb8(rgb)
-        }
-        other => {
-            let mut rgba = other.into_rgba8();
-            rgba.pixels_mut().for_each(|p| apply_to(p.channels_mut()));
-            DynamicImage::ImageRgba8(rgba)
-        }
-    }
+    adjust::map(image, 1.0, |_, _, c| f(c))
 }
 
 /// The rounded mean ITU-R 601 grey of the whole image.
@@ -192,80 +183,111 @@ fn box_blur(image: &DynamicImage, sigma: f32) -> DynamicImage {
     }
 }
 
-/// `image + amount * (image - blurred)`: an unsharp mask, no threshold.
-fn sharpen(image: &DynamicImage, sigma: f32, amount: f32) -> DynamicImage {
-    let blurred = box_blur(image, sigma);
-    let mut out = image.clone();
-    let apply_to = |px: &mut [u8], soft: &[u8]| {
-        for (channel, blurred) in px.iter_mut().zip(soft).take(3) {
-            let (v, b) = (f32::from(*channel), f32::from(*blurred));
-            *channel = (v + (v - b) * amount).round().clamp(0.0, 255.0) as u8;
+/// The image's bytes (RGB or RGBA, 8 bits a channel) through `f`, with
+/// its width, height and channel count.
+fn on_bytes(image: DynamicImage, f: impl FnOnce(&mut [u8], u32, u32, usize)) -> DynamicImage {
+    match image {
+        DynamicImage::ImageRgb8(mut rgb) => {
+            let (w, h) = rgb.dimensions();
+            f(&mut rgb, w, h, 3);
+            DynamicImage::ImageRgb8(rgb)
         }
-    };
-    match (&mut out, &blurred) {
-        (DynamicImage::ImageRgb8(sharp), DynamicImage::ImageRgb8(soft)) => sharp
-            .pixels_mut()
-            .zip(soft.pixels())
-            .for_each(|(p, s)| apply_to(p.channels_mut(), s.channels())),
-        _ => {
-            let mut sharp = out.to_rgba8();
-            let soft = blurred.to_rgba8();
-            sharp
-                .pixels_mut()
-                .zip(soft.pixels())
-                .for_each(|(p, s)| apply_to(p.channels_mut(), s.channels()));
-            return DynamicImage::ImageRgba8(sharp);
+        other => {
+            let mut rgba = other.into_rgba8();
+            let (w, h) = rgba.dimensions();
+            f(&mut rgba, w, h, 4);
+            DynamicImage::ImageRgba8(rgba)
         }
     }
-    out
+}
+
+/// `image + amount * (image - blurred)`: an unsharp mask, no threshold.
+fn sharpen(image: DynamicImage, sigma: f32, amount: f32) -> DynamicImage {
+    let blurred = box_blur(&image, sigma);
+    let soft = blurred.as_bytes();
+    on_bytes(image, |bytes, _, _, channels| {
+        for (px, blur) in bytes.chunks_mut(channels).zip(soft.chunks(channels)) {
+            for (channel, blurred) in px.iter_mut().zip(blur).take(3) {
+                let (v, b) = (f32::from(*channel), f32::from(*blurred));
+                *channel = (v + (v - b) * amount).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    })
 }
 
 /// Squares of `size` pixels (smaller at the right and bottom edges), each
 /// painted its own mean colour.
 fn pixelate(image: DynamicImage, size: u32) -> DynamicImage {
-    let mut rgba = match image {
-        DynamicImage::ImageRgb8(rgb) => {
-            return DynamicImage::ImageRgb8(pixelate_buffer(rgb, size));
-        }
-        other => other.into_rgba8(),
-    };
-    rgba = pixelate_buffer(rgba, size);
-    DynamicImage::ImageRgba8(rgba)
-}
-
-fn pixelate_buffer<P: Pixel<Subpixel = u8>>(
-    mut buffer: image::ImageBuffer<P, Vec<u8>>,
-    size: u32,
-) -> image::ImageBuffer<P, Vec<u8>> {
-    let (w, h) = buffer.dimensions();
-    let channels = usize::from(P::CHANNEL_COUNT);
-    for top in (0..h).step_by(size as usize) {
-        for left in (0..w).step_by(size as usize) {
-            let (right, bottom) = ((left + size).min(w), (top + size).min(h));
-            let mut sum = [0u64; 4];
-            for y in top..bottom {
-                for x in left..right {
-                    for (total, v) in sum.iter_mut().zip(buffer.get_pixel(x, y).channels()) {
-                        *total += u64::from(*v);
+    let size = size.max(1);
+    on_bytes(image, |bytes, w, h, channels| {
+        let at = |x: u32, y: u32| (y as usize * w as usize + x as usize) * channels;
+        for top in (0..h).step_by(size as usize) {
+            for left in (0..w).step_by(size as usize) {
+                let (right, bottom) = ((left + size).min(w), (top + size).min(h));
+                let mut sum = [0u64; 4];
+                for y in top..bottom {
+                    for x in left..right {
+                        let px = &bytes[at(x, y)..at(x, y) + channels];
+                        for (total, v) in sum.iter_mut().zip(px) {
+                            *total += u64::from(*v);
+                        }
+                    }
+                }
+                let count = u64::from((right - left) * (bottom - top));
+                let mean: Vec<u8> = sum[..channels]
+                    .iter()
+                    .map(|total| ((total + count / 2) / count) as u8)
+                    .collect();
+                for y in top..bottom {
+                    for x in left..right {
+                        bytes[at(x, y)..at(x, y) + channels].copy_from_slice(&mean);
                     }
                 }
             }
-            let count = u64::from((right - left) * (bottom - top));
-            let mean: Vec<u8> = sum[..channels]
-                .iter()
-                .map(|total| ((total + count / 2) / count) as u8)
-                .collect();
-            for y in top..bottom {
-                for x in left..right {
-                    buffer
-                        .get_pixel_mut(x, y)
-                        .channels_mut()
-                        .copy_from_slice(&mean);
-                }
-            }
         }
+    })
+}
+
+/// The default square of `e_pixelate`: a twentieth of the shorter side.
+fn default_square((w, h): (u32, u32)) -> u32 {
+    (w.min(h) / 20).clamp(2, 200)
+}
+
+/// The part of `image` a region names, in pixels, clamped to it.
+fn region_rect(image: &DynamicImage, region: Region) -> (u32, u32, u32, u32) {
+    let (w, h) = image.dimensions();
+    let start = |offset: Option<Offset>, whole: u32| match offset {
+        None => 0,
+        Some(Offset::Pixels(px)) => px.clamp(0, whole as i32) as u32,
+        Some(Offset::Relative(f)) => (f.max(0.0) * f64::from(whole))
+            .round()
+            .min(f64::from(whole)) as u32,
+    };
+    let (x, y) = (start(region.x, w), start(region.y, h));
+    let size = |length: Option<Length>, whole: u32, from: u32| {
+        let rest = whole - from;
+        match length {
+            None => rest,
+            Some(Length::Pixels(px)) => px.min(rest),
+            Some(Length::Relative(f)) => ((f * f64::from(whole)).round().max(0.0) as u32).min(rest),
+        }
+    };
+    (x, y, size(region.width, w, x), size(region.height, h, y))
+}
+
+/// `f` applied to the region only.
+fn in_region(
+    mut image: DynamicImage,
+    region: Region,
+    f: impl FnOnce(DynamicImage) -> Result<DynamicImage, String>,
+) -> Result<DynamicImage, String> {
+    let (x, y, w, h) = region_rect(&image, region);
+    if w == 0 || h == 0 {
+        return Ok(image);
     }
-    buffer
+    let part = f(image.crop_imm(x, y, w, h))?;
+    image::imageops::replace(&mut image, &part, i64::from(x), i64::from(y));
+    Ok(image)
 }
 
 #[cfg(test)]

@@ -210,6 +210,19 @@ fn params(s: &Step) -> Vec<String> {
     if let Some(z) = s.zoom {
         parts.push(format!("z_{}", print_decimal(z)));
     }
+    if let Some(region) = look::region(s.look.effect) {
+        let fields = [
+            ("w", region.width.map(length)),
+            ("h", region.height.map(length)),
+            ("x", region.x.map(offset)),
+            ("y", region.y.map(offset)),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                parts.push(format!("{key}_{value}"));
+            }
+        }
+    }
     if let Some(o) = s.look.opacity {
         parts.push(format!("o_{o}"));
     }

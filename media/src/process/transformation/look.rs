@@ -59,7 +59,52 @@ pub enum Effect {
     Vibrance(i16),
     /// 0 to 100, towards `co_` (black without it).
     Colorize(u8),
+    /// Each 0 to 100: how much of the correction is blended in.
+    AutoBrightness(u8),
+    AutoContrast(u8),
+    AutoColor(u8),
+    /// `improve[:indoor|outdoor][:0-100]`: `true` outdoors.
+    Improve(bool, u8),
+    /// `tint[:0-100][:COLOUR…]`: up to [`MAX_TINTS`] colours from the
+    /// darkest tones to the lightest.
+    Tint(Tint),
+    /// 0 to 100.
+    Vignette(u8),
+    /// A blur (1 to 2000) of the region `w_`, `h_`, `x_`, `y_` name.
+    BlurRegion(u16, Region),
+    /// Squares (1 to 200, or scaled) over the region.
+    PixelateRegion(Option<u16>, Region),
 }
+
+/// Most colours `e_tint` takes.
+pub const MAX_TINTS: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tint {
+    pub amount: u8,
+    pub colours: [Rgba; MAX_TINTS],
+    /// How many of `colours` are given (at least one).
+    pub count: u8,
+}
+
+impl Tint {
+    pub fn colours(&self) -> &[Rgba] {
+        &self.colours[..usize::from(self.count)]
+    }
+}
+
+/// Where a region effect applies: `x_`/`y_` its top-left corner, `w_`/`h_`
+/// its size, each in pixels or a fraction of the image; what is not given
+/// reaches the image's edge.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Region {
+    pub x: Option<super::Offset>,
+    pub y: Option<super::Offset>,
+    pub width: Option<super::Length>,
+    pub height: Option<super::Length>,
+}
+
+impl Eq for Region {}
 
 /// `r_`: one radius, two (top-left and bottom-right : top-right and
 /// bottom-left), three, four (clockwise from top-left), or `max`.
@@ -97,9 +142,14 @@ const FAMILIES: &[Family] = &[
     ("gamma", Some((-50, 150, 0)), |v| Effect::Gamma(v as i16)),
     ("vibrance", Some((-100, 100, 20)), |v| Effect::Vibrance(v as i16)),
     ("colorize", Some((0, 100, 100)), |v| Effect::Colorize(v as u8)),
+    ("auto_brightness", Some((0, 100, 100)), |v| Effect::AutoBrightness(v as u8)),
+    ("auto_contrast", Some((0, 100, 100)), |v| Effect::AutoContrast(v as u8)),
+    ("auto_color", Some((0, 100, 100)), |v| Effect::AutoColor(v as u8)),
+    ("vignette", Some((0, 100, 20)), |v| Effect::Vignette(v as u8)),
+    ("blur_region", Some((1, 2000, 100)), |v| Effect::BlurRegion(v as u16, Region::default())),
 ];
 
-pub(super) const EFFECTS: &str = "blur[:1-2000], pixelate[:1-200], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100]";
+pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
 
 /// Parses an `e_` value.
 pub(super) fn effect(raw: &str) -> Result<Effect, String> {
@@ -107,14 +157,33 @@ pub(super) fn effect(raw: &str) -> Result<Effect, String> {
         Some((name, value)) => (name, Some(value)),
         None => (raw, None),
     };
-    if name == "pixelate" {
-        return match value {
-            None => Ok(Effect::Pixelate(None)),
-            Some(v) => whole(v)
-                .filter(|n| (1..=200).contains(n))
-                .map(|n| Effect::Pixelate(Some(n as u16)))
-                .ok_or_else(|| format!("pixelate takes a square size from 1 to 200, not {v:?}")),
+    if name == "pixelate" || name == "pixelate_region" {
+        let size = match value {
+            None => None,
+            Some(v) => Some(
+                whole(v)
+                    .filter(|n| (1..=200).contains(n))
+                    .map(|n| n as u16)
+                    .ok_or_else(|| {
+                        format!("{name} takes a square size from 1 to 200, not {v:?}")
+                    })?,
+            ),
         };
+        return Ok(if name == "pixelate" {
+            Effect::Pixelate(size)
+        } else {
+            Effect::PixelateRegion(size, Region::default())
+        });
+    }
+    match name {
+        "improve" => return improve(value),
+        "tint" => return tint(value),
+        "blur_faces" | "pixelate_faces" => {
+            return Err(format!(
+                "{name} needs face detection, which is not here yet"
+            ))
+        }
+        _ => {}
     }
     let (_, range, make) = FAMILIES
         .iter()
@@ -129,6 +198,85 @@ pub(super) fn effect(raw: &str) -> Result<Effect, String> {
             .map(make)
             .ok_or_else(|| format!("{name} takes a whole number from {low} to {high}, not {v:?}")),
     }
+}
+
+/// `improve[:indoor|outdoor][:BLEND]`, outdoor and 100 unless given.
+fn improve(value: Option<&str>) -> Result<Effect, String> {
+    let mut outdoor = true;
+    let mut blend = 100;
+    for part in value.into_iter().flat_map(|v| v.split(':')) {
+        match part {
+            "indoor" => outdoor = false,
+            "outdoor" => outdoor = true,
+            other => {
+                blend = whole(other)
+                    .filter(|n| (0..=100).contains(n))
+                    .ok_or_else(|| format!("improve takes indoor or outdoor and a blend from 0 to 100, not {other:?}"))?;
+            }
+        }
+    }
+    Ok(Effect::Improve(outdoor, blend as u8))
+}
+
+/// `tint[:AMOUNT][:COLOUR…]`: 60 and red unless given.
+fn tint(value: Option<&str>) -> Result<Effect, String> {
+    // `rgb:RRGGBB` is one colour, not two parts.
+    let mut parts: Vec<String> = Vec::new();
+    let mut pieces = value.into_iter().flat_map(|v| v.split(':'));
+    while let Some(piece) = pieces.next() {
+        match piece {
+            "rgb" => parts.push(format!("rgb:{}", pieces.next().unwrap_or_default())),
+            other => parts.push(other.to_owned()),
+        }
+    }
+    let mut amount = 60;
+    if let Some(first) = parts.first() {
+        if *first == "equalize" {
+            return Err("tint's equalize is not rendered".into());
+        }
+        if let Some(n) = whole(first.as_str()) {
+            if !(0..=100).contains(&n) {
+                return Err(format!("tint's amount is 0 to 100, not {n}"));
+            }
+            amount = n as u8;
+            parts.remove(0);
+        }
+    }
+    if parts.len() > MAX_TINTS {
+        return Err(format!("tint takes at most {MAX_TINTS} colours"));
+    }
+    let mut colours = [Rgba([255, 0, 0, 255]); MAX_TINTS];
+    for (slot, part) in colours.iter_mut().zip(&parts) {
+        *slot = super::values::colour(part).ok_or_else(|| {
+            format!("{part:?} is not a tint colour (a CSS name or rgb:RRGGBB; positions are not rendered)")
+        })?;
+    }
+    Ok(Effect::Tint(Tint {
+        amount,
+        colours,
+        count: parts.len().max(1) as u8,
+    }))
+}
+
+/// A region effect takes the component's `w_`, `h_`, `x_` and `y_` as
+/// its region, as Cloudinary reads them there.
+pub(super) fn take_region(step: &mut super::Step) {
+    let region = || Region {
+        x: step.x,
+        y: step.y,
+        width: step.width,
+        height: step.height,
+    };
+    let effect = match step.look.effect {
+        Some(Effect::BlurRegion(strength, _)) => Effect::BlurRegion(strength, region()),
+        Some(Effect::PixelateRegion(size, _)) => Effect::PixelateRegion(size, region()),
+        _ => return,
+    };
+    step.look.effect = Some(effect);
+    step.x = None;
+    step.y = None;
+    step.width = None;
+    step.height = None;
 }
 
 /// A whole number, either sign (`e_brightness:-40`); `10.0` counts.
@@ -215,10 +363,36 @@ pub(super) fn print_effect(effect: Effect) -> String {
         Effect::Saturation(v) => ("saturation", Some(i32::from(v))),
         Effect::Gamma(v) => ("gamma", Some(i32::from(v))),
         Effect::Vibrance(v) => ("vibrance", Some(i32::from(v))),
+        Effect::AutoBrightness(v) => ("auto_brightness", Some(i32::from(v))),
+        Effect::AutoContrast(v) => ("auto_contrast", Some(i32::from(v))),
+        Effect::AutoColor(v) => ("auto_color", Some(i32::from(v))),
+        Effect::Vignette(v) => ("vignette", Some(i32::from(v))),
+        Effect::BlurRegion(v, _) => ("blur_region", Some(i32::from(v))),
+        Effect::PixelateRegion(size, _) => ("pixelate_region", size.map(i32::from)),
+        Effect::Improve(outdoor, blend) => {
+            let mode = if outdoor { "outdoor" } else { "indoor" };
+            return format!("improve:{mode}:{blend}");
+        }
+        Effect::Tint(tint) => {
+            let colours: Vec<String> = tint
+                .colours()
+                .iter()
+                .map(|c| super::background::print_colour(*c))
+                .collect();
+            return format!("tint:{}:{}", tint.amount, colours.join(":"));
+        }
     };
     match value {
         Some(v) => format!("{name}:{v}"),
         None => name.to_owned(),
+    }
+}
+
+/// A region effect's `w_`, `h_`, `x_`, `y_`, printed in the component.
+pub(super) fn region(effect: Option<Effect>) -> Option<Region> {
+    match effect {
+        Some(Effect::BlurRegion(_, region) | Effect::PixelateRegion(_, region)) => Some(region),
+        _ => None,
     }
 }
 
@@ -263,6 +437,54 @@ mod tests {
         ] {
             assert_eq!(print_effect(effect(printed).expect(printed)), printed);
         }
+    }
+
+    #[test]
+    fn corrections_tints_and_regions_read_as_cloudinary_writes_them() {
+        assert_eq!(effect("improve"), Ok(Effect::Improve(true, 100)));
+        assert_eq!(effect("improve:indoor:40"), Ok(Effect::Improve(false, 40)));
+        assert_eq!(effect("auto_color"), Ok(Effect::AutoColor(100)));
+        let Ok(Effect::Tint(tint)) = effect("tint:80:blue:rgb:ffff00") else {
+            panic!("a tint")
+        };
+        assert_eq!(tint.amount, 80);
+        assert_eq!(
+            tint.colours(),
+            [Rgba([0, 0, 255, 255]), Rgba([255, 255, 0, 255])]
+        );
+        let Ok(Effect::Tint(red)) = effect("tint") else {
+            panic!("a tint")
+        };
+        assert_eq!(
+            (red.amount, red.colours()),
+            (60, &[Rgba([255, 0, 0, 255])][..])
+        );
+        for (raw, reason) in [
+            ("tint:equalize:80:red", "equalize"),
+            ("tint:80:red:20p", "positions"),
+            ("improve:sunny", "indoor or outdoor"),
+            ("blur_faces", "face detection"),
+            ("pixelate_region:300", "1 to 200"),
+        ] {
+            let refused = effect(raw).expect_err(raw);
+            assert!(refused.contains(reason), "{raw}: {refused}");
+        }
+        // The component's w, h, x, y are the region, not a resize.
+        let t = super::super::Transformation::parse(["e_blur_region:800,h_40,w_0.5,x_10,y_20"])
+            .expect("valid");
+        let step = &t.steps[0];
+        assert_eq!((step.width, step.height, step.x), (None, None, None));
+        assert!(matches!(
+            step.look.effect,
+            Some(Effect::BlurRegion(
+                800,
+                Region {
+                    width: Some(super::super::Length::Relative(_)),
+                    ..
+                }
+            ))
+        ));
+        assert_eq!(t.canonical(), "e_blur_region:800,h_40,w_0.5,x_10,y_20");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use background::{
 pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
 pub use layer::{Blend, Drawing, Layer, LayerSource, Placement, MAX_LAYERS};
-pub use look::{Border, Corners, Effect, Look, MAX_BORDER};
+pub use look::{Border, Corners, Effect, Look, Region, Tint, MAX_BORDER, MAX_TINTS};
 pub use resolve::Flow;
 pub use text::{Align, Text, MAX_FONT_SIZE, MAX_TEXT};
 pub use values::MAX_OFFSET;

@@ -139,6 +139,7 @@ fn component_into(
             "stands in a component of its own beside t_ or d_: write if_…/t_name/if_end",
         ));
     }
+    look::take_region(&mut step);
     let applying = step.flags.contains(&Flag::LayerApply);
     step.flags.retain(|f| *f != Flag::LayerApply);
     if (opening.is_some() || applying) && (named.is_some() || only_whole_chain) {

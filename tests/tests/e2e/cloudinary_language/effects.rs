@@ -115,7 +115,7 @@ fn cases() -> Vec<(Value, Value, f64)> {
         ),
         (
             json!({"radius": 30, "background": "red"}),
-            json!([["round", [30, 30, 30, 30], red]]),
+            json!([["round", [30, 30, 30, 30], red.clone()]]),
             1.0,
         ),
         (
@@ -132,6 +132,75 @@ fn cases() -> Vec<(Value, Value, f64)> {
             -1.0,
         ),
         (json!({"opacity": 50}), json!([["opacity", 50]]), 20.0),
+        // Corrections, each undoing what the step before did to the
+        // image: Pillow's autocontrast (per channel, or on the grey with
+        // preserve_tone) is the reference.
+        (
+            json!({"transformation": [{"effect": "contrast:-60"}, {"effect": "auto_contrast"}]}),
+            json!([
+                ["effect", "contrast", -60, null],
+                ["effect", "auto_contrast", 100, null]
+            ]),
+            0.0,
+        ),
+        (
+            json!({"transformation": [{"effect": "colorize:30", "color": "blue"}, {"effect": "auto_color:80"}]}),
+            json!([
+                ["effect", "colorize", 30, [0, 0, 255, 255]],
+                ["effect", "auto_color", 80, null]
+            ]),
+            0.0,
+        ),
+        (
+            json!({"transformation": [{"effect": "brightness:-50"}, {"effect": "auto_brightness"}]}),
+            json!([
+                ["effect", "brightness", -50, null],
+                ["effect", "auto_brightness", 100, null]
+            ]),
+            0.0,
+        ),
+        (
+            json!({"transformation": [{"effect": "contrast:-40"}, {"effect": "improve"}]}),
+            json!([
+                ["effect", "contrast", -40, null],
+                ["effect", "improve", 100, "outdoor"]
+            ]),
+            0.0,
+        ),
+        (
+            json!({"transformation": [{"effect": "contrast:-40"}, {"effect": "improve:indoor:50"}]}),
+            json!([
+                ["effect", "contrast", -40, null],
+                ["effect", "improve", 50, "indoor"]
+            ]),
+            0.0,
+        ),
+        (
+            json!({"effect": "tint:80:blue:yellow"}),
+            json!([["effect", "tint", 80, [[0, 0, 255, 255], [255, 255, 0, 255]]]]),
+            20.0,
+        ),
+        (
+            json!({"effect": "tint"}),
+            json!([["effect", "tint", 60, [red]]]),
+            20.0,
+        ),
+        (
+            json!({"effect": "vignette:60"}),
+            json!([["effect", "vignette", 60, null]]),
+            5.0,
+        ),
+        // The component's w, h, x, y name the region, not a resize.
+        (
+            json!({"effect": "blur_region:800", "width": 100, "height": 80, "x": 20, "y": 30}),
+            json!([["region", "blur", 800, [20, 30, 100, 80]]]),
+            1.0,
+        ),
+        (
+            json!({"effect": "pixelate_region:10", "width": 0.5, "height": 0.5, "x": 75, "y": 55}),
+            json!([["region", "pixelate", 10, [75, 55, 150, 100]]]),
+            0.5,
+        ),
     ]
 }
 
