@@ -23,6 +23,10 @@ NUXT_IMAGE_NPM_VERSION="2.1.0"
 # and Cloudinary's official Python SDK (scripts/cloudinary_url.py).
 PILLOW_VERSION="11.3.0"
 CLOUDINARY_PY_VERSION="1.46.3"
+# Real photographs with and without faces (astronaut, camera; coffee,
+# chelsea, rocket) ship inside scikit-image's package, and its own LBP
+# face cascade is the independent detector the face tests check ours by.
+SCIKIT_IMAGE_VERSION="0.25.2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SDK_DIR="$ROOT/.sdk"
 VENV="$ROOT/.venv-mongo"
@@ -35,10 +39,11 @@ ensure_venv() {
     && "$VENV/bin/pip" show aiosmtpd 2>/dev/null | grep -q "^Version: $AIOSMTPD_VERSION\$" \
     && "$VENV/bin/pip" show kubernetes-validate 2>/dev/null | grep -q "^Version: $KUBERNETES_VALIDATE_VERSION\$" \
     && "$VENV/bin/pip" show pillow 2>/dev/null | grep -q "^Version: $PILLOW_VERSION\$" \
-    && "$VENV/bin/pip" show cloudinary 2>/dev/null | grep -q "^Version: $CLOUDINARY_PY_VERSION\$"; then
+    && "$VENV/bin/pip" show cloudinary 2>/dev/null | grep -q "^Version: $CLOUDINARY_PY_VERSION\$" \
+    && "$VENV/bin/pip" show scikit-image 2>/dev/null | grep -q "^Version: $SCIKIT_IMAGE_VERSION\$"; then
     return 0
   fi
-  log "creating $VENV with secantusdb, aiosmtpd, kubernetes-validate, pillow and cloudinary"
+  log "creating $VENV with secantusdb, aiosmtpd, kubernetes-validate, pillow, cloudinary and scikit-image"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv' and retry" >&2
     return 1
@@ -46,7 +51,7 @@ ensure_venv() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "secantusdb==$SECANTUS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" \
     "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "pillow==$PILLOW_VERSION" \
-    "cloudinary==$CLOUDINARY_PY_VERSION"
+    "cloudinary==$CLOUDINARY_PY_VERSION" "scikit-image==$SCIKIT_IMAGE_VERSION"
 }
 
 free_port() {

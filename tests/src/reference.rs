@@ -8,6 +8,8 @@ use std::process::Command;
 use image::{DynamicImage, GenericImageView};
 use serde_json::Value;
 
+use crate::sdk::printed;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -60,4 +62,37 @@ pub fn mean_difference(ours: &DynamicImage, reference: &DynamicImage) -> f64 {
         .map(|(x, y)| u64::from(x.abs_diff(*y)))
         .sum();
     total as f64 / a.as_raw().len().max(1) as f64
+}
+
+fn python(script: &str) -> Command {
+    let mut command = Command::new(root().join(".venv-mongo/bin/python"));
+    command.arg(root().join("scripts").join(script));
+    command
+}
+
+/// A sample photograph scikit-image ships (`astronaut.png`, `coffee.png`,
+/// ...), as stored.
+///
+/// # Panics
+/// When the venv or the photograph is missing.
+pub fn photo(name: &str) -> Vec<u8> {
+    let mut command = python("faces_reference.py");
+    command.arg("--photos");
+    let folder = PathBuf::from(printed(command).trim());
+    std::fs::read(folder.join(name)).expect("scikit-image ships the photograph")
+}
+
+/// The faces scikit-image's LBP cascade finds in `image`, largest first,
+/// as `[x, y, width, height]`: an independent detector to check ours by.
+///
+/// # Panics
+/// When the venv is missing or the script fails.
+pub fn faces(image: &[u8]) -> Vec<[u32; 4]> {
+    let path = std::env::temp_dir().join(format!("avenue-faces-{}.png", uuid::Uuid::new_v4()));
+    std::fs::write(&path, image).expect("write the image");
+    let mut command = python("faces_reference.py");
+    command.arg(&path);
+    let out = printed(command);
+    let _ = std::fs::remove_file(&path);
+    serde_json::from_str(out.trim()).expect("a JSON list of boxes")
 }

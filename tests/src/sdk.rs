@@ -110,7 +110,7 @@ fn written(sdk: Command) -> String {
 }
 
 /// What a URL writer printed, once it succeeded.
-fn printed(mut sdk: Command) -> String {
+pub(crate) fn printed(mut sdk: Command) -> String {
     let output = sdk
         .output()
         .expect("the URL writer runs: run the tests with `make test`, which installs them");

@@ -88,6 +88,9 @@ pub fn estimate_ms(
     chain_ms(plans) + decode + megapixels(out) * encode_ms_per_mp(output)
 }
 
+/// A face detection on its reduced copy (SeetaFace, one core).
+const FACE_DETECTION_MS: f64 = 300.0;
+
 /// What a layer format's decode costs when it is not known here: PNG's
 /// price, the dearest common one.
 const LAYER_DECODE_MS_PER_MP: f64 = 10.0;
@@ -116,7 +119,18 @@ fn chain_ms(plans: &[Plan]) -> f64 {
         .iter()
         .map(|p| megapixels(p.framed()) * look_ms_per_mp(p))
         .sum();
-    layers + resize + turns + looks
+    let detections = plans
+        .iter()
+        .filter(|p| {
+            p.faces.is_some()
+                || matches!(
+                    p.look.effect,
+                    Some(Effect::BlurFaces(_) | Effect::PixelateFaces(_))
+                )
+        })
+        .count() as f64
+        * FACE_DETECTION_MS;
+    layers + resize + turns + looks + detections
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use image::{DynamicImage, GenericImageView, ImageDecoder};
 
 use super::encode::{check_encoder_limits, encode};
 use super::geometry::{extreme_shape, plan_chain, Composite, LayerSizes, Plan};
-use super::ops::{canvas, composite, effects, energy, metadata, resize, rotate, shape};
+use super::ops::{canvas, composite, effects, energy, faces, metadata, resize, rotate, shape};
 use super::text::{self, Fonts};
 use super::transformation::{Drawing, Flag, LayerSource, Text, TransformError, Transformation};
 use crate::process::format::ImageFormat;
@@ -428,6 +428,17 @@ fn apply(
     if let Some(mut window) = plan.pre_crop {
         if plan.auto_gravity {
             window = energy::busiest_window(&image, window);
+        }
+        if let Some(crop) = plan.faces {
+            let found = faces::detect(&image);
+            match faces::around(&found, crop.all) {
+                Some(target) => {
+                    let thumb = crop.thumb.map(|zoom| (zoom, plan.resize));
+                    window = faces::window(image.dimensions(), window, target, thumb);
+                }
+                None if crop.fallback_auto => window = energy::busiest_window(&image, window),
+                None => {}
+            }
         }
         match plan.fill_pad {
             Some((inner, alternative))

@@ -114,7 +114,7 @@ pub fn plan_layer(
         Gravity::NorthWest => (false, true, true, false),
         Gravity::SouthEast => (true, false, false, true),
         Gravity::SouthWest => (false, true, false, true),
-        Gravity::Center | Gravity::XyCenter | Gravity::Auto => (false, false, false, false),
+        _ => (false, false, false, false),
     };
     let along = |near: bool, far: bool, base: u32, layer: u32| -> i64 {
         let (base, layer) = (i64::from(base), i64::from(layer));

@@ -34,6 +34,17 @@ pub struct Pad {
     pub colour: Background,
 }
 
+/// How a crop follows faces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceCrop {
+    /// All faces (`g_faces`), or the largest.
+    pub all: bool,
+    /// Without a face: the most detailed region, or the planned window.
+    pub fallback_auto: bool,
+    /// `c_thumb`: zoom onto the faces, times this (`z_`).
+    pub thumb: Option<f64>,
+}
+
 /// What one step does to an image of a given size, in order: a quarter
 /// turn (`a_auto_right`), cut a window from it, resize that, pad onto a
 /// canvas, then flip and turn (`a_`). A layer's step does nothing but
@@ -48,6 +59,9 @@ pub struct Plan {
     pub pad: Option<Pad>,
     /// `g_auto` asks the pipeline to place `pre_crop` by content.
     pub auto_gravity: bool,
+    /// `g_face`, `g_faces`, `g_auto:faces`: the pipeline places (and for
+    /// `c_thumb` sizes) `pre_crop` around the faces it finds.
+    pub faces: Option<FaceCrop>,
     /// `c_fill_pad`: when the window would lose too much detail, the
     /// pipeline resizes to this and pads instead (same output size).
     pub fill_pad: Option<((u32, u32), Pad)>,
@@ -230,6 +244,14 @@ fn fit_to_box(width: u32, height: u32, step: &Step) -> Result<Plan, TransformErr
         resize: (width, height),
         pad: None,
         auto_gravity: false,
+        faces: match gravity {
+            Gravity::Face | Gravity::Faces | Gravity::AutoFaces => Some(FaceCrop {
+                all: gravity != Gravity::Face,
+                fallback_auto: gravity == Gravity::AutoFaces,
+                thumb: (crop == Crop::Thumb).then(|| step.zoom.unwrap_or(1.0)),
+            }),
+            _ => None,
+        },
         fill_pad: None,
         look: Look::default(),
         backdrop: None,
@@ -507,7 +529,7 @@ impl Plan {
     pub fn input_needed(&self, input: (u32, u32)) -> (u32, u32) {
         // A turn first, or a choice between cutting and padding made on
         // the image itself: decode it whole.
-        if self.pre_turn.is_some() || self.fill_pad.is_some() {
+        if self.pre_turn.is_some() || self.fill_pad.is_some() || self.faces.is_some() {
             return input;
         }
         match self.pre_crop {

@@ -10,7 +10,12 @@ pub fn place(outer_w: u32, outer_h: u32, w: u32, h: u32, gravity: Gravity) -> Re
     let free_x = outer_w.saturating_sub(w);
     let free_y = outer_h.saturating_sub(h);
     let (x, y) = match gravity {
-        Gravity::Center | Gravity::Auto | Gravity::XyCenter => (free_x / 2, free_y / 2),
+        Gravity::Center
+        | Gravity::Auto
+        | Gravity::XyCenter
+        | Gravity::Face
+        | Gravity::Faces
+        | Gravity::AutoFaces => (free_x / 2, free_y / 2),
         Gravity::North => (free_x / 2, 0),
         Gravity::South => (free_x / 2, free_y),
         Gravity::East => (free_x, free_y / 2),

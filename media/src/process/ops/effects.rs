@@ -11,8 +11,8 @@
 
 use image::{DynamicImage, GenericImageView};
 
-use super::adjust;
 use super::resize::resize;
+use super::{adjust, faces};
 use crate::process::transformation::{Effect, Length, Offset, Region, Rgba};
 
 /// Blur strength per pixel of standard deviation (`e_blur:100` is a
@@ -47,6 +47,14 @@ pub fn apply(
         })?,
         Effect::PixelateRegion(size, region) => in_region(image, region, |part| {
             let square = size.map_or_else(|| default_square(part.dimensions()), u32::from);
+            Ok(pixelate(part, square))
+        })?,
+        Effect::BlurFaces(strength) => on_faces(image, |part| {
+            blur(&part, f32::from(strength) / BLUR_PER_SIGMA)
+        })?,
+        Effect::PixelateFaces(size) => on_faces(image, |part| {
+            let square =
+                size.map_or_else(|| (part.width().min(part.height()) / 8).max(2), u32::from);
             Ok(pixelate(part, square))
         })?,
         Effect::Sharpen(strength) => sharpen(image, SHARPEN_SIGMA, f32::from(strength) / 100.0),
@@ -273,6 +281,25 @@ fn region_rect(image: &DynamicImage, region: Region) -> (u32, u32, u32, u32) {
         }
     };
     (x, y, size(region.width, w, x), size(region.height, h, y))
+}
+
+/// `f` applied over every face found (each a little beyond its box).
+fn on_faces(
+    mut image: DynamicImage,
+    f: impl Fn(DynamicImage) -> Result<DynamicImage, String>,
+) -> Result<DynamicImage, String> {
+    let size = image.dimensions();
+    for face in faces::detect(&image) {
+        let c = faces::cover(face, size);
+        let region = Region {
+            x: Some(Offset::Pixels(c.x as i32)),
+            y: Some(Offset::Pixels(c.y as i32)),
+            width: Some(Length::Pixels(c.width)),
+            height: Some(Length::Pixels(c.height)),
+        };
+        image = in_region(image, region, &f)?;
+    }
+    Ok(image)
 }
 
 /// `f` applied to the region only.

@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod composite;
 pub mod effects;
 pub mod energy;
+pub mod faces;
 pub mod metadata;
 pub mod resize;
 pub mod rotate;

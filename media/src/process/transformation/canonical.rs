@@ -283,6 +283,9 @@ impl Gravity {
             Self::SouthWest => "south_west",
             Self::XyCenter => "xy_center",
             Self::Auto => "auto",
+            Self::Face => "face",
+            Self::Faces => "faces",
+            Self::AutoFaces => "auto:faces",
         }
     }
 }

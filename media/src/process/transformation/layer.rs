@@ -194,7 +194,7 @@ pub(super) fn placement(mut step: Step, blend: Option<Blend>) -> Result<Placemen
 /// Moves gravity, offsets and placement flags out of `step`.
 fn take_placement(step: &mut Step, blend: Option<Blend>) -> Result<Placement, TransformError> {
     let gravity = step.gravity.take();
-    if matches!(gravity, Some(Gravity::Auto | Gravity::XyCenter)) {
+    if gravity.is_some_and(|g| g.by_content() || g == Gravity::XyCenter) {
         return Err(TransformError::new(
             "g",
             "a layer is placed by a compass gravity (north, south_east, center…)",

@@ -74,6 +74,10 @@ pub enum Effect {
     BlurRegion(u16, Region),
     /// Squares (1 to 200, or scaled) over the region.
     PixelateRegion(Option<u16>, Region),
+    /// A blur (1 to 2000) over every face found.
+    BlurFaces(u16),
+    /// Squares (1 to 200, or scaled to each face) over every face.
+    PixelateFaces(Option<u16>),
 }
 
 /// Most colours `e_tint` takes.
@@ -147,9 +151,10 @@ const FAMILIES: &[Family] = &[
     ("auto_color", Some((0, 100, 100)), |v| Effect::AutoColor(v as u8)),
     ("vignette", Some((0, 100, 20)), |v| Effect::Vignette(v as u8)),
     ("blur_region", Some((1, 2000, 100)), |v| Effect::BlurRegion(v as u16, Region::default())),
+    ("blur_faces", Some((1, 2000, 500)), |v| Effect::BlurFaces(v as u16)),
 ];
 
-pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
+pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], blur_faces[:1-2000], pixelate_faces[:1-200], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
 
 /// Parses an `e_` value.
 pub(super) fn effect(raw: &str) -> Result<Effect, String> {
@@ -157,7 +162,7 @@ pub(super) fn effect(raw: &str) -> Result<Effect, String> {
         Some((name, value)) => (name, Some(value)),
         None => (raw, None),
     };
-    if name == "pixelate" || name == "pixelate_region" {
+    if name == "pixelate" || name == "pixelate_region" || name == "pixelate_faces" {
         let size = match value {
             None => None,
             Some(v) => Some(
@@ -169,20 +174,15 @@ pub(super) fn effect(raw: &str) -> Result<Effect, String> {
                     })?,
             ),
         };
-        return Ok(if name == "pixelate" {
-            Effect::Pixelate(size)
-        } else {
-            Effect::PixelateRegion(size, Region::default())
+        return Ok(match name {
+            "pixelate" => Effect::Pixelate(size),
+            "pixelate_faces" => Effect::PixelateFaces(size),
+            _ => Effect::PixelateRegion(size, Region::default()),
         });
     }
     match name {
         "improve" => return improve(value),
         "tint" => return tint(value),
-        "blur_faces" | "pixelate_faces" => {
-            return Err(format!(
-                "{name} needs face detection, which is not here yet"
-            ))
-        }
         _ => {}
     }
     let (_, range, make) = FAMILIES
@@ -369,6 +369,8 @@ pub(super) fn print_effect(effect: Effect) -> String {
         Effect::Vignette(v) => ("vignette", Some(i32::from(v))),
         Effect::BlurRegion(v, _) => ("blur_region", Some(i32::from(v))),
         Effect::PixelateRegion(size, _) => ("pixelate_region", size.map(i32::from)),
+        Effect::BlurFaces(v) => ("blur_faces", Some(i32::from(v))),
+        Effect::PixelateFaces(size) => ("pixelate_faces", size.map(i32::from)),
         Effect::Improve(outdoor, blend) => {
             let mode = if outdoor { "outdoor" } else { "indoor" };
             return format!("improve:{mode}:{blend}");
@@ -463,7 +465,6 @@ mod tests {
             ("tint:equalize:80:red", "equalize"),
             ("tint:80:red:20p", "positions"),
             ("improve:sunny", "indoor or outdoor"),
-            ("blur_faces", "face detection"),
             ("pixelate_region:300", "1 to 200"),
         ] {
             let refused = effect(raw).expect_err(raw);

@@ -119,6 +119,23 @@ pub enum Gravity {
     XyCenter,
     /// The most detailed region (see `process::ops::energy`).
     Auto,
+    /// The largest face a detector finds (see `process::ops::faces`); the
+    /// centre when there is none.
+    Face,
+    /// All the faces found; the centre when there is none.
+    Faces,
+    /// All the faces found, else the most detailed region.
+    AutoFaces,
+}
+
+impl Gravity {
+    /// Placed by what the image shows, known only once it is decoded.
+    pub fn by_content(self) -> bool {
+        matches!(
+            self,
+            Self::Auto | Self::Face | Self::Faces | Self::AutoFaces
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

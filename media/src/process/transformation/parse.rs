@@ -404,7 +404,7 @@ pub(super) fn check_sizes(step: &Step) -> Result<(), TransformError> {
         ));
     }
     // Cloudinary refuses these pairs; so do we, rather than guess.
-    if step.gravity == Some(Gravity::Auto)
+    if step.gravity.is_some_and(Gravity::by_content)
         && matches!(
             step.crop,
             Some(
@@ -420,7 +420,7 @@ pub(super) fn check_sizes(step: &Step) -> Result<(), TransformError> {
     {
         return Err(TransformError::new(
             "g",
-            "g_auto needs a mode that cuts: fill, lfill, fill_pad, thumb, crop or auto",
+            "g_auto and the face gravities need a mode that cuts: fill, lfill, fill_pad, thumb, crop or auto",
         ));
     }
     if step.crop == Some(Crop::FillPad) && step.gravity != Some(Gravity::Auto) {

@@ -101,12 +101,17 @@ pub(super) fn gravity(raw: &str) -> Option<Gravity> {
         // `auto:subject`, `auto:classic` and the like all ask for the most
         // interesting part; ours is one detector, so they are one gravity.
         "auto" => Gravity::Auto,
+        // Cloudinary's fallbacks: `face:center` is what `face` does when
+        // it finds none, `face:auto` and `auto:face` look at the content.
+        "face" | "face:center" => Gravity::Face,
+        "faces" | "faces:center" => Gravity::Faces,
+        "face:auto" | "faces:auto" | "auto:face" | "auto:faces" => Gravity::AutoFaces,
         other if other.starts_with("auto:") && other.len() <= 40 => Gravity::Auto,
         _ => return None,
     })
 }
 
-pub(super) const GRAVITIES: &str = "one of center, north, south, east, west, north_east, north_west, south_east, south_west, xy_center, auto";
+pub(super) const GRAVITIES: &str = "one of center, north, south, east, west, north_east, north_west, south_east, south_west, xy_center, auto, face, faces, auto:faces";
 
 pub(super) fn quality(raw: &str) -> Option<Quality> {
     let auto = match raw {

@@ -7,6 +7,7 @@
 
 mod backgrounds;
 mod effects;
+mod faces;
 mod geometry;
 mod grammar;
 mod hints;
