@@ -18,6 +18,9 @@ effect NAME VALUE [r,g,b,a]|null (e_NAME:VALUE with co_, each restated
 from the README's formula with Pillow's own filters where it has one;
 for tint the colour is a list, for improve the mode);
 region blur|pixelate VALUE [x,y,w,h] (e_blur_region, e_pixelate_region);
+trim TOLERANCE [r,g,b,a]|null (e_trim: cut to the box of pixels farther
+than TOLERANCE% of 255 in any channel from the colour or the top-left
+pixel);
 round [tl,tr,br,bl]|"max" [r,g,b,a]|null (r_, corners drawn at 4x and
 averaged down); border WIDTH [r,g,b,a] [tl,tr,br,bl]|"max"|null (bo_);
 opacity PERCENT (o_);
@@ -81,6 +84,14 @@ def apply(image, op):
         out = effect(image.convert("RGB"), effect_name, value, colour)
         out.putalpha(alpha)
         return out
+    if name == "trim":
+        tolerance, colour = args
+        reference = tuple(colour) if colour else image.getpixel((0, 0))
+        limit = tolerance * 255 // 100
+        plain = Image.new("RGBA", image.size, reference)
+        far = ImageChops.difference(image, plain).point(lambda v: 255 if v > limit else 0)
+        box = far.getbbox(alpha_only=False)
+        return image.crop(box) if box else image
     if name == "region":
         kind, value, (x, y, w, h) = args
         part = image.crop((x, y, x + w, y + h))

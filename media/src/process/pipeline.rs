@@ -11,10 +11,12 @@ use image::metadata::Orientation;
 use image::{DynamicImage, GenericImageView, ImageDecoder};
 
 use super::encode::{check_encoder_limits, encode};
-use super::geometry::{extreme_shape, plan_chain, Composite, LayerSizes, Plan};
+use super::geometry::{extreme_shape, plan_chain, plan_steps, Composite, LayerSizes, Plan};
 use super::ops::{canvas, composite, effects, energy, faces, metadata, resize, rotate, shape};
 use super::text::{self, Fonts};
-use super::transformation::{Drawing, Flag, LayerSource, Text, TransformError, Transformation};
+use super::transformation::{
+    Drawing, Flag, LayerSource, Step, Text, TransformError, Transformation,
+};
 use crate::process::format::ImageFormat;
 
 /// Most memory one decoder may allocate: a second line of defence behind
@@ -103,7 +105,14 @@ impl Layers<'_> {
             ignore_orientation: false,
         };
         let (oriented, orientation) = original.checked(self.max_pixels)?;
-        original.run(&plan.plans, self, oriented, orientation, self.max_pixels)
+        original.run(
+            &plan.plans,
+            &[],
+            self,
+            oriented,
+            orientation,
+            self.max_pixels,
+        )
     }
 }
 
@@ -168,9 +177,13 @@ impl Original<'_> {
     }
 
     /// Decodes, orients and runs `plans`.
+    /// `steps`, when given, are what `plans` were planned from: after a
+    /// step leaves another size than planned (`e_trim`), the steps after
+    /// it are planned again on what it left.
     fn run(
         &self,
         plans: &[Plan],
+        steps: &[Step],
         layers: &Layers<'_>,
         oriented: (u32, u32),
         orientation: Orientation,
@@ -179,13 +192,26 @@ impl Original<'_> {
         let mut image = decode(self, max_pixels, plans.first(), oriented, orientation)?;
         image.apply_orientation(orientation);
         image = normalise(image);
-        for (index, step_plan) in plans.iter().enumerate() {
+        let mut replanned: Option<Vec<Plan>> = None;
+        for index in 0..plans.len() {
+            let step_plan = replanned
+                .as_ref()
+                .and_then(|fresh| fresh.get(index))
+                .unwrap_or(&plans[index]);
+            let expected = step_plan.output();
             image = if index == 0 {
                 let fitted = step_plan.clone().for_input(oriented, image.dimensions());
                 apply(image, &fitted, layers)?
             } else {
                 apply(image, step_plan, layers)?
             };
+            let actual = image.dimensions();
+            if actual != expected && steps.len() == plans.len() {
+                let rest = plan_steps(actual, &steps[index + 1..], layers)?;
+                let mut fresh = vec![Plan::default(); index + 1];
+                fresh.extend(rest);
+                replanned = Some(fresh);
+            }
         }
         Ok(image)
     }
@@ -227,7 +253,21 @@ pub fn render(job: &RenderJob<'_>) -> Result<Rendered, ProcessError> {
             "HEIC is not an output format".into(),
         ));
     }
-    let image = original.run(&plans, &layers, oriented, orientation, job.max_pixels)?;
+    // Only a trim leaves a size the plan could not know; its chain has no
+    // branch or variable, so its plans and steps pair one to one.
+    let replan: &[Step] = if job.transformation.trims() {
+        &job.transformation.steps
+    } else {
+        &[]
+    };
+    let image = original.run(
+        &plans,
+        replan,
+        &layers,
+        oriented,
+        orientation,
+        job.max_pixels,
+    )?;
     let (width, height) = image.dimensions();
     let mut bytes = encode(
         &image,

@@ -495,7 +495,10 @@ pub fn plan_chain(
 }
 
 /// [`plan_chain`] for a list of steps (a chain's, or a layer's own).
-fn plan_steps(
+///
+/// # Errors
+/// As [`plan_chain`].
+pub fn plan_steps(
     input: (u32, u32),
     steps: &[Step],
     layers: &dyn LayerSizes,

@@ -57,6 +57,7 @@ pub fn apply(
                 size.map_or_else(|| (part.width().min(part.height()) / 8).max(2), u32::from);
             Ok(pixelate(part, square))
         })?,
+        Effect::Trim(tolerance, colour) => trim(image, tolerance, colour),
         Effect::Sharpen(strength) => sharpen(image, SHARPEN_SIGMA, f32::from(strength) / 100.0),
         Effect::UnsharpMask(strength) => sharpen(image, UNSHARP_SIGMA, f32::from(strength) / 100.0),
         Effect::Contrast(level) => {
@@ -283,6 +284,38 @@ fn region_rect(image: &DynamicImage, region: Region) -> (u32, u32, u32, u32) {
     (x, y, size(region.width, w, x), size(region.height, h, y))
 }
 
+/// The image cut to the box of pixels farther than `tolerance`% of 255
+/// (in any channel) from `colour`, or from the top-left pixel; fully
+/// transparent pixels count as background. Unchanged when nothing is.
+fn trim(image: DynamicImage, tolerance: u8, colour: Option<Rgba>) -> DynamicImage {
+    let rgba = image.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    if w == 0 || h == 0 {
+        return image;
+    }
+    let reference = colour.map_or(rgba.get_pixel(0, 0).0, |c| c.0);
+    let limit = u16::from(tolerance) * 255 / 100;
+    let (mut left, mut top, mut right, mut bottom) = (w, h, 0, 0);
+    for (x, y, px) in rgba.enumerate_pixels() {
+        let clear = px.0[3] == 0 && reference[3] == 0;
+        let near = px.0[..3]
+            .iter()
+            .zip(&reference[..3])
+            .all(|(a, b)| u16::from(a.abs_diff(*b)) <= limit)
+            && px.0[3].abs_diff(reference[3]) as u16 <= limit;
+        if !(clear || near) {
+            left = left.min(x);
+            top = top.min(y);
+            right = right.max(x + 1);
+            bottom = bottom.max(y + 1);
+        }
+    }
+    if right <= left || bottom <= top {
+        return image;
+    }
+    image.crop_imm(left, top, right - left, bottom - top)
+}
+
 /// `f` applied over every face found (each a little beyond its box).
 fn on_faces(
     mut image: DynamicImage,
@@ -372,6 +405,36 @@ mod tests {
             let after = apply(before.clone(), effect, None).expect("applies");
             assert_eq!(after.to_rgb8(), before.to_rgb8(), "{effect:?}");
         }
+    }
+
+    #[test]
+    fn trim_keeps_what_differs_from_the_corner_or_the_colour() {
+        let mut canvas = image::RgbImage::from_pixel(50, 40, image::Rgb([250, 250, 250]));
+        for y in 10..20 {
+            for x in 5..30 {
+                canvas.put_pixel(x, y, image::Rgb([20, 30, 40]));
+            }
+        }
+        let image = DynamicImage::ImageRgb8(canvas);
+        let cut = apply(image.clone(), Effect::Trim(10, None), None).expect("trims");
+        assert_eq!(cut.dimensions(), (25, 10));
+        let against_black = apply(
+            image.clone(),
+            Effect::Trim(10, Some(Rgba([0, 0, 0, 255]))),
+            None,
+        )
+        .expect("trims");
+        assert_eq!(
+            against_black.dimensions(),
+            (50, 40),
+            "nothing is near black"
+        );
+        let everything = apply(image, Effect::Trim(100, None), None).expect("trims");
+        assert_eq!(
+            everything.dimensions(),
+            (50, 40),
+            "all background: unchanged"
+        );
     }
 
     #[test]

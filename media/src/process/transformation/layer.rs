@@ -236,6 +236,12 @@ fn refuse_inside(step: &Step) -> Result<(), TransformError> {
             "fl_tiled goes with fl_layer_apply",
         ));
     }
+    if matches!(step.look.effect, Some(super::Effect::Trim(..))) {
+        return Err(TransformError::new(
+            "e",
+            "e_trim applies to the image, not inside a layer",
+        ));
+    }
     Ok(())
 }
 
@@ -391,6 +397,46 @@ fn check_counts(steps: &[Step], depth: usize) -> Result<usize, TransformError> {
         }
     }
     Ok(count)
+}
+
+impl super::Transformation {
+    /// Every layer the chain draws, nested ones included.
+    pub fn layer_sources(&self) -> Vec<&LayerSource> {
+        self.steps
+            .iter()
+            .filter_map(|s| s.layer.as_deref())
+            .flat_map(Layer::sources)
+            .collect()
+    }
+
+    /// The same chain with each layer's public id replaced by `rename`'s
+    /// answer (what another backend calls the same media).
+    pub fn with_layer_ids(&self, rename: &dyn Fn(&LayerSource) -> String) -> Self {
+        fn steps(list: &[Step], rename: &dyn Fn(&LayerSource) -> String) -> Vec<Step> {
+            list.iter()
+                .map(|step| match &step.layer {
+                    Some(layer) => Step {
+                        layer: Some(Box::new(Layer {
+                            drawing: match &layer.drawing {
+                                Drawing::Media(source) => Drawing::Media(LayerSource {
+                                    public_id: rename(source),
+                                }),
+                                text => text.clone(),
+                            },
+                            steps: steps(&layer.steps, rename),
+                            ..(**layer).clone()
+                        })),
+                        ..step.clone()
+                    },
+                    None => step.clone(),
+                })
+                .collect()
+        }
+        Self {
+            steps: steps(&self.steps, rename),
+            default_image: self.default_image.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

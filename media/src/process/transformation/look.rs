@@ -78,6 +78,9 @@ pub enum Effect {
     BlurFaces(u16),
     /// Squares (1 to 200, or scaled to each face) over every face.
     PixelateFaces(Option<u16>),
+    /// Edges within `tolerance` (0 to 100) of a colour cut away: the
+    /// colour given, else the top-left pixel's.
+    Trim(u8, Option<Rgba>),
 }
 
 /// Most colours `e_tint` takes.
@@ -154,7 +157,7 @@ const FAMILIES: &[Family] = &[
     ("blur_faces", Some((1, 2000, 500)), |v| Effect::BlurFaces(v as u16)),
 ];
 
-pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], blur_faces[:1-2000], pixelate_faces[:1-200], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
+pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], blur_faces[:1-2000], pixelate_faces[:1-200], trim[:0-100][:COLOUR], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
 
 /// Parses an `e_` value.
 pub(super) fn effect(raw: &str) -> Result<Effect, String> {
@@ -183,6 +186,7 @@ pub(super) fn effect(raw: &str) -> Result<Effect, String> {
     match name {
         "improve" => return improve(value),
         "tint" => return tint(value),
+        "trim" => return trim(value),
         _ => {}
     }
     let (_, range, make) = FAMILIES
@@ -216,6 +220,29 @@ fn improve(value: Option<&str>) -> Result<Effect, String> {
         }
     }
     Ok(Effect::Improve(outdoor, blend as u8))
+}
+
+/// `trim[:TOLERANCE][:COLOUR]`: 10 and the top-left pixel unless given.
+fn trim(value: Option<&str>) -> Result<Effect, String> {
+    let Some(value) = value else {
+        return Ok(Effect::Trim(10, None));
+    };
+    let (tolerance, colour) = match value.split_once(':') {
+        Some((t, c)) if whole(t).is_some() => (Some(t), Some(c)),
+        _ if whole(value).is_some() => (Some(value), None),
+        _ => (None, Some(value)),
+    };
+    let tolerance = match tolerance {
+        None => 10,
+        Some(t) => whole(t)
+            .filter(|n| (0..=100).contains(n))
+            .ok_or_else(|| format!("trim's tolerance is 0 to 100, not {t:?}"))?
+            as u8,
+    };
+    let colour = colour
+        .map(|c| super::values::colour(c).ok_or_else(|| format!("{c:?} is not a colour to trim")))
+        .transpose()?;
+    Ok(Effect::Trim(tolerance, colour))
 }
 
 /// `tint[:AMOUNT][:COLOUR…]`: 60 and red unless given.
@@ -370,6 +397,12 @@ pub(super) fn print_effect(effect: Effect) -> String {
         Effect::BlurRegion(v, _) => ("blur_region", Some(i32::from(v))),
         Effect::PixelateRegion(size, _) => ("pixelate_region", size.map(i32::from)),
         Effect::BlurFaces(v) => ("blur_faces", Some(i32::from(v))),
+        Effect::Trim(tolerance, colour) => {
+            return match colour {
+                Some(c) => format!("trim:{tolerance}:{}", super::background::print_colour(c)),
+                None => format!("trim:{tolerance}"),
+            };
+        }
         Effect::PixelateFaces(size) => ("pixelate_faces", size.map(i32::from)),
         Effect::Improve(outdoor, blend) => {
             let mode = if outdoor { "outdoor" } else { "indoor" };
@@ -446,6 +479,17 @@ mod tests {
         assert_eq!(effect("improve"), Ok(Effect::Improve(true, 100)));
         assert_eq!(effect("improve:indoor:40"), Ok(Effect::Improve(false, 40)));
         assert_eq!(effect("auto_color"), Ok(Effect::AutoColor(100)));
+        assert_eq!(effect("trim"), Ok(Effect::Trim(10, None)));
+        assert_eq!(effect("trim:25"), Ok(Effect::Trim(25, None)));
+        assert_eq!(
+            effect("trim:25:rgb:ffffff"),
+            Ok(Effect::Trim(25, Some(Rgba([255, 255, 255, 255]))))
+        );
+        assert_eq!(
+            effect("trim:white"),
+            Ok(Effect::Trim(10, Some(Rgba([255, 255, 255, 255]))))
+        );
+        assert_eq!(print_effect(Effect::Trim(25, None)), "trim:25");
         let Ok(Effect::Tint(tint)) = effect("tint:80:blue:rgb:ffff00") else {
             panic!("a tint")
         };

@@ -458,42 +458,11 @@ impl Transformation {
             .any(|s| !s.assignments.is_empty() || !s.pending.is_empty() || s.branch.is_some())
     }
 
-    /// Every layer the chain draws, nested ones included.
-    pub fn layer_sources(&self) -> Vec<&LayerSource> {
+    /// `e_trim` in the chain: what follows is sized once it has run.
+    pub fn trims(&self) -> bool {
         self.steps
             .iter()
-            .filter_map(|s| s.layer.as_deref())
-            .flat_map(Layer::sources)
-            .collect()
-    }
-
-    /// The same chain with each layer's public id replaced by `rename`'s
-    /// answer (what another backend calls the same media).
-    pub fn with_layer_ids(&self, rename: &dyn Fn(&LayerSource) -> String) -> Self {
-        fn steps(list: &[Step], rename: &dyn Fn(&LayerSource) -> String) -> Vec<Step> {
-            list.iter()
-                .map(|step| match &step.layer {
-                    Some(layer) => Step {
-                        layer: Some(Box::new(Layer {
-                            drawing: match &layer.drawing {
-                                Drawing::Media(source) => Drawing::Media(LayerSource {
-                                    public_id: rename(source),
-                                }),
-                                text => text.clone(),
-                            },
-                            steps: steps(&layer.steps, rename),
-                            ..(**layer).clone()
-                        })),
-                        ..step.clone()
-                    },
-                    None => step.clone(),
-                })
-                .collect()
-        }
-        Self {
-            steps: steps(&self.steps, rename),
-            default_image: self.default_image.clone(),
-        }
+            .any(|s| matches!(s.look.effect, Some(Effect::Trim(..))))
     }
 
     /// `a_ignore` anywhere: the EXIF orientation is not applied.
@@ -552,6 +521,12 @@ impl Transformation {
     ) -> Result<Self, TransformError> {
         let transformation = parse::transformation(components, names)?;
         resolve::check_flow(&transformation.steps)?;
+        if transformation.is_symbolic() && transformation.trims() {
+            return Err(TransformError::new(
+                "e",
+                "e_trim does not combine with variables or conditions: they would be weighed on the untrimmed size",
+            ));
+        }
         Ok(transformation)
     }
 

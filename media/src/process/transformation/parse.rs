@@ -140,6 +140,21 @@ fn component_into(
         ));
     }
     look::take_region(&mut step);
+    if matches!(step.look.effect, Some(super::Effect::Trim(..)))
+        && step
+            != (Step {
+                look: super::Look {
+                    effect: step.look.effect,
+                    ..super::Look::default()
+                },
+                ..Step::default()
+            })
+    {
+        return Err(TransformError::new(
+            "e",
+            "e_trim stands in a component of its own (e_trim/c_fill,w_…): what follows is sized on what it leaves",
+        ));
+    }
     let applying = step.flags.contains(&Flag::LayerApply);
     step.flags.retain(|f| *f != Flag::LayerApply);
     if (opening.is_some() || applying) && (named.is_some() || only_whole_chain) {

@@ -266,3 +266,56 @@ async fn a_blurred_placeholder_is_tiny_and_smooth() {
     );
     app.stop().await;
 }
+
+/// A product shot on a white sweep: `e_trim` cuts the margin, and the
+/// resize after it is sized on what is left, as Pillow's bounding box of
+/// the difference from white says.
+#[tokio::test]
+async fn trim_cuts_the_margin_and_what_follows_is_sized_on_the_rest() {
+    let app = spawn_media().await;
+    let product = image::load_from_memory(&fixtures::landmarks(200, 100)).expect("png");
+    let mut sweep = image::RgbaImage::from_pixel(300, 200, image::Rgba([255, 255, 255, 255]));
+    image::imageops::overlay(&mut sweep, &product.to_rgba8(), 60, 50);
+    let mut source = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(sweep)
+        .write_to(&mut source, image::ImageFormat::Png)
+        .expect("png");
+    let source = source.into_inner();
+    let id = stored(&app, source.clone()).await.id.to_string();
+    for (options, ops, size) in [
+        (
+            json!({"transformation": [{"effect": "trim"}, {"crop": "scale", "width": 100}]}),
+            json!([["trim", 10, null], ["resize", 100, 50]]),
+            (100, 50),
+        ),
+        (
+            json!({"effect": "trim:30:white"}),
+            json!([["trim", 30, [255, 255, 255, 255]]]),
+            (200, 100),
+        ),
+    ] {
+        let mut options = options;
+        options["sign_url"] = json!(true);
+        options["format"] = json!("png");
+        let url = node_url(&id, &options, DEV_SIGNING_SECRET);
+        let ours = decoded(app.fetch(&url, &[]).await, &url).await;
+        assert_eq!(ours.dimensions(), size, "{url}");
+        let reference = pillow(&source, &ops);
+        assert_eq!(reference.dimensions(), size, "Pillow: {ops}");
+        let near = mean_difference(&ours, &reference);
+        assert!(near < CLOSE, "{url}: {near:.2} from Pillow doing {ops}");
+    }
+    for (written, reason) in [
+        ("e_trim,w_100", "component of its own"),
+        ("$w_100/e_trim/c_scale,w_$w", "variables"),
+        ("l_abc/e_trim/fl_layer_apply", "inside a layer"),
+        ("e_trim:101", "0 to 100"),
+    ] {
+        let url = avenue_tests::signed_path(written, &format!("{id}.png"));
+        let answer = app.fetch(&url, &[]).await;
+        assert_eq!(answer.status(), 400, "{written}");
+        let body: avenue_shared::ErrorBody = answer.json().await.expect("JSON error");
+        assert!(body.message.contains(reason), "{written}: {}", body.message);
+    }
+    app.stop().await;
+}
