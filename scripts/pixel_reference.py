@@ -158,22 +158,21 @@ def offset(value, whole):
     return round(value * whole) if isinstance(value, float) else value
 
 
+def along(gravity, near, far, base, size, shift):
+    """Where a layer starts on one axis: at the near edge, against the far
+    one (the shift then pointing inward), or centred."""
+    if near in gravity:
+        return shift
+    if far in gravity:
+        return base - size - shift
+    return (base - size) // 2 + shift
+
+
 def lay(image, layer, spec):
     gravity = spec.get("gravity", "center")
     (bw, bh), (lw, lh) = image.size, layer.size
-    x, y = offset(spec.get("x", 0), bw), offset(spec.get("y", 0), bh)
-    if "west" in gravity:
-        left = x
-    elif "east" in gravity:
-        left = bw - lw - x
-    else:
-        left = (bw - lw) // 2 + x
-    if "north" in gravity:
-        top = y
-    elif "south" in gravity:
-        top = bh - lh - y
-    else:
-        top = (bh - lh) // 2 + y
+    left = along(gravity, "west", "east", bw, lw, offset(spec.get("x", 0), bw))
+    top = along(gravity, "north", "south", bh, lh, offset(spec.get("y", 0), bh))
     kept = spec.get("no_overflow") or spec.get("tiled")
     shift_x, shift_y = (0, 0) if kept else (max(0, -left), max(0, -top))
     size = (bw, bh) if kept else (

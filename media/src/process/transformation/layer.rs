@@ -214,6 +214,17 @@ fn take_placement(step: &mut Step, blend: Option<Blend>) -> Result<Placement, Tr
     })
 }
 
+/// `fl_tiled` anywhere but beside `fl_layer_apply`.
+pub(super) fn refuse_tiled(step: &Step) -> Result<(), TransformError> {
+    if step.flags.contains(&Flag::Tiled) {
+        return Err(TransformError::new(
+            "fl",
+            "fl_tiled goes with fl_layer_apply",
+        ));
+    }
+    Ok(())
+}
+
 /// Why a step cannot be part of a layer, if it cannot.
 fn refuse_inside(step: &Step) -> Result<(), TransformError> {
     let symbolic =
@@ -230,12 +241,7 @@ fn refuse_inside(step: &Step) -> Result<(), TransformError> {
             "a layer's own transformation takes no client hints (w_auto, dpr_auto)",
         ));
     }
-    if step.flags.contains(&Flag::Tiled) {
-        return Err(TransformError::new(
-            "fl",
-            "fl_tiled goes with fl_layer_apply",
-        ));
-    }
+    refuse_tiled(step)?;
     if matches!(step.look.effect, Some(super::Effect::Trim(..))) {
         return Err(TransformError::new(
             "e",

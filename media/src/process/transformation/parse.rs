@@ -189,12 +189,7 @@ fn component_into(
                     "blend modes (multiply, screen, overlay, mask, cut_out) go with fl_layer_apply",
                 ));
             }
-            if step.flags.contains(&Flag::Tiled) {
-                return Err(TransformError::new(
-                    "fl",
-                    "fl_tiled goes with fl_layer_apply",
-                ));
-            }
+            layer::refuse_tiled(&step)?;
             Item::Step(step)
         }
     };

@@ -3,16 +3,13 @@
 //! values encoded once, what is refused and why, and the canonical text
 //! the Cloudinary backend is sent.
 
-use avenue_media::config::RemoteDelivery;
-use avenue_media::store::BackendKind;
 use avenue_shared::ErrorBody;
-use avenue_tests::cloudinary_fake::CloudinaryFake;
 use avenue_tests::sdk::node_url;
-use avenue_tests::{fixtures, signed_path, spawn_media, spawn_media_with, DEV_SIGNING_SECRET};
+use avenue_tests::{fixtures, signed_path, spawn_media, DEV_SIGNING_SECRET};
 use image::GenericImageView;
 use serde_json::json;
 
-use super::{decoded, sent_to_cloudinary, stored};
+use super::{decoded, redirecting_to_cloudinary, sent_to_cloudinary, stored};
 
 const CHROME: (&str, &str) = ("accept", "image/avif,image/webp,*/*");
 
@@ -243,14 +240,7 @@ async fn values_are_decoded_once_split_and_refusals_name_the_parameter() {
 /// named transformation expanded and the default image resolved here.
 #[tokio::test]
 async fn the_cloudinary_backend_is_sent_the_canonical_text() {
-    let fake = CloudinaryFake::start().await;
-    let cloudinary = fake.settings();
-    let app = spawn_media_with(|s| {
-        s.backend = BackendKind::Cloudinary;
-        s.cloudinary = Some(cloudinary);
-        s.delivery.remote = RemoteDelivery::Redirect;
-    })
-    .await;
+    let (_fake, app) = redirecting_to_cloudinary().await;
     let d = stored(&app, fixtures::landmarks(300, 200)).await;
     let id = d.id.to_string();
 

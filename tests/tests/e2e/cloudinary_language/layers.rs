@@ -4,17 +4,14 @@
 //! op `layer`), each far enough from the bare image that a layer drawn
 //! nowhere would fail.
 
-use avenue_media::store::BackendKind;
 use avenue_shared::ErrorBody;
-use avenue_tests::cloudinary_fake::CloudinaryFake;
 use avenue_tests::reference::{mean_difference, pillow};
 use avenue_tests::sdk::{node_url, python_url};
-use avenue_tests::{fixtures, signed_path, spawn_media, spawn_media_with, DEV_SIGNING_SECRET};
+use avenue_tests::{fixtures, signed_path, spawn_media, DEV_SIGNING_SECRET};
 use image::GenericImageView;
 use serde_json::{json, Value};
 
-use super::{decoded, sent_to_cloudinary, stored};
-use avenue_media::config::RemoteDelivery;
+use super::{decoded, redirecting_to_cloudinary, sent_to_cloudinary, stored};
 
 /// Resampling and alpha rounding differ a little between us and Pillow.
 const CLOSE: f64 = 1.5;
@@ -212,14 +209,7 @@ async fn layers_are_media_ids_and_never_urls() {
 /// by its Cloudinary public id, folders joined with `:`.
 #[tokio::test]
 async fn the_cloudinary_backend_is_sent_its_own_name_for_a_layer() {
-    let fake = CloudinaryFake::start().await;
-    let cloudinary = fake.settings();
-    let app = spawn_media_with(|s| {
-        s.backend = BackendKind::Cloudinary;
-        s.cloudinary = Some(cloudinary);
-        s.delivery.remote = RemoteDelivery::Redirect;
-    })
-    .await;
+    let (_fake, app) = redirecting_to_cloudinary().await;
     let photo = stored(&app, fixtures::landmarks(300, 200))
         .await
         .id

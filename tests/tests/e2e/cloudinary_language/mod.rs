@@ -16,8 +16,11 @@ mod nuxt;
 mod unsigned;
 mod variables;
 
+use avenue_media::config::RemoteDelivery;
+use avenue_media::store::BackendKind;
 use avenue_shared::MediaDescriptor;
-use avenue_tests::MediaApp;
+use avenue_tests::cloudinary_fake::CloudinaryFake;
+use avenue_tests::{spawn_media_with, MediaApp};
 
 async fn stored(app: &MediaApp, bytes: Vec<u8>) -> MediaDescriptor {
     let response = app.upload(bytes, &[]).await;
@@ -47,4 +50,18 @@ async fn sent_to_cloudinary(app: &MediaApp, url: &str) -> String {
         .and_then(|(_, tail)| tail.split_once('/'))
         .map(|(_, signed)| signed.to_owned())
         .expect("a signed delivery path")
+}
+
+/// An app on the Cloudinary backend (the fake, kept alive by the caller)
+/// that redirects deliveries there, so the text it sends can be read.
+async fn redirecting_to_cloudinary() -> (CloudinaryFake, MediaApp) {
+    let fake = CloudinaryFake::start().await;
+    let cloudinary = fake.settings();
+    let app = spawn_media_with(|s| {
+        s.backend = BackendKind::Cloudinary;
+        s.cloudinary = Some(cloudinary);
+        s.delivery.remote = RemoteDelivery::Redirect;
+    })
+    .await;
+    (fake, app)
 }
