@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod raw;
 pub mod reference;
 pub mod schema_gen;
+pub mod scratch;
 pub mod sdk;
 pub mod shop;
 pub mod studio;

@@ -5,6 +5,7 @@
 //! A screenshot of the grid is kept in `target/test-artifacts/`.
 
 use avenue_tests::browser::Browser;
+use avenue_tests::scratch::ScratchDir;
 use avenue_tests::{fixtures, mongo_uri, spawn_api_with, spawn_media_with};
 use fantoccini::Locator;
 use reqwest::Method;
@@ -32,8 +33,8 @@ async fn an_admin_manages_the_library_in_a_browser() {
     .await;
     let admin = api.admin().await;
     let customer = api.user("customer").await;
-    let dir = std::env::temp_dir().join(format!("avenue-page-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scratch = ScratchDir::new("page");
+    let dir = scratch.path();
     let red = dir.join("red-dress.png");
     let blue = dir.join("blue-dress.jpg");
     let fake = dir.join("not-an-image.png");
@@ -417,7 +418,6 @@ async fn an_admin_manages_the_library_in_a_browser() {
     }
 
     browser.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
     drop(api);
     media.stop().await;
 }

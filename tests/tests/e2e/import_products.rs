@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use avenue_tests::api::spawn_stack;
+use avenue_tests::scratch::ScratchDir;
 use avenue_tests::{binary, mongo_uri};
 use mongodb::bson::doc;
 use reqwest::Method;
@@ -39,22 +40,20 @@ async fn import(db: &str, file: &Path, apply: bool) -> Run {
     }
 }
 
-fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("avenue-import-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path
+fn scratch(folder: &ScratchDir, name: &str, text: &str) -> PathBuf {
+    folder.write(name, text.as_bytes())
 }
 
 #[tokio::test]
 async fn products_import_from_the_erp_by_sku() {
     let stack = spawn_stack().await;
+    let folder = ScratchDir::new("import");
     let api = &stack.api;
     let db = api.db.name().to_owned();
     let admin = api.admin().await;
     let existing = stack.published(&admin, "VES-1", 150_000, 3).await;
     let csv = scratch(
+        &folder,
         "erp.csv",
         "sku,name,price,stock,model,sizes,colors,status\n\
          VES-1,Product VES-1,160.000,3,,,,\n\
@@ -128,6 +127,7 @@ async fn products_import_from_the_erp_by_sku() {
 
     // JSON lines work the same; a clean file exits 0.
     let jsonl = scratch(
+        &folder,
         "erp.jsonl",
         "{\"sku\": \"FAL-2\", \"name\": \"Falda azul\", \"price\": 85000, \"stock\": 4, \"sizes\": [\"S\", \"M\"]}\n",
     );
@@ -160,7 +160,11 @@ async fn products_import_from_the_erp_by_sku() {
     );
 
     // A header it does not know stops the run before any row.
-    let odd = scratch("odd.csv", "sku,name,price,stock,colour\nX-1,X,1,1,red\n");
+    let odd = scratch(
+        &folder,
+        "odd.csv",
+        "sku,name,price,stock,colour\nX-1,X,1,1,red\n",
+    );
     let refused = import(&db, &odd, true).await;
     assert!(!refused.ok);
     assert_eq!(api.count("shop_products", doc! { "sku": "X-1" }).await, 0);

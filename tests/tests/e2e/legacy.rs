@@ -7,38 +7,16 @@
 //! interrupted import finishes when run again.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use avenue_tests::api::{spawn_stack, Stack};
 use avenue_tests::fixtures::{self, sha256_hex};
+use avenue_tests::scratch::ScratchDir;
 use avenue_tests::{binary, media_command, mongo_uri};
 use base64::Engine;
 use mongodb::bson::{doc, oid::ObjectId, Binary, DateTime, Document};
 use reqwest::Method;
 use serde_json::Value;
-
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("avenue-legacy-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    fn write(&self, relative: &str, bytes: &[u8]) {
-        let path = self.0.join(relative);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(path, bytes).expect("write");
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn mapping(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
@@ -75,7 +53,7 @@ fn product(name: &str, sku: &str, legacy: Document) -> Document {
 async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
     let stack = spawn_stack().await;
     let db = stack.api.db.clone();
-    let folder = Folder::new();
+    let folder = ScratchDir::new("legacy");
     let a = fixtures::png(9, 7, 1);
     let b = fixtures::jpeg(12, 8, 2);
     let hero = fixtures::webp(10, 6, 3);
@@ -149,13 +127,13 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
         .expect("setting");
 
     // 1. The folder.
-    let dir_map = folder.0.join("dir.jsonl");
+    let dir_map = folder.path().join("dir.jsonl");
     let import = media_command(
         &stack.media.db_name,
         None,
         &[
             "import-dir",
-            folder.0.to_str().expect("utf-8"),
+            folder.path().to_str().expect("utf-8"),
             "--mapping",
             dir_map.to_str().expect("utf-8"),
         ],
@@ -206,7 +184,7 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
         .contains(&Value::from("/uploads/products/a.png"))));
 
     // 2. The collection: three imported, three reported, a non-zero exit.
-    let col_map = folder.0.join("col.jsonl");
+    let col_map = folder.path().join("col.jsonl");
     let imported = media_command(
         &stack.media.db_name,
         None,
@@ -412,7 +390,7 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
         None,
         &[
             "import-dir",
-            folder.0.to_str().expect("utf-8"),
+            folder.path().to_str().expect("utf-8"),
             "--mapping",
             dir_map.to_str().expect("utf-8"),
         ],
@@ -462,7 +440,7 @@ async fn legacy_files_and_documents_come_home_and_every_reference_resolves() {
 #[tokio::test]
 async fn an_interrupted_import_finishes_when_run_again() {
     let stack = spawn_stack().await;
-    let folder = Folder::new();
+    let folder = ScratchDir::new("legacy");
     let total = 40;
     for i in 0..total {
         folder.write(
@@ -470,13 +448,13 @@ async fn an_interrupted_import_finishes_when_run_again() {
             &fixtures::noise_png(160, 160, i),
         );
     }
-    let map = folder.0.join("bulk.jsonl");
+    let map = folder.path().join("bulk.jsonl");
     let mut first = media_command(
         &stack.media.db_name,
         None,
         &[
             "import-dir",
-            folder.0.to_str().expect("utf-8"),
+            folder.path().to_str().expect("utf-8"),
             "--mapping",
             map.to_str().expect("utf-8"),
         ],
@@ -501,7 +479,7 @@ async fn an_interrupted_import_finishes_when_run_again() {
         None,
         &[
             "import-dir",
-            folder.0.to_str().expect("utf-8"),
+            folder.path().to_str().expect("utf-8"),
             "--mapping",
             map.to_str().expect("utf-8"),
         ],
@@ -524,7 +502,7 @@ async fn an_interrupted_import_finishes_when_run_again() {
     let lines = mapping(&map);
     assert_eq!(lines.len() as u64, total, "the mapping is complete");
     for line in &lines {
-        let path = folder.0.join(line["path"].as_str().expect("path"));
+        let path = folder.path().join(line["path"].as_str().expect("path"));
         assert_eq!(
             line["sha256"],
             sha256_hex(&std::fs::read(path).expect("file"))

@@ -3,6 +3,7 @@
 //! own delivery URLs wherever an id is taken.
 
 use avenue_tests::api::spawn_stack;
+use avenue_tests::scratch::ScratchDir;
 use avenue_tests::{fixtures, media_command};
 use reqwest::redirect::Policy;
 use reqwest::Method;
@@ -11,10 +12,8 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn old_upload_links_redirect_to_the_images_they_became() {
     let stack = spawn_stack().await;
-    let folder = std::env::temp_dir().join(format!(
-        "avenue-old-links-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let scratch = ScratchDir::new("old-links");
+    let folder = scratch.path();
     std::fs::create_dir_all(folder.join("ropa")).expect("folder");
     std::fs::write(
         folder.join("ropa/vestido azul.png"),
@@ -109,7 +108,6 @@ async fn old_upload_links_redirect_to_the_images_they_became() {
         .await
         .expect("json");
     assert_eq!(descriptor["pending"], true, "{descriptor}");
-    let _ = std::fs::remove_dir_all(&folder);
     stack.stop().await;
 }
 

@@ -6,6 +6,7 @@
 
 use avenue_shared::ErrorBody;
 use avenue_tests::reference::{mean_difference, pillow};
+use avenue_tests::scratch::ScratchDir;
 use avenue_tests::sdk::{node_url, python_url};
 use avenue_tests::{fixtures, signed_path, spawn_media, DEV_SIGNING_SECRET};
 use image::GenericImageView;
@@ -112,8 +113,8 @@ async fn watermarks_and_underlays_land_where_cloudinary_puts_them() {
     let photo_id = stored(&app, photo.clone()).await.id.to_string();
     let clear_id = stored(&app, clear.clone()).await.id.to_string();
     let logo = stored(&app, logo_bytes.clone()).await.id.to_string();
-    let logo_file = std::env::temp_dir().join(format!("avenue-logo-{}.png", uuid::Uuid::new_v4()));
-    std::fs::write(&logo_file, &logo_bytes).expect("write the logo");
+    let scratch = ScratchDir::new("logo");
+    let logo_file = scratch.write("logo.png", &logo_bytes);
     let path = logo_file.to_str().expect("utf-8 path").to_owned();
     for (mut options, on_photo, ops, placement, least) in cases(&logo) {
         let (id, source) = if on_photo {
@@ -141,7 +142,6 @@ async fn watermarks_and_underlays_land_where_cloudinary_puts_them() {
             assert!(least < 0.0, "{url} changed size");
         }
     }
-    let _ = std::fs::remove_file(&logo_file);
     app.stop().await;
 }
 
