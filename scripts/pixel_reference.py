@@ -24,6 +24,8 @@ pixel);
 round [tl,tr,br,bl]|"max" [r,g,b,a]|null (r_, corners drawn at 4x and
 averaged down); border WIDTH [r,g,b,a] [tl,tr,br,bl]|"max"|null (bo_);
 opacity PERCENT (o_);
+shadow STRENGTH DX DY [r,g,b,a] (e_shadow: the alpha in the colour, a
+Gaussian of STRENGTH/10 pixels, moved, the image over it on a grown canvas);
 rotate degrees_clockwise [r,g,b,a] (canvas grown to fit, bilinear);
 fliph; flipv;
 layer FILE [ops…] {"gravity", "x", "y", "blend", "under", "tiled",
@@ -120,6 +122,22 @@ def apply(image, op):
         layer = Image.new("RGBA", size, (0, 0, 0, 0))
         layer.paste(image, (width, width))
         return Image.alpha_composite(band, layer)
+    if name == "shadow":
+        # The shape (alpha) in the colour, blurred by a Gaussian of
+        # strength/10 pixels, moved by (dx, dy); the image over it.
+        strength, dx, dy, colour = args
+        w, h = image.size
+        canvas = (w + abs(dx), h + abs(dy))
+        mask = Image.new("L", canvas, 0)
+        mask.paste(image.getchannel("A").point(lambda a: round(a * colour[3] / 255)),
+                   (max(dx, 0), max(dy, 0)))
+        if strength:
+            mask = mask.filter(ImageFilter.GaussianBlur(strength / 10))
+        cast = Image.new("RGBA", canvas, tuple(colour[:3]) + (0,))
+        cast.putalpha(mask)
+        layer = Image.new("RGBA", canvas, (0, 0, 0, 0))
+        layer.paste(image, (max(-dx, 0), max(-dy, 0)))
+        return Image.alpha_composite(cast, layer)
     if name == "opacity":
         (percent,) = args
         out = image.copy()

@@ -109,7 +109,7 @@ impl RenderFailure {
 impl From<ProcessError> for RenderFailure {
     fn from(err: ProcessError) -> Self {
         let kind = match &err {
-            ProcessError::Unreadable(_) => FailureKind::Unreadable,
+            ProcessError::Unreadable(_) | ProcessError::Undrawable(_) => FailureKind::Unreadable,
             ProcessError::TooManyPixels { .. } => FailureKind::TooManyPixels,
             ProcessError::Unsupported(_) | ProcessError::ImpossibleShape(_) => {
                 FailureKind::Unsupported

@@ -48,7 +48,8 @@ fn look_ms_per_mp(plan: &Plan) -> f64 {
             | Effect::BlurRegion(..)
             | Effect::Sharpen(_)
             | Effect::UnsharpMask(_)
-            | Effect::Improve(..),
+            | Effect::Improve(..)
+            | Effect::Shadow(..),
         ) => 25.0,
         Some(
             Effect::Pixelate(_)

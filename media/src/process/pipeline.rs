@@ -11,11 +11,13 @@ use image::metadata::Orientation;
 use image::{DynamicImage, GenericImageView, ImageDecoder};
 
 use super::encode::{check_encoder_limits, encode};
-use super::geometry::{extreme_shape, plan_chain, plan_steps, Composite, LayerSizes, Plan};
+use super::geometry::{
+    extreme_shape, plan_chain, plan_steps, shadow_offset, Composite, LayerSizes, Plan,
+};
 use super::ops::{canvas, composite, effects, energy, faces, metadata, resize, rotate, shape};
 use super::text::{self, Fonts};
 use super::transformation::{
-    Drawing, Flag, LayerSource, Step, Text, TransformError, Transformation,
+    Drawing, Effect, Flag, LayerSource, Step, Text, TransformError, Transformation,
 };
 use crate::process::format::ImageFormat;
 
@@ -39,6 +41,9 @@ pub enum ProcessError {
     Transform(#[from] TransformError),
     #[error("encoding failed: {0}")]
     Encode(String),
+    /// A PDF's page or a video's frame that could not be drawn.
+    #[error("{0}")]
+    Undrawable(String),
 }
 
 pub struct RenderJob<'a> {
@@ -523,6 +528,12 @@ fn finish(mut image: DynamicImage, plan: &Plan) -> Result<DynamicImage, ProcessE
     }
     if let Some(border) = look.border {
         image = shape::frame(image, border, look.corners);
+    }
+    if let (Some(Effect::Shadow(strength, _)), Some(offset)) =
+        (look.effect, shadow_offset(look.effect, image.dimensions()))
+    {
+        image =
+            effects::shadow(image, strength, look.colour, offset).map_err(ProcessError::Encode)?;
     }
     if let Some(percent) = look.opacity {
         image = shape::fade(image, percent);

@@ -6,10 +6,12 @@
 mod layer;
 mod place;
 mod rotate;
+mod shadow;
 
 pub use layer::{plan_layer, Composite, LayerSizes, NoLayers};
 pub use place::place;
 pub use rotate::Turn;
+pub use shadow::shadow_offset;
 
 use super::transformation::{
     Background, Crop, Flow, Gravity, Length, Look, Rgba, Step, TransformError, Transformation,
@@ -85,11 +87,21 @@ impl Plan {
         }
     }
 
-    /// Size before the final turn: the border is outside the image.
-    fn before_turn(&self) -> (u32, u32) {
+    /// Size with the border, before any shadow.
+    pub fn bordered(&self) -> (u32, u32) {
         let (w, h) = self.framed();
         let edge = self.look.border.map_or(0, |b| 2 * b.width);
         (w + edge, h + edge)
+    }
+
+    /// Size before the final turn: the border is outside the image, and
+    /// a shadow grows the canvas by its offset.
+    fn before_turn(&self) -> (u32, u32) {
+        let (w, h) = self.bordered();
+        match shadow_offset(self.look.effect, (w, h)) {
+            Some((dx, dy)) => (w + dx.unsigned_abs(), h + dy.unsigned_abs()),
+            None => (w, h),
+        }
     }
 
     /// Final width and height.
@@ -185,11 +197,15 @@ pub fn plan(width: u32, height: u32, step: &Step) -> Result<Plan, TransformError
         Some(Background::Colour(colour)) => Some(colour),
         _ => None,
     };
-    // Only a border grows what the step was given; an untouched original
-    // may be larger than MAX_SIDE and is judged by its encoder instead.
+    // Only a border or a shadow grows what the step was given; an untouched
+    // original may be larger than MAX_SIDE and is judged by its encoder.
     let (framed_w, framed_h) = planned.before_turn();
-    if step.look.border.is_some() && (framed_w > MAX_SIDE || framed_h > MAX_SIDE) {
-        return Err(too_large("bo"));
+    let grown = match step.look.border {
+        Some(_) => Some("bo"),
+        None => shadow_offset(step.look.effect, (1, 1)).map(|_| "e"),
+    };
+    if let Some(culprit) = grown.filter(|_| framed_w > MAX_SIDE || framed_h > MAX_SIDE) {
+        return Err(too_large(culprit));
     }
     if let Some(rotation) = step.rotation {
         planned.turn = rotate::turn(planned.before_turn(), rotation, step.background)?;

@@ -58,6 +58,8 @@ pub fn apply(
             Ok(pixelate(part, square))
         })?,
         Effect::Trim(tolerance, colour) => trim(image, tolerance, colour),
+        // Cast after the corners and the border (see `shadow`).
+        Effect::Shadow(..) => image,
         Effect::Sharpen(strength) => sharpen(image, SHARPEN_SIGMA, f32::from(strength) / 100.0),
         Effect::UnsharpMask(strength) => sharpen(image, UNSHARP_SIGMA, f32::from(strength) / 100.0),
         Effect::Contrast(level) => {
@@ -70,6 +72,45 @@ pub fn apply(
             Err(image) => map(image, per_pixel(other, colour)),
         },
     })
+}
+
+/// Shadow strength per pixel of standard deviation (`e_shadow:40` is
+/// a Gaussian of 4 pixels).
+const SHADOW_PER_SIGMA: f32 = 10.0;
+/// `e_shadow` without `co_`: CSS grey.
+const SHADOW_GREY: Rgba = Rgba([128, 128, 128, 255]);
+
+/// `image` over its shadow: its shape (its alpha; an opaque image's
+/// rectangle) in `colour`, blurred by `strength`, moved by `(dx, dy)`, on
+/// a canvas grown to hold both.
+///
+/// # Errors
+/// The resizer's refusal while blurring, as text.
+pub fn shadow(
+    image: DynamicImage,
+    strength: u8,
+    colour: Option<Rgba>,
+    (dx, dy): (i32, i32),
+) -> Result<DynamicImage, String> {
+    let image = image.into_rgba8();
+    let (w, h) = image.dimensions();
+    let canvas = (w + dx.unsigned_abs(), h + dy.unsigned_abs());
+    let Rgba([r, g, b, a]) = colour.unwrap_or(SHADOW_GREY);
+    // Every pixel carries the shadow's colour, so blurring moves only alpha.
+    let mut cast = image::RgbaImage::from_pixel(canvas.0, canvas.1, image::Rgba([r, g, b, 0]));
+    let (sx, sy) = (dx.max(0).unsigned_abs(), dy.max(0).unsigned_abs());
+    for (x, y, pixel) in image.enumerate_pixels() {
+        let alpha = (u16::from(pixel[3]) * u16::from(a) + 127) / 255;
+        cast.put_pixel(x + sx, y + sy, image::Rgba([r, g, b, alpha as u8]));
+    }
+    let mut cast = DynamicImage::ImageRgba8(cast);
+    if strength > 0 {
+        cast = blur(&cast, f32::from(strength) / SHADOW_PER_SIGMA)?;
+    }
+    let mut out = cast.into_rgba8();
+    let (ix, iy) = ((-dx).max(0), (-dy).max(0));
+    image::imageops::overlay(&mut out, &image, i64::from(ix), i64::from(iy));
+    Ok(DynamicImage::ImageRgba8(out))
 }
 
 /// `(100 + level) / 100`: 0 turns the effect's degenerate image, 1 the

@@ -81,6 +81,10 @@ pub enum Effect {
     /// Edges within `tolerance` (0 to 100) of a colour cut away: the
     /// colour given, else the top-left pixel's.
     Trim(u8, Option<Rgba>),
+    /// A shadow of the image's shape, `co_` (grey without it), blurred
+    /// by the strength (0 to 100) and moved by the component's `x_`, `y_`
+    /// (the region's; its width and height stay unset).
+    Shadow(u8, Region),
 }
 
 /// Most colours `e_tint` takes.
@@ -155,9 +159,10 @@ const FAMILIES: &[Family] = &[
     ("vignette", Some((0, 100, 20)), |v| Effect::Vignette(v as u8)),
     ("blur_region", Some((1, 2000, 100)), |v| Effect::BlurRegion(v as u16, Region::default())),
     ("blur_faces", Some((1, 2000, 500)), |v| Effect::BlurFaces(v as u16)),
+    ("shadow", Some((0, 100, 40)), |v| Effect::Shadow(v as u8, Region::default())),
 ];
 
-pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], blur_faces[:1-2000], pixelate_faces[:1-200], trim[:0-100][:COLOUR], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
+pub(super) const EFFECTS: &str = "blur[:1-2000], blur_region[:1-2000], pixelate[:1-200], pixelate_region[:1-200], blur_faces[:1-2000], pixelate_faces[:1-200], trim[:0-100][:COLOUR], grayscale, blackwhite[:0-100], sepia[:1-100], negate, sharpen[:1-2000], unsharp_mask[:1-2000], brightness[:-99-100], contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], vibrance[:-100-100], colorize[:0-100], tint[:0-100][:COLOUR…], vignette[:0-100], shadow[:0-100], auto_brightness[:0-100], auto_contrast[:0-100], auto_color[:0-100], improve[:indoor|outdoor][:0-100]";
 
 /// Parses an `e_` value.
 pub(super) fn effect(raw: &str) -> Result<Effect, String> {
@@ -297,6 +302,18 @@ pub(super) fn take_region(step: &mut super::Step) {
     let effect = match step.look.effect {
         Some(Effect::BlurRegion(strength, _)) => Effect::BlurRegion(strength, region()),
         Some(Effect::PixelateRegion(size, _)) => Effect::PixelateRegion(size, region()),
+        // The shadow's offset; the component's size still sizes the image.
+        Some(Effect::Shadow(strength, _)) => {
+            step.look.effect = Some(Effect::Shadow(
+                strength,
+                Region {
+                    x: step.x.take(),
+                    y: step.y.take(),
+                    ..Region::default()
+                },
+            ));
+            return;
+        }
         _ => return,
     };
     step.look.effect = Some(effect);
@@ -397,6 +414,7 @@ pub(super) fn print_effect(effect: Effect) -> String {
         Effect::BlurRegion(v, _) => ("blur_region", Some(i32::from(v))),
         Effect::PixelateRegion(size, _) => ("pixelate_region", size.map(i32::from)),
         Effect::BlurFaces(v) => ("blur_faces", Some(i32::from(v))),
+        Effect::Shadow(v, _) => ("shadow", Some(i32::from(v))),
         Effect::Trim(tolerance, colour) => {
             return match colour {
                 Some(c) => format!("trim:{tolerance}:{}", super::background::print_colour(c)),
@@ -426,7 +444,11 @@ pub(super) fn print_effect(effect: Effect) -> String {
 /// A region effect's `w_`, `h_`, `x_`, `y_`, printed in the component.
 pub(super) fn region(effect: Option<Effect>) -> Option<Region> {
     match effect {
-        Some(Effect::BlurRegion(_, region) | Effect::PixelateRegion(_, region)) => Some(region),
+        Some(
+            Effect::BlurRegion(_, region)
+            | Effect::PixelateRegion(_, region)
+            | Effect::Shadow(_, region),
+        ) => Some(region),
         _ => None,
     }
 }

@@ -190,6 +190,22 @@ fn cases() -> Vec<(Value, Value, f64)> {
             json!([["effect", "vignette", 60, null]]),
             5.0,
         ),
+        // A shadow grows the canvas by its offset, and follows the
+        // corners cut in the same component.
+        (
+            json!({"effect": "shadow:50", "x": 12, "y": -6, "color": "black"}),
+            json!([["shadow", 50, 12, -6, [0, 0, 0, 255]]]),
+            -1.0,
+        ),
+        (
+            json!({"crop": "fill", "width": 200, "height": 200, "radius": "max", "effect": "shadow"}),
+            json!([
+                ["crop", 50, 0, 200, 200],
+                ["round", "max", null],
+                ["shadow", 40, 8, 8, [128, 128, 128, 255]]
+            ]),
+            -1.0,
+        ),
         // The component's w, h, x, y name the region, not a resize.
         (
             json!({"effect": "blur_region:800", "width": 100, "height": 80, "x": 20, "y": 30}),
