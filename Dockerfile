@@ -12,10 +12,12 @@ RUN cargo build --release --locked --bin avenue-media --bin avenue-api
 
 FROM debian:bookworm-slim
 # libheif1 decodes HEIC and AVIF originals: the media binary links it.
-# The fonts are what text layers are set in (README, Cloudinary table).
+# The fonts are what text layers are set in (README, Cloudinary table);
+# poppler-utils draws PDF pages and ffmpeg decodes video frames, each run
+# as a bounded child process.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl libheif1 \
-    fonts-liberation fonts-dejavu-core \
+    fonts-liberation fonts-dejavu-core poppler-utils ffmpeg \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 avenue
 COPY --from=build /src/target/release/avenue-media /src/target/release/avenue-api /usr/local/bin/

@@ -96,3 +96,47 @@ pub fn faces(image: &[u8]) -> Vec<[u32; 4]> {
     let _ = std::fs::remove_file(&path);
     serde_json::from_str(out.trim()).expect("a JSON list of boxes")
 }
+
+/// Runs `scripts/documents_reference.py` into a scratch folder; the
+/// file it made (`made`) and the pictures (`PREFIX-N.png`, N from `first`).
+fn painted(args: &[String], made: &str, prefix: &str, first: u32) -> (Vec<u8>, Vec<DynamicImage>) {
+    let folder = crate::scratch::ScratchDir::new("documents");
+    let mut command = python("documents_reference.py");
+    command.arg(&args[0]).arg(folder.path()).args(&args[1..]);
+    printed(command);
+    let file = std::fs::read(folder.path().join(made)).expect("the script made the file");
+    let pictures = (first..)
+        .map(|n| folder.path().join(format!("{prefix}-{n}.png")))
+        .take_while(|path| path.exists())
+        .map(|path| image::open(path).expect("a painted PNG"))
+        .collect();
+    (file, pictures)
+}
+
+/// A PDF (Pillow's, each page embedded losslessly at 150 dpi) with one
+/// page per `(width, height, seed)`, and each page as painted.
+pub fn pdf_pages(pages: &[(u32, u32, u32)]) -> (Vec<u8>, Vec<DynamicImage>) {
+    let spec: Vec<[u32; 3]> = pages.iter().map(|&(w, h, s)| [w, h, s]).collect();
+    painted(
+        &["pdf".into(), serde_json::to_string(&spec).expect("json")],
+        "doc.pdf",
+        "page",
+        1,
+    )
+}
+
+/// An H.264 MP4 of `seconds` seconds, `width` x `height`, showing a
+/// different painting each second, and the paintings in order.
+pub fn video_seconds(width: u32, height: u32, seconds: u32) -> (Vec<u8>, Vec<DynamicImage>) {
+    painted(
+        &[
+            "video".into(),
+            width.to_string(),
+            height.to_string(),
+            seconds.to_string(),
+        ],
+        "clip.mp4",
+        "second",
+        0,
+    )
+}

@@ -1,10 +1,14 @@
 //! Delivery of what is not an image, under Cloudinary's paths:
 //! `/video/upload/[vN/]{id}.{ext}` and `/raw/upload/[vN/]{id}.{ext}`. The
 //! bytes are served as uploaded, with ranges (a `<video>` seeks with them),
-//! the ETag and the immutable caching of images. There is nothing to
-//! transform: any transformation segment answers 400.
+//! the ETag and the immutable caching of images; videos and documents
+//! are not transcoded, so a transformation segment answers 400. A video
+//! asked for with an image's extension is one of its frames, delivered
+//! like any image (see [`super::delivery`]).
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use axum::routing::get;
@@ -17,6 +21,7 @@ use super::originals::{original, redirect};
 use super::AppState;
 use crate::config::RemoteDelivery;
 use crate::media::repo::MediaRecord;
+use crate::process::format::ImageFormat;
 use crate::store::ResourceKind;
 
 pub fn router() -> Router<AppState> {
@@ -25,33 +30,38 @@ pub fn router() -> Router<AppState> {
         .route("/raw/upload/{*path}", get(deliver_raw))
 }
 
-/// A media asked for as an image that is a video or a document.
+/// A video asked for under `/image/upload/`.
 pub(super) fn not_an_image(record: &MediaRecord) -> AppError {
-    let kind = record.format.resource().as_str();
     AppError::bad_request(
         "not-an-image",
         format!(
-            "media {} is a {} ({}): image transformations do not apply; \
-             it is delivered as uploaded at /{kind}/upload/{}.{}",
-            record.id,
-            if kind == "video" { "video" } else { "document" },
+            "media {id} is a video ({}): its frames are images at /video/upload/[so_SECONDS/]{id}.jpg, \
+             and it is delivered as uploaded at /video/upload/{id}.{}",
             record.format.mime(),
-            record.id,
-            record.format.extension()
+            record.format.extension(),
+            id = record.id,
         ),
     )
 }
 
 #[utoipa::path(get, path = "/video/upload/{path}", tag = "delivery",
-    params(("path" = String, Path, description = "[vN/]{id}.{ext}: mp4, webm or mov, as uploaded")),
-    responses((status = 200, description = "the video, cacheable for ever"), (status = 206, description = "a byte range, for seeking"), (status = 304),
-        (status = 400, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody), (status = 416, body = avenue_shared::ErrorBody)))]
+    params(("path" = String, Path, description = "[vN/]{id}.{ext}: mp4, webm or mov, as uploaded; or [s--SIG--/][so_SECONDS|so_Np|so_auto,TRANSFORMATIONS/][vN/]{id}.{jpg|png|webp|avif}: a frame (the middle one without so_)")),
+    responses((status = 200, description = "the video, or its frame, cacheable for ever"), (status = 206, description = "a byte range, for seeking"), (status = 304),
+        (status = 400, body = avenue_shared::ErrorBody), (status = 403, body = avenue_shared::ErrorBody), (status = 404, body = avenue_shared::ErrorBody), (status = 416, body = avenue_shared::ErrorBody), (status = 422, body = avenue_shared::ErrorBody)))]
 async fn deliver_video(
     state: State<AppState>,
     method: Method,
     headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     path: Path<String>,
 ) -> Result<Response, AppError> {
+    let asks_image = path
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| ImageFormat::from_extension(ext).is_some());
+    if asks_image {
+        return super::delivery::deliver_frame(&state, method, headers, &uri, peer).await;
+    }
     deliver(ResourceKind::Video, state, method, headers, path).await
 }
 

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod lanes;
 pub mod library;
 pub mod repo;
+pub mod stills;
 pub mod variants;
 
 pub use error::MediaError;

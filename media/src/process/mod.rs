@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod encode;
 pub mod format;
+pub mod frames;
 pub mod geometry;
 pub mod heif;
 pub mod inspect;

@@ -10,7 +10,7 @@ use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, OriginalUri, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -29,9 +29,10 @@ use crate::media::background::BackgroundRender;
 use crate::media::error::MediaError;
 use crate::media::repo::MediaRecord;
 use crate::media::variants::{quality_for, VariantRequest};
-use crate::process::format::ImageFormat;
+use crate::process::format::{FileFormat, ImageFormat};
 use crate::process::signature;
 use crate::process::transformation::{HintsUsed, Transformation};
+use crate::store::ResourceKind;
 
 /// How long a WebP stand-in for an AVIF not rendered yet may be cached:
 /// long enough to absorb a burst, short enough that the CDN soon asks
@@ -76,13 +77,34 @@ async fn deliver(
     OriginalUri(uri): OriginalUri,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<Response, AppError> {
+    deliver_under(ResourceKind::Image, &state, method, headers, &uri, peer).await
+}
+
+/// `/video/upload/[…/]{id}.jpg`: a frame of a video, as an image, with
+/// any image transformation (Cloudinary's video thumbnails).
+pub(super) async fn deliver_frame(
+    state: &AppState,
+    method: Method,
+    headers: HeaderMap,
+    uri: &Uri,
+    peer: SocketAddr,
+) -> Result<Response, AppError> {
+    deliver_under(ResourceKind::Video, state, method, headers, uri, peer).await
+}
+
+async fn deliver_under(
+    route: ResourceKind,
+    state: &AppState,
+    method: Method,
+    headers: HeaderMap,
+    uri: &Uri,
+    peer: SocketAddr,
+) -> Result<Response, AppError> {
     // The path as written, not percent-decoded: a value may hold an
     // encoded `,` or `/` (decoded only once split), and the signature
     // covers the text the SDK wrote.
-    let path = uri
-        .path()
-        .strip_prefix("/image/upload/")
-        .unwrap_or_default();
+    let prefix = format!("/{}/upload/", route.as_str());
+    let path = uri.path().strip_prefix(&prefix).unwrap_or_default();
     let wanted = parse_path(path)?;
     let written = expand(&wanted.components, &state.delivery.presets)?;
     let signing_secret = state.delivery.signing_secret.expose();
@@ -131,6 +153,7 @@ async fn deliver(
         Err(other) => return Err(other.into()),
     };
     let asked = Asked {
+        route,
         method: &method,
         headers: &headers,
         wanted: &wanted,
@@ -139,7 +162,7 @@ async fn deliver(
         admission,
         client,
     };
-    let mut response = respond(&state, &asked, &record).await?;
+    let mut response = respond(state, &asked, &record).await?;
     hints::announce(response.headers_mut(), hints_used);
     if response.status() != StatusCode::FOUND {
         let answer = response.headers_mut();
@@ -184,6 +207,8 @@ fn disposition(
 
 /// What a delivery request asked, once parsed and checked.
 struct Asked<'a> {
+    /// `/image/upload/` or `/video/upload/`.
+    route: ResourceKind,
     method: &'a Method,
     headers: &'a HeaderMap,
     wanted: &'a DeliveryPath<'a>,
@@ -231,6 +256,27 @@ async fn remote_text(
     Ok(renamed.canonical())
 }
 
+/// What `record` is rendered from on `route`: an image's own format, or
+/// the PNG drawn from a PDF's page or a video's frame.
+fn rendered_from(route: ResourceKind, record: &MediaRecord) -> Result<ImageFormat, AppError> {
+    match (route, record.format) {
+        (ResourceKind::Image, FileFormat::Image(format)) => Ok(format),
+        (ResourceKind::Image, FileFormat::Pdf) | (ResourceKind::Video, FileFormat::Video(_)) => {
+            Ok(ImageFormat::Png)
+        }
+        (ResourceKind::Image, _) => Err(not_an_image(record)),
+        _ => Err(AppError::bad_request(
+            "wrong-resource-type",
+            format!(
+                "media {} is {}: /video/upload/ draws frames of videos only; ask for /image/upload/…/{}",
+                record.id,
+                record.format.mime(),
+                record.id
+            ),
+        )),
+    }
+}
+
 /// The answer for `record` (the asked media, or its stand-in).
 async fn respond(
     state: &AppState,
@@ -245,13 +291,12 @@ async fn respond(
         signed,
         ..
     } = *asked;
-    let Some(source_format) = record.format.image() else {
-        return Err(not_an_image(record));
-    };
+    let source_format = rendered_from(asked.route, record)?;
     // No extension asks for the original's format. Flags about headers
     // (`fl_attachment`) and `d_` leave the original as it is.
     let ext = wanted.ext.unwrap_or(source_format);
-    let plain_original = transformation.keeps_pixels()
+    let plain_original = record.format.image().is_some()
+        && transformation.keeps_pixels()
         && transformation.format().is_none()
         && transformation.quality().is_none()
         && ext == source_format;
@@ -281,12 +326,20 @@ async fn respond(
     // canonical text, never what the client wrote: only values we parsed,
     // in the one spelling Cloudinary reads, reach another service.
     let store = state.library.stores().get(record.backend)?;
-    let canonical = if store.renders_itself() {
+    // A PDF is kept as a raw file there, which Cloudinary does not draw:
+    // its pages are drawn here, from the bytes read back.
+    let remote = store.renders_itself() && record.format != FileFormat::Pdf;
+    let canonical = if remote {
         remote_text(state, transformation, record).await?
     } else {
         String::new()
     };
-    if let Some(location) = store.public_url(&record.storage_key, &canonical, ext.extension()) {
+    let location = if remote || record.format.image().is_some() {
+        store.public_url(&record.storage_key, &canonical, ext.extension())
+    } else {
+        None
+    };
+    if let Some(location) = location {
         match state.delivery.remote {
             RemoteDelivery::Redirect => return Ok(redirect(&location)),
             RemoteDelivery::Proxy if !plain_original => {

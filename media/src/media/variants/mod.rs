@@ -7,22 +7,25 @@ use super::error::{FailureKind, MediaError, RenderFailure};
 use super::lanes::{LaneKind, LaneSettings, RenderLanes};
 use super::library::MediaLibrary;
 use super::repo::{MediaRecord, RepoError, VariantDoc};
+use super::stills::{check_pick, Stills};
 use crate::process::cost::{estimate_ms, HEAVY_MS};
 use crate::process::format::ImageFormat;
-use crate::process::geometry::{plan_chain, LayerSizes};
-use crate::process::pipeline::{render, text_size, LayerImage, ProcessError, RenderJob, Rendered};
+use crate::process::geometry::plan_chain;
+use crate::process::pipeline::{render, ProcessError, RenderJob, Rendered};
 use crate::process::text::Fonts;
-use crate::process::transformation::{
-    AutoQuality, LayerSource, Quality, Text, TransformError, Transformation,
-};
+use crate::process::transformation::{AutoQuality, Quality, Transformation};
 use crate::store::StorageKey;
-use avenue_shared::MediaId;
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use mongodb::bson::DateTime;
 use prometheus_client::metrics::counter::Counter;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+
+mod layers;
+
+pub use layers::LayerRecord;
+use layers::RecordSizes;
 
 /// Variants up to one GridFS chunk are stored inside their document.
 const INLINE_MAX: usize = 255 * 1024;
@@ -47,7 +50,8 @@ pub struct Variant {
 /// What the caller asks for.
 pub struct VariantRequest<'a> {
     pub record: &'a MediaRecord,
-    /// The record's format, known to be an image's.
+    /// What is rendered from: the original's format, or PNG, drawn from
+    /// a PDF's page or a video's frame.
     pub source_format: ImageFormat,
     pub transformation: &'a Transformation,
     pub format: ImageFormat,
@@ -66,37 +70,6 @@ impl VariantRequest<'_> {
             self.quality
         );
         hex::encode(&Sha256::digest(key.as_bytes())[..16])
-    }
-}
-
-/// A layer's media, by the public id the URL names it with.
-pub struct LayerRecord {
-    pub public_id: String,
-    pub record: MediaRecord,
-    format: ImageFormat,
-}
-
-/// Layer sizes from their records, to plan before any original is read.
-struct RecordSizes<'a>(&'a [LayerRecord], &'a Fonts);
-
-impl LayerSizes for RecordSizes<'_> {
-    fn size_of(&self, source: &LayerSource) -> Result<(u32, u32), TransformError> {
-        self.0
-            .iter()
-            .find(|layer| layer.public_id == source.public_id)
-            .map(|layer| (layer.record.width, layer.record.height))
-            .ok_or_else(|| TransformError::new("l", format!("no media {}", source.public_id)))
-    }
-
-    fn text_size(&self, text: &Text) -> Result<(u32, u32), TransformError> {
-        text_size(self.1, text)
-    }
-}
-
-fn bad_layer(message: String) -> RenderFailure {
-    RenderFailure {
-        kind: FailureKind::BadTransformation,
-        message: format!("l: {message}"),
     }
 }
 
@@ -121,6 +94,7 @@ pub struct Variants {
     lanes: RenderLanes,
     counters: VariantCounters,
     fonts: Arc<Fonts>,
+    stills: Stills,
 }
 
 impl Variants {
@@ -148,6 +122,7 @@ impl Variants {
             lanes: RenderLanes::new(lanes),
             counters,
             fonts,
+            stills: Stills::default(),
         }
     }
 
@@ -250,13 +225,13 @@ impl Variants {
     /// original is read.
     fn lane_for(
         &self,
+        (width, height): (u32, u32),
         request: &VariantRequest<'_>,
         layers: &[LayerRecord],
     ) -> Result<LaneKind, RenderFailure> {
-        let record = request.record;
         let plans = plan_chain(
-            record.width,
-            record.height,
+            width,
+            height,
             request.transformation,
             &RecordSizes(layers, &self.fonts),
         )
@@ -265,7 +240,7 @@ impl Variants {
             message: err.to_string(),
         })?;
         let cost = estimate_ms(
-            (record.width, record.height),
+            (width, height),
             request.source_format,
             &plans,
             request.format,
@@ -282,75 +257,20 @@ impl Variants {
         self.lanes.waiting()
     }
 
-    /// The media the transformation's layers name, each found by its id
-    /// (its folders, when written, must be the media's), and an image.
-    ///
-    /// # Errors
-    /// A layer that is not a media id, not found, in another folder or
-    /// not an image: [`FailureKind::BadTransformation`].
-    pub async fn layer_records(
-        &self,
-        transformation: &Transformation,
-    ) -> Result<Vec<LayerRecord>, RenderFailure> {
-        let mut found: Vec<LayerRecord> = Vec::new();
-        for source in transformation.layer_sources() {
-            if found.iter().any(|l| l.public_id == source.public_id) {
-                continue;
-            }
-            let (folders, id) = source.parts();
-            let id = MediaId::parse(id).map_err(|_| {
-                bad_layer(format!(
-                    "a layer names a media by its id (32 hex digits), not {id:?}"
-                ))
-            })?;
-            let record = match self.library.get_for_delivery(&id).await {
-                Ok(record) => record,
-                Err(MediaError::NotFound) => {
-                    return Err(bad_layer(format!("no media {id} to draw as a layer")))
-                }
-                Err(other) => {
-                    return Err(RenderFailure::internal(
-                        "finding a layer",
-                        anyhow::anyhow!("{other}"),
-                    ))
-                }
-            };
-            let folder = folders.join("/");
-            let in_folder = record.folder.as_ref().map_or("", |f| f.as_str());
-            if !folders.is_empty() && folder != in_folder {
-                return Err(bad_layer(format!("media {id} is not in folder {folder}")));
-            }
-            let format = record
-                .format
-                .image()
-                .ok_or_else(|| bad_layer(format!("media {id} is not an image")))?;
-            found.push(LayerRecord {
-                public_id: source.public_id.clone(),
-                record,
-                format,
-            });
-        }
-        Ok(found)
-    }
-
-    /// The layers' originals, through the originals cache.
-    async fn layer_images(&self, layers: &[LayerRecord]) -> Result<Vec<LayerImage>, RenderFailure> {
-        let mut images = Vec::with_capacity(layers.len());
-        for layer in layers {
-            images.push(LayerImage {
-                public_id: layer.public_id.clone(),
-                bytes: self.source(&layer.record).await?,
-                format: layer.format,
-            });
-        }
-        Ok(images)
-    }
-
     async fn render(&self, request: &VariantRequest<'_>) -> Result<Variant, RenderFailure> {
         let layers = self.layer_records(request.transformation).await?;
+        let record = request.record;
+        check_pick(record, request.transformation.pick())?;
+        // A PDF's page or a video's frame is drawn first, heavy work whose
+        // size is only known once drawn; the chain is checked on it then.
+        let drawn = record.format.image().is_none();
         // The permit bounds memory as well as CPU: the original is read and
         // decoded only while holding it.
-        let lane = self.lane_for(request, &layers)?;
+        let lane = if drawn {
+            LaneKind::Heavy
+        } else {
+            self.lane_for((record.width, record.height), request, &layers)?
+        };
         let _permit = self.lanes.enter(lane).await.map_err(|busy| {
             self.counters.refused.inc();
             RenderFailure {
@@ -360,13 +280,16 @@ impl Variants {
                 message: "too many images are being rendered; retry shortly".into(),
             }
         })?;
-        let source = self.source(request.record).await?;
+        let (source, size) = self.starting_picture(request).await?;
+        if drawn {
+            self.lane_for(size, request, &layers)?;
+        }
+        let max_pixels = self.library.limits().max_render_pixels;
         let layers = self.layer_images(&layers).await?;
         let job_format = request.source_format;
         let transformation = request.transformation.clone();
         let output = request.format;
         let quality = request.quality;
-        let max_pixels = self.library.limits().max_render_pixels;
         let fonts = Arc::clone(&self.fonts);
         // Decoding and encoding take tens of milliseconds of CPU: off the
         // async workers, or every other request on this worker waits.
@@ -391,6 +314,24 @@ impl Variants {
             width: rendered.width,
             height: rendered.height,
         })
+    }
+
+    /// What a render starts from, and its size: the original, or the page
+    /// or frame of a PDF or a video that the transformation picks.
+    async fn starting_picture(
+        &self,
+        request: &VariantRequest<'_>,
+    ) -> Result<(Bytes, (u32, u32)), RenderFailure> {
+        let record = request.record;
+        let pick = request.transformation.pick();
+        check_pick(record, pick)?;
+        let original = self.source(record).await?;
+        if record.format.image().is_some() {
+            return Ok((original, (record.width, record.height)));
+        }
+        let max_pixels = self.library.limits().max_render_pixels;
+        let still = self.stills.get(record, original, pick, max_pixels).await?;
+        Ok((still.bytes, (still.width, still.height)))
     }
 
     /// The original's bytes, through the originals cache.
@@ -437,7 +378,7 @@ impl Variants {
         if self.ready(&id).await {
             return Ok(());
         }
-        let source = self.source(request.record).await?;
+        let (source, _) = self.starting_picture(request).await?;
         let layers = self.layer_records(request.transformation).await?;
         let layers = self.layer_images(&layers).await?;
         let (source_format, output, quality) =

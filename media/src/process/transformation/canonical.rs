@@ -229,6 +229,7 @@ fn params(s: &Step) -> Vec<String> {
     if let Some(corners) = s.look.corners {
         parts.push(format!("r_{}", look::print_corners(corners)));
     }
+    s.pick.print(&mut parts);
     for (symbolic, expression) in &s.pending {
         parts.push(format!("{}_{}", symbolic.key(), expression.text()));
     }

@@ -13,6 +13,7 @@ mod hints;
 mod layer;
 mod look;
 mod parse;
+mod pick;
 mod resolve;
 mod text;
 mod values;
@@ -27,6 +28,7 @@ pub use expression::{Condition, Expression, Scope};
 pub use hints::{AutoWidth, Hints, HintsUsed};
 pub use layer::{Blend, Drawing, Layer, LayerSource, Placement, MAX_LAYERS};
 pub use look::{Border, Corners, Effect, Look, Region, Tint, MAX_BORDER, MAX_TINTS};
+pub use pick::{Pick, TimeOffset, DEFAULT_DENSITY, MAX_DENSITY, MAX_PAGE};
 pub use resolve::Flow;
 pub use text::{Align, Text, MAX_FONT_SIZE, MAX_TEXT};
 pub use values::MAX_OFFSET;
@@ -357,6 +359,9 @@ pub struct Step {
     pub look: Look,
     /// A layer drawn on the image (such a step holds nothing else).
     pub layer: Option<Box<Layer>>,
+    /// `pg_`, `dn_`, `so_`, `eo_`: which page or frame the chain starts
+    /// from. Leaves the geometry alone.
+    pub pick: Pick,
 }
 
 impl Step {
@@ -384,6 +389,7 @@ impl Step {
             branch,
             look,
             layer,
+            pick: _,
         } = self;
         width.is_none()
             && height.is_none()
@@ -456,6 +462,14 @@ impl Transformation {
         self.steps
             .iter()
             .any(|s| !s.assignments.is_empty() || !s.pending.is_empty() || s.branch.is_some())
+    }
+
+    /// The page or frame the chain starts from (each parameter is given
+    /// once, outside layers: the parser made sure).
+    pub fn pick(&self) -> Pick {
+        self.steps
+            .iter()
+            .fold(Pick::default(), |chain, step| chain.or(step.pick))
     }
 
     /// `e_trim` in the chain: what follows is sized once it has run.
@@ -560,7 +574,10 @@ impl Transformation {
                 flags: step.flags.iter().filter(|f| f.renders()).cloned().collect(),
                 ..step.clone()
             })
-            .filter(|step| !step.is_delivery_only() || !step.flags.is_empty())
+            // A step that only picks a page or frame changes every pixel.
+            .filter(|step| {
+                !step.is_delivery_only() || !step.flags.is_empty() || !step.pick.is_none()
+            })
             .collect();
         canonical::text(&steps)
     }

@@ -10,8 +10,8 @@ use super::expression::{looks_symbolic, variable_name, Condition, Expression};
 use super::layer::{self, Item};
 use super::{hints, look, values};
 use super::{
-    Branch, Crop, Flag, Gravity, Length, NamedTransformations, Step, Symbolic, TransformError,
-    Transformation, MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
+    Branch, Crop, Flag, Gravity, Length, NamedTransformations, Pick, Step, Symbolic,
+    TransformError, Transformation, MAX_COMPONENTS, MAX_SIDE, MAX_STEPS, MAX_TRANSFORMATION_LEN,
 };
 
 /// How deep named transformations may name others.
@@ -42,8 +42,10 @@ pub(super) fn transformation<'a>(
         }
         component_into(component, names, 0, &mut items, &mut default_image)?;
     }
+    let steps = layer::fold(items)?;
+    Pick::of_chain(&steps)?;
     Ok(Transformation {
-        steps: layer::fold(items)?,
+        steps,
         default_image,
     })
 }
@@ -252,6 +254,9 @@ pub(super) fn parameter(
 ) -> Result<(), TransformError> {
     let bad = |reason: &str| TransformError::new(name, reason);
     let twice = || TransformError::new(name, "given twice in one component");
+    if step.pick.parameter(key, value)? {
+        return Ok(());
+    }
     match key {
         "w" if value.starts_with("auto") => set(
             &mut step.auto_width,

@@ -328,3 +328,44 @@ fn canonical_text_of_new_parameters_reads_back() {
         assert_eq!(again, t, "{text}");
     }
 }
+
+#[test]
+fn pages_and_frames_are_picked_once_for_the_whole_chain() {
+    let t = parse("w_300,pg_2,dn_75/c_fill,h_100").expect("valid");
+    assert_eq!(t.canonical(), "dn_75,pg_2,w_300/c_fill,h_100");
+    let pick = t.pick();
+    assert_eq!((pick.page, pick.density), (Some(2), Some(75)));
+    let t = parse("so_10p,eo_4/w_100").expect("valid");
+    assert_eq!(t.canonical(), "eo_4,so_10p/w_100");
+    assert_eq!(t.pick().start, Some(TimeOffset::Percent(10.0)));
+    // Alone in a component, a pick still keeps the pixels' geometry, but
+    // it names other pixels: the rendering key holds it.
+    assert!(parse("pg_1").expect("valid").keeps_pixels());
+    let frame = |text: &str| parse(text).expect("valid").rendering_key();
+    assert_ne!(frame("so_70p/f_png"), frame("f_png"));
+    assert_ne!(frame("so_70p"), frame("so_1"));
+    for (text, culprit) in [
+        ("pg_2/pg_3", "pg"),
+        ("so_1/w_10,so_2", "so"),
+        (
+            "l_0123456789abcdef0123456789abcdef,pg_2/fl_layer_apply",
+            "pg",
+        ),
+        ("pg_0", "pg"),
+        ("dn_400", "dn"),
+    ] {
+        let err = parse(text).expect_err(text);
+        assert_eq!(err.parameter, culprit, "{text}: {err}");
+    }
+}
+
+#[test]
+fn a_shadow_takes_the_offset_and_leaves_the_size() {
+    let t = parse("e_shadow:50,x_12,y_-6,w_100,co_black").expect("valid");
+    let step = &t.steps[0];
+    assert_eq!(step.width, Some(Length::Pixels(100)));
+    assert_eq!((step.x, step.y), (None, None));
+    assert_eq!(t.canonical(), "co_rgb:000000ff,e_shadow:50,w_100,x_12,y_-6");
+    assert_eq!(parse("e_shadow").expect("valid").canonical(), "e_shadow:40");
+    assert!(parse("e_shadow:101").is_err());
+}

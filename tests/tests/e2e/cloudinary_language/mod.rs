@@ -13,6 +13,7 @@ mod grammar;
 mod hints;
 mod layers;
 mod nuxt;
+mod pages_and_frames;
 mod unsigned;
 mod variables;
 
@@ -46,7 +47,7 @@ async fn sent_to_cloudinary(app: &MediaApp, url: &str) -> String {
     assert_eq!(answer.status(), 302, "{full}");
     let location = answer.headers()["location"].to_str().expect("ascii");
     location
-        .split_once("/image/upload/")
+        .split_once("/upload/")
         .and_then(|(_, tail)| tail.split_once('/'))
         .map(|(_, signed)| signed.to_owned())
         .expect("a signed delivery path")
